@@ -1,0 +1,27 @@
+{
+  "targets": [
+    {
+      "target_name": "ocirun",
+      "sources": [
+        "native/src/binding.cc",
+        "native/src/spawn.cc",
+        "native/src/child.cc",
+        "native/src/namespaces.cc",
+        "native/src/rootfs.cc",
+        "native/src/safe_path.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    },
+    {
+      "target_name": "ocirun-init",
+      "type": "executable",
+      "sources": ["native/src/init/main.cc"],
+      "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "ldflags": ["-static", "-s"]
+    }
+  ]
+}

@@ -1,0 +1,195 @@
+// The N-API layer: converts the validated JS plan into a plain ContainerPlan, calls the core, and turns a
+// SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
+// No isolation logic lives here.
+#include <napi.h>
+#include <sys/file.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <uv.h>
+
+#include <cstring>
+#include <functional>
+
+#include "spawn.h"
+
+namespace {
+
+using ocirun::ContainerPlan;
+using ocirun::SysError;
+
+Napi::Error to_js_error(Napi::Env env, const SysError& e) {
+  std::string msg;
+  if (e.step[0]) msg += std::string(e.step) + ": ";
+  if (e.detail[0]) {
+    msg += e.detail;
+  } else {
+    msg += std::string(e.syscall) + " ";
+    if (e.path[0]) msg += std::string(e.path) + ": ";
+    msg += strerror(e.err);
+  }
+  Napi::Error err = Napi::Error::New(env, msg);
+  Napi::Object o = err.Value();
+  if (e.err) {
+    o.Set("code", uv_err_name(-e.err));
+    o.Set("errno", -e.err);
+  }
+  o.Set("syscall", e.syscall);
+  if (e.path[0]) o.Set("path", e.path);
+  if (e.step[0]) o.Set("step", e.step);
+  if (e.detail[0]) o.Set("detail", e.detail);
+  return err;
+}
+
+std::string str(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+double num(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+}
+bool flag(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
+bool has(const Napi::Object& o, const char* key) { return o.Get(key).IsString(); }
+
+template <typename T, typename F>
+std::vector<T> list(const Napi::Object& o, const char* key, F convert) {
+  std::vector<T> out;
+  Napi::Value v = o.Get(key);
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(convert(a.Get(i)));
+  return out;
+}
+std::string as_string(Napi::Value v) { return v.As<Napi::String>().Utf8Value(); }
+
+ContainerPlan to_plan(const Napi::Object& o) {
+  ContainerPlan p;
+  p.initPath = str(o, "initPath");
+  p.fifoPath = str(o, "fifoPath");
+  p.cloneFlags = (unsigned long)num(o, "cloneFlags");
+  p.joins = list<ocirun::NamespaceJoin>(o, "joins", [](Napi::Value v) {
+    Napi::Object j = v.As<Napi::Object>();
+    return ocirun::NamespaceJoin{int(num(j, "type")), str(j, "path")};
+  });
+  p.uidMap = str(o, "uidMap");
+  p.gidMap = str(o, "gidMap");
+  p.timeOffsets = str(o, "timeOffsets");
+  p.preserveFds = int(num(o, "preserveFds"));
+  p.rootfs = str(o, "rootfs");
+  p.rootReadonly = flag(o, "rootReadonly");
+  p.noPivot = flag(o, "noPivot");
+  p.rootPropagation = (unsigned long)num(o, "rootPropagation");
+  p.mounts = list<ocirun::MountPlan>(o, "mounts", [](Napi::Value v) {
+    Napi::Object m = v.As<Napi::Object>();
+    ocirun::MountPlan mp;
+    mp.kind = ocirun::MountPlan::Kind(int(num(m, "kind")));
+    mp.source = str(m, "source");
+    mp.destination = str(m, "destination");
+    mp.type = str(m, "type");
+    mp.data = str(m, "data");
+    mp.flags = (unsigned long)num(m, "flags");
+    mp.propagation = (unsigned long)num(m, "propagation");
+    mp.recursiveReadonly = flag(m, "recursiveReadonly");
+    mp.sourceIsFile = flag(m, "sourceIsFile");
+    mp.cgroupNames = list<std::string>(m, "cgroupNames", as_string);
+    mp.cgroupOptions = list<std::string>(m, "cgroupOptions", as_string);
+    return mp;
+  });
+  p.devices = list<ocirun::DevicePlan>(o, "devices", [](Napi::Value v) {
+    Napi::Object d = v.As<Napi::Object>();
+    ocirun::DevicePlan dp;
+    dp.path = str(d, "path");
+    dp.mode = mode_t(num(d, "mode"));
+    dp.dev = makedev(unsigned(num(d, "major")), unsigned(num(d, "minor")));
+    dp.uid = uid_t(num(d, "uid"));
+    dp.gid = gid_t(num(d, "gid"));
+    dp.bindFromHost = flag(d, "bindFromHost");
+    return dp;
+  });
+  p.symlinks = list<ocirun::SymlinkPlan>(o, "symlinks", [](Napi::Value v) {
+    Napi::Object s = v.As<Napi::Object>();
+    return ocirun::SymlinkPlan{str(s, "target"), str(s, "linkpath")};
+  });
+  p.setHostname = has(o, "hostname");
+  p.hostname = str(o, "hostname");
+  p.setDomainname = has(o, "domainname");
+  p.domainname = str(o, "domainname");
+  p.cwd = str(o, "cwd");
+  p.initArgv = list<std::string>(o, "initArgv", as_string);
+  p.env = list<std::string>(o, "env", as_string);
+  return p;
+}
+
+// spawn(plan) -> pid of the container's init, waiting for start.
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
+  ContainerPlan plan = to_plan(info[0].As<Napi::Object>());
+  SysError e;
+  pid_t pid = ocirun::spawn_container(plan, e);
+  if (pid < 0) throw to_js_error(env, e);
+  return Napi::Number::New(env, pid);
+}
+
+// Runs a blocking syscall on the libuv threadpool and settles a promise with its result.
+class BlockingCall : public Napi::AsyncWorker {
+ public:
+  using Fn = std::function<int(SysError&, int&, int&)>;
+  BlockingCall(Napi::Env env, Fn fn) : Napi::AsyncWorker(env), fn_(std::move(fn)), deferred_(env) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { rc_ = fn_(err_, a_, b_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (rc_ < 0) return deferred_.Reject(to_js_error(env, err_).Value());
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("a", a_);
+    r.Set("b", b_);
+    deferred_.Resolve(r);
+  }
+
+ private:
+  Fn fn_;
+  Napi::Promise::Deferred deferred_;
+  SysError err_;
+  int rc_ = 0, a_ = 0, b_ = 0;
+};
+
+// waitExit(pid) -> Promise<{a: exit code or -1, b: signal or 0}>. Only for children of this process.
+Napi::Value WaitExit(const Napi::CallbackInfo& info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  auto* w = new BlockingCall(info.Env(), [pid](SysError& e, int& code, int& sig) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+      if (errno != EINTR) return ocirun::fail(e, "waitpid", "");
+    code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return 0;
+  });
+  w->Queue();
+  return w->Promise();
+}
+
+// lock(fd) -> Promise: flock(LOCK_EX), waiting for other ocirun processes working on the same container.
+Napi::Value Lock(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto* w = new BlockingCall(info.Env(), [fd](SysError& e, int&, int&) {
+    while (flock(fd, LOCK_EX) < 0)
+      if (errno != EINTR) return ocirun::fail(e, "flock", "");
+    return 0;
+  });
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, Spawn));
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit));
+  exports.Set("lock", Napi::Function::New(env, Lock));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ocirun, Init)

@@ -1,0 +1,199 @@
+#include "child.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "namespaces.h"
+#include "rootfs.h"
+#include "safe_path.h"
+#include "sync.h"
+
+namespace ocirun {
+
+namespace {
+
+int send_msg(int sock, const SyncMsg& m) { return send(sock, &m, sizeof m, MSG_NOSIGNAL) == sizeof m ? 0 : -1; }
+
+[[noreturn]] void die(ChildContext& ctx, const SysError& e) {
+  SyncMsg m = {};
+  m.type = kSyncError;
+  m.error = e;
+  send_msg(ctx.sock, m);
+  _exit(1);
+}
+
+// --- the steps, in the order kSteps runs them ---
+
+int reset_signals(ChildContext&, SysError& e) {
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);  // EINVAL for SIGKILL/SIGSTOP: fine
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) return fail(e, "sigprocmask", "");
+  return 0;
+}
+
+int protect_process(ChildContext&, SysError& e) {
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_DUMPABLE)", "");
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_PDEATHSIG)", "");
+  return 0;
+}
+
+int join(ChildContext& ctx, SysError& e) { return join_namespaces(*ctx.plan, ctx.ns_fds, e); }
+
+int unshare_new(ChildContext& ctx, SysError& e) {
+  if (!ctx.two_stage) return 0;  // clone already made them
+  unsigned long flags = ctx.plan->cloneFlags & ~(unsigned long)CLONE_NEWPID;
+  if (flags && unshare(int(flags)) < 0) return fail(e, "unshare", "");
+  return 0;
+}
+
+int user_mapping(ChildContext& ctx, SysError& e) {
+  if (!(ctx.plan->cloneFlags & CLONE_NEWUSER)) return 0;
+  SyncMsg m = {};
+  m.type = kSyncUsermapRequest;
+  if (send_msg(ctx.sock, m) < 0) return fail(e, "send", "sync socket");
+  if (recv(ctx.sock, &m, sizeof m, 0) != sizeof m) return fail(e, "recv", "sync socket", errno ? errno : EPIPE);
+  if (m.type != kSyncUsermapDone) return fail(e, "recv", "sync socket", EPROTO);
+  // Become root of the new namespace: ids are mapped now, so files we create get the mapped owner.
+  if (setresgid(0, 0, 0) < 0) return fail(e, "setresgid", "");
+  if (setresuid(0, 0, 0) < 0) return fail(e, "setresuid", "");
+  return 0;
+}
+
+int pid_namespace(ChildContext& ctx, SysError& e) {
+  if (!ctx.two_stage) return 0;
+  // setns/unshare of a pid namespace only moves children: fork once more. CLONE_PARENT makes the runtime the
+  // parent of the container's init, as on the one-stage path, so it can wait for it.
+  unsigned long flags = CLONE_PARENT | (ctx.plan->cloneFlags & CLONE_NEWPID);
+  long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) return fail(e, "clone", "");
+  if (pid > 0) {
+    SyncMsg m = {};
+    m.type = kSyncChildPid;
+    m.pid = int32_t(pid);
+    send_msg(ctx.sock, m);
+    _exit(0);
+  }
+  // The death signal is not inherited across fork.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_PDEATHSIG)", "");
+  return 0;
+}
+
+int time_namespace(ChildContext& ctx, SysError& e) {
+  if (!(ctx.plan->cloneFlags & CLONE_NEWTIME)) return 0;
+  // Offsets can only be set before a process enters the namespace: unshare makes it the namespace of our
+  // children and of our next exec (the stub), so write them in between.
+  if (unshare(CLONE_NEWTIME) < 0) return fail(e, "unshare(CLONE_NEWTIME)", "");
+  const std::string& offsets = ctx.plan->timeOffsets;
+  if (offsets.empty()) return 0;
+  int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail(e, "open", "/proc/self/timens_offsets");
+  ssize_t n = write(fd, offsets.data(), offsets.size());
+  int err = errno;
+  close(fd);
+  if (n != ssize_t(offsets.size())) return fail(e, "write", "/proc/self/timens_offsets", err);
+  return 0;
+}
+
+int hostname(ChildContext& ctx, SysError& e) {
+  const ContainerPlan& p = *ctx.plan;
+  if (p.setHostname && sethostname(p.hostname.data(), p.hostname.size()) < 0) return fail(e, "sethostname", "");
+  if (p.setDomainname && setdomainname(p.domainname.data(), p.domainname.size()) < 0)
+    return fail(e, "setdomainname", "");
+  return 0;
+}
+
+int rootfs_prepare(ChildContext& ctx, SysError& e) {
+  ctx.root_fd = prepare_rootfs(*ctx.plan, e);
+  return ctx.root_fd < 0 ? -1 : 0;
+}
+int rootfs_mounts(ChildContext& ctx, SysError& e) { return mount_all(*ctx.plan, ctx.root_fd, e); }
+int rootfs_devices(ChildContext& ctx, SysError& e) { return create_devices(*ctx.plan, ctx.root_fd, e); }
+int rootfs_symlinks(ChildContext& ctx, SysError& e) { return create_symlinks(*ctx.plan, ctx.root_fd, e); }
+int rootfs_enter(ChildContext& ctx, SysError& e) {
+  int rc = enter_rootfs(*ctx.plan, ctx.root_fd, e);
+  close(ctx.root_fd);
+  ctx.root_fd = -1;
+  return rc;
+}
+int rootfs_finish(ChildContext& ctx, SysError& e) { return finish_rootfs(*ctx.plan, e); }
+
+int working_dir(ChildContext& ctx, SysError& e) {
+  const char* cwd = ctx.plan->cwd.c_str();
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail(e, "open", "/");
+  int fd = mkdir_all_in_root(root, cwd, 0755, e);
+  close(root);
+  if (fd < 0) return -1;
+  int rc = fchdir(fd) < 0 ? fail(e, "fchdir", cwd) : 0;
+  close(fd);
+  return rc;
+}
+
+int exec_init(ChildContext& ctx, SysError& e) {
+  // Move the two fds the stub needs to fixed numbers just above the preserved fds; every other fd this
+  // process holds is close-on-exec (libuv opens all of its own that way).
+  int floor = ctx.fifo_target + 1;
+  int sock = fcntl(ctx.sock, F_DUPFD_CLOEXEC, floor);
+  int fifo = fcntl(ctx.fifo_fd, F_DUPFD_CLOEXEC, floor);
+  if (sock < 0 || fifo < 0) return fail(e, "fcntl(F_DUPFD)", "");
+  if (dup3(sock, ctx.sync_target, 0) < 0 || dup3(fifo, ctx.fifo_target, 0) < 0) return fail(e, "dup3", "");
+  ctx.sock = ctx.sync_target;  // so that a failing execveat still reports
+  syscall(SYS_execveat, ctx.init_fd, "", ctx.init_argv, ctx.envp, AT_EMPTY_PATH);
+  return fail(e, "execveat", "ocirun-init");
+}
+
+struct Step {
+  const char* name;
+  int (*run)(ChildContext&, SysError&);
+};
+
+// The init sequence. The order is the contract:
+constexpr Step kSteps[] = {
+    // Node's handlers and its ignored SIGPIPE must not leak into the container; nothing else can run first.
+    {"signals", reset_signals},
+    // Until the stub is exec'd, /proc/PID/exe is the host's node binary (CVE-2019-5736): not dumpable means
+    // no other process may open it. The death signal makes us die with the runtime while create is unfinished.
+    {"protect", protect_process},
+    // Joined namespaces first: new ones are then owned by the joined user namespace.
+    {"join-namespaces", join},
+    {"unshare", unshare_new},
+    // Before anything creates a file: ids must be mapped so that files get a valid owner.
+    {"user-mapping", user_mapping},
+    {"pid-namespace", pid_namespace},
+    {"time-namespace", time_namespace},
+    {"hostname", hostname},
+    // The rootfs: propagation and bind first (nothing may leak to the host), then the config's mounts in
+    // order, then /dev (it may sit on a tmpfs mount from the config), then pivot_root.
+    {"prepare-rootfs", rootfs_prepare},
+    {"mounts", rootfs_mounts},
+    {"devices", rootfs_devices},
+    {"symlinks", rootfs_symlinks},
+    {"pivot-root", rootfs_enter},
+    // After pivot_root: "/" is now the rootfs, and the old root is gone.
+    {"finish-rootfs", rootfs_finish},
+    {"cwd", working_dir},
+    {"exec-init", exec_init},
+};
+
+}  // namespace
+
+void child_main(ChildContext& ctx) {
+  for (const Step& s : kSteps) {
+    SysError e;
+    if (s.run(ctx, e) < 0) {
+      set_step(e, s.name);
+      die(ctx, e);
+    }
+  }
+  _exit(1);  // unreachable: exec_init either execs or fails
+}
+
+}  // namespace ocirun

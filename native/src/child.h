@@ -1,0 +1,29 @@
+// The cloned child: the container's init until it execs the ocirun-init stub.
+//
+// It runs in a copy of the runtime's address space (Node's heap included), so it may only make plain syscalls:
+// no malloc, no locks, no V8. Everything it reads was prepared by the parent in ChildContext.
+#pragma once
+
+#include "error.h"
+#include "plan.h"
+
+namespace ocirun {
+
+struct ChildContext {
+  const ContainerPlan* plan;
+  int sock;            // our end of the sync socketpair
+  int init_fd;         // sealed memfd holding ocirun-init
+  int fifo_fd;         // exec.fifo, opened O_RDWR: the stub blocks reading it until `start`
+  const int* ns_fds;   // fds of the namespaces to join, in plan.joins order
+  bool two_stage;      // namespaces are joined before new ones are made; the pid namespace needs a fork
+  int sync_target;     // fd numbers the stub finds its sync socket and fifo at (above the preserved fds)
+  int fifo_target;
+  char* const* init_argv;  // the stub's argv, ready for execveat
+  char* const* envp;
+  int root_fd = -1;    // set by the prepare-rootfs step
+};
+
+// Runs the init sequence; never returns. On failure it sends kSyncError and exits.
+[[noreturn]] void child_main(ChildContext& ctx);
+
+}  // namespace ocirun

@@ -1,0 +1,214 @@
+// ocirun-init: the container's init between `create` and `start`.
+//
+// The cloned child execs this small static program from a sealed memfd once the container's namespaces and
+// root filesystem are in place, so the process that waits for `start` holds neither a copy of Node's heap nor
+// a path to any host binary. Its argv carries control words, then "--", then the process args; its environment
+// is the process environment. In order, it:
+//   1. finds the executable in the container (so that `create` fails when it is missing, as with runc),
+//   2. applies rlimits (raising a hard limit needs privileges that are dropped later),
+//   3. tells the runtime it is ready, and blocks reading exec.fifo until `start` writes to it,
+//   4. drops privileges: bounding set, then groups/gid/uid with capabilities kept, then capset, ambient,
+//      no_new_privs, umask,
+//   5. marks every fd above the preserved ones close-on-exec, and execs the process.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <grp.h>
+
+#include "../sync.h"
+
+using ocirun::SyncMsg;
+using ocirun::SysError;
+
+namespace {
+
+struct Rlimit {
+  int resource;
+  rlim_t soft, hard;
+};
+
+struct Control {
+  int sync_fd = -1, fifo_fd = -1;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  gid_t groups[NGROUPS_MAX];
+  size_t ngroups = 0;
+  long umask_value = -1;
+  bool no_new_privs = false;
+  bool set_caps = false;
+  uint64_t caps[5] = {};  // bounding, effective, permitted, inheritable, ambient
+  Rlimit rlimits[RLIM_NLIMITS];
+  size_t nrlimits = 0;
+  int preserve_fds = 0;
+  char** args = nullptr;
+};
+
+enum { kBounding, kEffective, kPermitted, kInheritable, kAmbient };
+
+int sync_fd = -1;
+
+[[noreturn]] void fail(const char* step, const char* syscall, const char* path, int err, const char* detail = "") {
+  if (sync_fd >= 0) {
+    SyncMsg m = {};
+    m.type = ocirun::kSyncError;
+    ocirun::set_step(m.error, step);
+    ocirun::fail(m.error, syscall, path, err);
+    ocirun::copy_str(m.error.detail, sizeof m.error.detail, detail);
+    send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  } else {
+    // After `start` the runtime is no longer listening: the process's stderr is all there is.
+    dprintf(2, "ocirun-init: %s: %s %s: %s%s%s\n", step, syscall, path, strerror(err), *detail ? ": " : "", detail);
+  }
+  _exit(127);
+}
+
+void parse(int argc, char** argv, Control& c) {
+  int i = 1;
+  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    char* word = argv[i];
+    char* eq = strchr(word, '=');
+    if (!eq) fail("init-args", "parse", word, EINVAL);
+    *eq = 0;
+    const char* v = eq + 1;
+    if (!strcmp(word, "sync")) c.sync_fd = sync_fd = atoi(v);
+    else if (!strcmp(word, "fifo")) c.fifo_fd = atoi(v);
+    else if (!strcmp(word, "uid")) c.uid = uid_t(strtoul(v, nullptr, 10));
+    else if (!strcmp(word, "gid")) c.gid = gid_t(strtoul(v, nullptr, 10));
+    else if (!strcmp(word, "groups")) {
+      for (char* p = const_cast<char*>(v); *p && c.ngroups < NGROUPS_MAX;) {
+        c.groups[c.ngroups++] = gid_t(strtoul(p, &p, 10));
+        if (*p == ',') p++;
+      }
+    } else if (!strcmp(word, "umask")) c.umask_value = strtol(v, nullptr, 8);
+    else if (!strcmp(word, "nnp")) c.no_new_privs = v[0] == '1';
+    else if (!strcmp(word, "caps")) {  // bounding,effective,permitted,inheritable,ambient in hex
+      c.set_caps = true;
+      char* p = const_cast<char*>(v);
+      for (int k = 0; k < 5 && *p; k++) {
+        c.caps[k] = strtoull(p, &p, 16);
+        if (*p == ',') p++;
+      }
+    } else if (!strcmp(word, "rlimit") && c.nrlimits < RLIM_NLIMITS) {  // resource:soft:hard
+      char* p = const_cast<char*>(v);
+      Rlimit& r = c.rlimits[c.nrlimits++];
+      r.resource = int(strtol(p, &p, 10));
+      r.soft = strtoull(p + 1, &p, 10);
+      r.hard = strtoull(p + 1, &p, 10);
+    } else if (!strcmp(word, "preserve")) c.preserve_fds = atoi(v);
+    else fail("init-args", "parse", word, EINVAL);
+  }
+  if (i + 1 >= argc) fail("init-args", "parse", "--", EINVAL, "no process args");
+  c.args = argv + i + 1;
+}
+
+bool is_executable_file(const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+// Like execvp's search, but done before the wait so that `create` reports a missing executable.
+void resolve(const char* name, char* out, size_t cap) {
+  char detail[256];
+  if (strchr(name, '/')) {
+    snprintf(out, cap, "%s", name);
+    if (is_executable_file(out)) return;
+    snprintf(detail, sizeof detail, "exec: \"%s\": stat %s: %s", name, name, strerror(errno ? errno : EACCES));
+    fail("exec-lookup", "stat", name, errno ? errno : EACCES, detail);
+  }
+  const char* path = getenv("PATH");
+  if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const char* p = path;;) {
+    const char* end = strchrnul(p, ':');
+    int len = int(end - p);
+    snprintf(out, cap, "%.*s%s%s", len, p, len ? "/" : "", name);
+    if (is_executable_file(out)) return;
+    if (!*end) break;
+    p = end + 1;
+  }
+  snprintf(detail, sizeof detail, "exec: \"%s\": executable file not found in $PATH", name);
+  fail("exec-lookup", "lookup", name, ENOENT, detail);
+}
+
+void apply_rlimits(const Control& c) {
+  for (size_t i = 0; i < c.nrlimits; i++) {
+    struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
+    if (setrlimit(__rlimit_resource(c.rlimits[i].resource), &r) < 0) fail("rlimits", "setrlimit", "", errno);
+  }
+}
+
+void report_ready_and_wait(const Control& c) {
+  // From here on the container outlives the runtime that made it.
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  SyncMsg m = {};
+  m.type = ocirun::kSyncReady;
+  if (send(c.sync_fd, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) _exit(1);
+  close(c.sync_fd);
+  sync_fd = -1;
+  char byte;
+  ssize_t n;
+  while ((n = read(c.fifo_fd, &byte, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) _exit(1);
+  close(c.fifo_fd);
+}
+
+int capset_all(const uint64_t* caps) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; i++) {
+    data[i].effective = uint32_t(caps[kEffective] >> (32 * i));
+    data[i].permitted = uint32_t(caps[kPermitted] >> (32 * i));
+    data[i].inheritable = uint32_t(caps[kInheritable] >> (32 * i));
+  }
+  return int(syscall(SYS_capset, &hdr, data));
+}
+
+void drop_privileges(const Control& c) {
+  if (c.set_caps)
+    for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+      if (!(c.caps[kBounding] >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+        fail("capabilities", "prctl(PR_CAPBSET_DROP)", "", errno);
+  // Keep the capabilities across the uid change; capset below sets the final ones.
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("user", "prctl(PR_SET_KEEPCAPS)", "", errno);
+  if (setgroups(c.ngroups, c.groups) < 0) fail("user", "setgroups", "", errno);
+  if (setresgid(c.gid, c.gid, c.gid) < 0) fail("user", "setresgid", "", errno);
+  if (setresuid(c.uid, c.uid, c.uid) < 0) fail("user", "setresuid", "", errno);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("user", "prctl(PR_SET_KEEPCAPS)", "", errno);
+  if (c.set_caps) {
+    if (capset_all(c.caps) < 0) fail("capabilities", "capset", "", errno);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    for (int cap = 0; cap < 64; cap++)
+      if ((c.caps[kAmbient] >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+        fail("capabilities", "prctl(PR_CAP_AMBIENT_RAISE)", "", errno);
+  }
+  if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no-new-privileges", "prctl", "", errno);
+  if (c.umask_value >= 0) umask(mode_t(c.umask_value));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  static Control c;
+  parse(argc, argv, c);
+  static char exe[PATH_MAX];
+  resolve(c.args[0], exe, sizeof exe);
+  apply_rlimits(c);
+  report_ready_and_wait(c);
+  drop_privileges(c);
+  if (syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
+    fail("close-fds", "close_range", "", errno);
+  execve(exe, c.args, environ);
+  fail("exec", "execve", exe, errno);
+}

@@ -1,0 +1,75 @@
+// The flat, already-validated plan the TypeScript side hands to the native core (see lib/native.ts and
+// lib/config/plan.ts). Everything here is prepared by the parent: the cloned child only reads it, so every
+// string is built before clone and the child never allocates.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace ocirun {
+
+struct NamespaceJoin {
+  int type;  // CLONE_NEW* of the namespace
+  std::string path;
+};
+
+struct MountPlan {
+  enum Kind { kFilesystem = 0, kBind = 1, kCgroupV1Tree = 2 };
+  Kind kind = kFilesystem;
+  std::string source;
+  std::string destination;  // absolute inside the rootfs
+  std::string type;
+  std::string data;         // filesystem-specific options, comma separated
+  unsigned long flags = 0;  // MS_* flags applied at mount time
+  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
+  bool recursiveReadonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+  bool sourceIsFile = false;       // bind of a non-directory: the destination is created as a file
+  // kCgroupV1Tree: one sub-mount per host hierarchy: names[i] mounted with options opts[i].
+  std::vector<std::string> cgroupNames;
+  std::vector<std::string> cgroupOptions;
+};
+
+struct DevicePlan {
+  std::string path;  // absolute inside the rootfs
+  mode_t mode = 0;   // file type bits | permission bits
+  dev_t dev = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool bindFromHost = false;  // in a user namespace mknod is refused: bind the host's node instead
+};
+
+struct SymlinkPlan {
+  std::string target;
+  std::string linkpath;  // absolute inside the rootfs
+};
+
+struct ContainerPlan {
+  // Parent side.
+  std::string initPath;  // the ocirun-init stub; copied into a sealed memfd, never exec'd from disk
+  std::string fifoPath;  // exec.fifo in the state dir: `start` writes one byte into it
+  unsigned long cloneFlags = 0;  // CLONE_NEW* of the namespaces to create
+  std::vector<NamespaceJoin> joins;  // namespaces to join, user first
+  std::string uidMap, gidMap;        // /proc/PID/{uid,gid}_map contents when a user namespace is new
+  std::string timeOffsets;           // /proc/self/timens_offsets contents when a time namespace is new
+  int preserveFds = 0;
+
+  // Child side: the root filesystem.
+  std::string rootfs;  // absolute host path
+  bool rootReadonly = false;
+  bool noPivot = false;
+  unsigned long rootPropagation = 0;  // rootfsPropagation as MS_* flags; 0 when the config has none
+  std::vector<MountPlan> mounts;
+  std::vector<DevicePlan> devices;
+  std::vector<SymlinkPlan> symlinks;
+  std::string hostname, domainname;
+  bool setHostname = false, setDomainname = false;
+  std::string cwd;  // inside the container; created if missing
+
+  // The stub's argv (control words, "--", the process args) and the process environment.
+  std::vector<std::string> initArgv;
+  std::vector<std::string> env;
+};
+
+}  // namespace ocirun

@@ -1,0 +1,212 @@
+#include "rootfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fmt.h"
+#include "safe_path.h"
+
+namespace ocirun {
+
+namespace {
+
+constexpr unsigned long kLockableFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
+
+// Flags a remount must keep: in a user namespace the kernel refuses to drop nosuid/nodev/noexec/ro that the
+// mount already had ("locked" flags), so read them back from the mount itself.
+unsigned long current_mount_flags(const char* path) {
+  struct statvfs st;
+  if (statvfs(path, &st) < 0) return 0;
+  unsigned long f = 0;
+  if (st.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (st.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  if (st.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  return f;
+}
+
+int remount_bind(const char* target, unsigned long flags, SysError& e) {
+  if (mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | flags, nullptr) == 0) return 0;
+  if (errno == EPERM &&
+      mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | flags | (current_mount_flags(target) & kLockableFlags),
+            nullptr) == 0)
+    return 0;
+  return fail(e, "mount(MS_REMOUNT|MS_BIND)", target);
+}
+
+int set_recursive_readonly(int fd, const char* dest, SysError& e) {
+  struct {
+    unsigned long long attr_set, attr_clr, propagation, userns_fd;
+  } attr = {1 /* MOUNT_ATTR_RDONLY */, 0, 0, 0};
+  if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) < 0)
+    return fail(e, "mount_setattr(MOUNT_ATTR_RDONLY)", dest);
+  return 0;
+}
+
+// A tmpfs with one cgroup v1 hierarchy under it per host hierarchy: what a "cgroup" mount means on a v1 or
+// hybrid host. Each sub-mount shows the container's cgroup namespace root.
+int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, SysError& e) {
+  unsigned long base = m.flags & ~MS_RDONLY;
+  if (mount("tmpfs", target, "tmpfs", base, "mode=755") < 0) return fail(e, "mount(tmpfs)", m.destination.c_str());
+  char sub[PATH_MAX];
+  for (size_t i = 0; i < m.cgroupNames.size(); i++) {
+    size_t n = append_str(sub, 0, sizeof sub, m.destination.c_str());
+    n = append_str(sub, n, sizeof sub, "/");
+    append_str(sub, n, sizeof sub, m.cgroupNames[i].c_str());
+    int fd = mkdir_all_in_root(root_fd, sub, 0755, e);
+    if (fd < 0) return -1;
+    FdPath at(fd);
+    const bool unified = m.cgroupOptions[i].empty();
+    int rc = mount("cgroup", at.c_str(), unified ? "cgroup2" : "cgroup", m.flags,
+                   unified ? nullptr : m.cgroupOptions[i].c_str());
+    close(fd);
+    if (rc < 0) return fail(e, unified ? "mount(cgroup2)" : "mount(cgroup)", sub);
+  }
+  if ((m.flags & MS_RDONLY) && mount(nullptr, target, nullptr, MS_REMOUNT | m.flags, "mode=755") < 0)
+    return fail(e, "mount(MS_REMOUNT)", m.destination.c_str());
+  return 0;
+}
+
+int mount_one(const MountPlan& m, int root_fd, SysError& e) {
+  const char* dest = m.destination.c_str();
+  int fd = ensure_target_in_root(root_fd, dest, m.kind == MountPlan::kBind && m.sourceIsFile, e);
+  if (fd < 0) return -1;
+  int rc = 0;
+  {
+    FdPath target(fd);
+    switch (m.kind) {
+      case MountPlan::kBind:
+        if (mount(m.source.c_str(), target.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) < 0)
+          rc = fail(e, "mount(MS_BIND)", m.source.c_str());
+        break;
+      case MountPlan::kFilesystem:
+        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, m.data.empty() ? nullptr : m.data.c_str()) <
+            0)
+          rc = fail(e, "mount", dest);
+        break;
+      case MountPlan::kCgroupV1Tree:
+        rc = mount_cgroup_v1_tree(m, root_fd, target.c_str(), e);
+        break;
+    }
+  }
+  close(fd);
+  if (rc < 0) return -1;
+
+  // The fd above still names the directory under the new mount: reopen the destination to reach the mount.
+  const unsigned long remount = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+  if (m.kind != MountPlan::kBind && !m.propagation && !m.recursiveReadonly) return 0;
+  if (m.kind == MountPlan::kBind && !remount && !m.propagation && !m.recursiveReadonly) return 0;
+  fd = open_in_root(root_fd, dest, O_PATH, e);
+  if (fd < 0) return -1;
+  FdPath mounted(fd);
+  if (m.kind == MountPlan::kBind && remount && remount_bind(mounted.c_str(), remount, e) < 0) rc = -1;
+  if (!rc && m.propagation && mount(nullptr, mounted.c_str(), nullptr, m.propagation, nullptr) < 0)
+    rc = fail(e, "mount(propagation)", dest);
+  if (!rc && m.recursiveReadonly) rc = set_recursive_readonly(fd, dest, e);
+  close(fd);
+  return rc;
+}
+
+}  // namespace
+
+int prepare_rootfs(const ContainerPlan& p, SysError& e) {
+  const char* rootfs = p.rootfs.c_str();
+  // Nothing done below may propagate to the host. A shared rootfsPropagation is applied after pivot_root
+  // instead (finish_rootfs), since pivot_root refuses a new root whose parent mount is shared.
+  unsigned long before = (p.rootPropagation && !(p.rootPropagation & MS_SHARED)) ? p.rootPropagation : MS_SLAVE | MS_REC;
+  if (mount(nullptr, "/", nullptr, before, nullptr) < 0) return fail(e, "mount(rootfsPropagation)", "/");
+  // pivot_root refuses a new root whose parent mount is shared; bind the rootfs onto itself so it is a mount.
+  if (mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) return fail(e, "mount(MS_BIND)", rootfs);
+  if (mount(nullptr, rootfs, nullptr, MS_PRIVATE, nullptr) < 0) return fail(e, "mount(MS_PRIVATE)", rootfs);
+  int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return fail(e, "open", rootfs);
+  return fd;
+}
+
+int mount_all(const ContainerPlan& p, int root_fd, SysError& e) {
+  for (const auto& m : p.mounts)
+    if (mount_one(m, root_fd, e) < 0) return -1;
+  return 0;
+}
+
+int create_devices(const ContainerPlan& p, int root_fd, SysError& e) {
+  char base[NAME_MAX + 1];
+  for (const auto& d : p.devices) {
+    const char* path = d.path.c_str();
+    if (d.bindFromHost) {
+      MountPlan bind;
+      bind.kind = MountPlan::kBind;
+      bind.source = path;  // the same path on the host: /dev/null binds /dev/null
+      bind.destination = d.path;
+      bind.sourceIsFile = true;
+      if (mount_one(bind, root_fd, e) < 0) return -1;
+      continue;
+    }
+    int dir = open_parent_in_root(root_fd, path, base, sizeof base, e);
+    if (dir < 0) return -1;
+    // Replace whatever the image put there: a stale node or a symlink must not survive.
+    if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) {
+      fail(e, "unlinkat", path);
+      close(dir);
+      return -1;
+    }
+    int rc = 0;
+    if (mknodat(dir, base, d.mode, d.dev) < 0)
+      rc = fail(e, "mknodat", path);
+    else if (fchownat(dir, base, d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0)
+      rc = fail(e, "fchownat", path);
+    else if (fchmodat(dir, base, d.mode & 07777, 0) < 0)  // mknod's mode is cut by the umask
+      rc = fail(e, "fchmodat", path);
+    close(dir);
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+int create_symlinks(const ContainerPlan& p, int root_fd, SysError& e) {
+  char base[NAME_MAX + 1];
+  for (const auto& s : p.symlinks) {
+    int dir = open_parent_in_root(root_fd, s.linkpath.c_str(), base, sizeof base, e);
+    if (dir < 0) return -1;
+    int rc = 0;
+    if (symlinkat(s.target.c_str(), dir, base) < 0 && errno != EEXIST) rc = fail(e, "symlinkat", s.linkpath.c_str());
+    close(dir);
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+int enter_rootfs(const ContainerPlan& p, int root_fd, SysError& e) {
+  const char* rootfs = p.rootfs.c_str();
+  if (fchdir(root_fd) < 0) return fail(e, "fchdir", rootfs);
+  if (p.noPivot) {
+    if (mount(rootfs, "/", nullptr, MS_MOVE, nullptr) < 0) return fail(e, "mount(MS_MOVE)", rootfs);
+    if (chroot(".") < 0) return fail(e, "chroot", rootfs);
+    if (chdir("/") < 0) return fail(e, "chdir", "/");
+    return 0;
+  }
+  // pivot_root(".", "."): the old root ends up stacked under the new one; detach it right away.
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return fail(e, "pivot_root", rootfs);
+  // Slave first: the detach must not propagate to the host's mounts.
+  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return fail(e, "mount(MS_SLAVE)", "/");
+  if (umount2(".", MNT_DETACH) < 0) return fail(e, "umount2", "/");
+  if (chdir("/") < 0) return fail(e, "chdir", "/");
+  return 0;
+}
+
+int finish_rootfs(const ContainerPlan& p, SysError& e) {
+  if (p.rootPropagation && mount(nullptr, "/", nullptr, p.rootPropagation, nullptr) < 0)
+    return fail(e, "mount(rootfsPropagation)", "/");
+  if (!p.rootReadonly) return 0;
+  return remount_bind("/", MS_RDONLY | (current_mount_flags("/") & ~MS_RDONLY), e);
+}
+
+}  // namespace ocirun

@@ -1,0 +1,206 @@
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "child.h"
+#include "namespaces.h"
+#include "sync.h"
+
+namespace ocirun {
+
+namespace {
+
+// Owns the fds of one spawn; closes them on every path out.
+struct Fds {
+  std::vector<int> list;
+  int add(int fd) {
+    if (fd >= 0) list.push_back(fd);
+    return fd;
+  }
+  ~Fds() {
+    for (int fd : list) close(fd);
+  }
+};
+
+// The stub is exec'd from a sealed memfd copy, never from disk: a container that reaches /proc/PID/exe of its
+// waiting init finds a file nobody can write to (the CVE-2019-5736 class).
+int sealed_init_copy(const std::string& path, SysError& e) {
+  int src = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (src < 0) return fail(e, "open", path.c_str());
+  struct stat st;
+  if (fstat(src, &st) < 0) {
+    fail(e, "fstat", path.c_str());
+    close(src);
+    return -1;
+  }
+  int mem = int(syscall(SYS_memfd_create, "ocirun-init", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (mem < 0) {
+    fail(e, "memfd_create", path.c_str());
+    close(src);
+    return -1;
+  }
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = sendfile(mem, src, &off, size_t(st.st_size - off));
+    if (n <= 0) {
+      fail(e, "sendfile", path.c_str(), n < 0 ? errno : EIO);
+      close(src);
+      close(mem);
+      return -1;
+    }
+  }
+  close(src);
+  if (fcntl(mem, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    fail(e, "fcntl(F_ADD_SEALS)", path.c_str());
+    close(mem);
+    return -1;
+  }
+  return mem;
+}
+
+int write_file(const std::string& path, const std::string& data, SysError& e) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fail(e, "open", path.c_str());
+  ssize_t n = write(fd, data.data(), data.size());
+  int err = errno;
+  close(fd);
+  if (n != ssize_t(data.size())) return fail(e, "write", path.c_str(), n < 0 ? err : EIO);
+  return 0;
+}
+
+int write_id_maps(pid_t pid, const ContainerPlan& p, SysError& e) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  if (!p.uidMap.empty() && write_file(proc + "/uid_map", p.uidMap, e) < 0) return -1;
+  if (!p.gidMap.empty() && write_file(proc + "/gid_map", p.gidMap, e) < 0) return -1;
+  return 0;
+}
+
+pid_t clone_child(unsigned long flags) {
+  struct clone_args args = {};
+  args.flags = flags;
+  args.exit_signal = SIGCHLD;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && errno == ENOSYS) pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+  return pid_t(pid);
+}
+
+void reap(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+pid_t spawn_container(const ContainerPlan& plan, SysError& e) {
+  set_step(e, "spawn");
+  Fds fds;
+  if (mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) return fail(e, "mknod", plan.fifoPath.c_str());
+  int init_fd = fds.add(sealed_init_copy(plan.initPath, e));
+  if (init_fd < 0) return -1;
+  int fifo_fd = fds.add(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC));
+  if (fifo_fd < 0) return fail(e, "open", plan.fifoPath.c_str());
+  std::vector<int> ns_fds;
+  int rc = open_join_fds(plan.joins, ns_fds, e);
+  for (int fd : ns_fds) fds.add(fd);
+  if (rc < 0) return -1;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail(e, "socketpair", "");
+  fds.add(sv[0]);
+  int child_sock = sv[1];
+
+  // Everything the child reads is built here, before clone.
+  ChildContext ctx = {};
+  ctx.plan = &plan;
+  ctx.sock = child_sock;
+  ctx.init_fd = init_fd;
+  ctx.fifo_fd = fifo_fd;
+  ctx.ns_fds = ns_fds.data();
+  ctx.sync_target = 3 + plan.preserveFds;
+  ctx.fifo_target = 4 + plan.preserveFds;
+  std::vector<std::string> words = {"ocirun-init", "sync=" + std::to_string(ctx.sync_target),
+                                    "fifo=" + std::to_string(ctx.fifo_target)};
+  words.insert(words.end(), plan.initArgv.begin(), plan.initArgv.end());
+  std::vector<char*> argv, envp;
+  for (auto& w : words) argv.push_back(const_cast<char*>(w.c_str()));
+  argv.push_back(nullptr);
+  for (auto& v : plan.env) envp.push_back(const_cast<char*>(v.c_str()));
+  envp.push_back(nullptr);
+  ctx.init_argv = argv.data();
+  ctx.envp = envp.data();
+
+  // Joining a user or pid namespace, or joining anything while making a user namespace, needs the two-stage
+  // path: join first, then unshare, then fork into the pid namespace.
+  bool joins_user_or_pid = false;
+  for (const auto& j : plan.joins) joins_user_or_pid |= (j.type == CLONE_NEWUSER || j.type == CLONE_NEWPID);
+  ctx.two_stage = joins_user_or_pid || (!plan.joins.empty() && (plan.cloneFlags & CLONE_NEWUSER));
+  // A time namespace is always made by unshare in the child (its offsets must be written before entry).
+  unsigned long flags = ctx.two_stage ? 0 : (plan.cloneFlags & ~(unsigned long)CLONE_NEWTIME);
+
+  // No signal handler of Node's may run in the child before it resets them.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t child = clone_child(flags);
+  if (child == 0) child_main(ctx);
+  int clone_err = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(child_sock);
+  if (child < 0) {
+    unlink(plan.fifoPath.c_str());
+    return fail(e, "clone3", "", clone_err);
+  }
+
+  pid_t init = ctx.two_stage ? 0 : child;
+  for (;;) {
+    SyncMsg m;
+    ssize_t n = recv(sv[0], &m, sizeof m, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != sizeof m) {
+      fail(e, "recv", "container init exited before it was ready", n < 0 ? errno : EPIPE);
+      break;
+    }
+    if (m.type == kSyncUsermapRequest) {
+      if (write_id_maps(child, plan, e) < 0) break;
+      SyncMsg done = {};
+      done.type = kSyncUsermapDone;
+      if (send(sv[0], &done, sizeof done, MSG_NOSIGNAL) != sizeof done) {
+        fail(e, "send", "sync socket");
+        break;
+      }
+    } else if (m.type == kSyncChildPid) {
+      init = m.pid;
+      while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+      }
+      child = 0;
+    } else if (m.type == kSyncReady) {
+      if (child) child = 0;  // one-stage: the child is the init
+      return init;
+    } else if (m.type == kSyncError) {
+      e = m.error;
+      break;
+    }
+  }
+  // Failure: take down whatever was started. The container's mounts die with its mount namespace.
+  reap(init);
+  if (child && child != init) reap(child);
+  unlink(plan.fifoPath.c_str());
+  return -1;
+}
+
+}  // namespace ocirun

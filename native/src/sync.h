@@ -1,0 +1,36 @@
+// Numbered sync points between the runtime (parent) and the container's init, over one SOCK_SEQPACKET pair.
+// Shared by the addon and the ocirun-init stub. Every message is one fixed-size SyncMsg.
+//
+//   parent                                  child (cloned from the runtime)       ocirun-init (exec'd stub)
+//   clone ------------------------------->  [stage 1: join namespaces, unshare]
+//          <---- kSyncUsermapRequest ------  (only when a user namespace is new)
+//   write uid_map/gid_map
+//          ----- kSyncUsermapDone -------->
+//          <---- kSyncChildPid ------------  (only when a second fork was needed for the pid namespace)
+//                                            mounts, devices, pivot_root, hostname
+//                                            execveat(sealed memfd) ---------->   resolve the executable
+//          <---- kSyncReady --------------------------------------------------  (then waits on exec.fifo)
+//   Any side may send kSyncError (carrying a SysError) instead; EOF before kSyncReady means init died.
+#pragma once
+
+#include <cstdint>
+
+#include "error.h"
+
+namespace ocirun {
+
+enum SyncType : int32_t {
+  kSyncUsermapRequest = 1,
+  kSyncUsermapDone = 2,
+  kSyncChildPid = 3,
+  kSyncReady = 4,
+  kSyncError = 5,
+};
+
+struct SyncMsg {
+  int32_t type;
+  int32_t pid;     // kSyncChildPid: the pid of the container's init, as seen by the parent
+  SysError error;  // kSyncError
+};
+
+}  // namespace ocirun
