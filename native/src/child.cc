@@ -146,6 +146,8 @@ int exec_init(ChildContext& ctx, SysError& e) {
   if (sock < 0 || fifo < 0) return fail(e, "fcntl(F_DUPFD)", "");
   if (dup3(sock, ctx.sync_target, 0) < 0 || dup3(fifo, ctx.fifo_target, 0) < 0) return fail(e, "dup3", "");
   ctx.sock = ctx.sync_target;  // so that a failing execveat still reports
+  // Node opens its stdio close-on-exec; the container must get them (and the preserved fds) open.
+  for (int fd = 0; fd < 3 + ctx.plan->preserveFds; fd++) fcntl(fd, F_SETFD, 0);
   syscall(SYS_execveat, ctx.init_fd, "", ctx.init_argv, ctx.envp, AT_EMPTY_PATH);
   return fail(e, "execveat", "ocirun-init");
 }

@@ -53,7 +53,7 @@ int set_recursive_readonly(int fd, const char* dest, SysError& e) {
 
 // A tmpfs with one cgroup v1 hierarchy under it per host hierarchy: what a "cgroup" mount means on a v1 or
 // hybrid host. Each sub-mount shows the container's cgroup namespace root.
-int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, SysError& e) {
+int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, SysError& e) {  // target: fd path
   unsigned long base = m.flags & ~MS_RDONLY;
   if (mount("tmpfs", target, "tmpfs", base, "mode=755") < 0) return fail(e, "mount(tmpfs)", m.destination.c_str());
   char sub[PATH_MAX];
@@ -70,9 +70,13 @@ int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, Sy
     close(fd);
     if (rc < 0) return fail(e, unified ? "mount(cgroup2)" : "mount(cgroup)", sub);
   }
-  if ((m.flags & MS_RDONLY) && mount(nullptr, target, nullptr, MS_REMOUNT | m.flags, "mode=755") < 0)
-    return fail(e, "mount(MS_REMOUNT)", m.destination.c_str());
-  return 0;
+  if (!(m.flags & MS_RDONLY)) return 0;
+  int fd = open_in_root(root_fd, m.destination.c_str(), O_PATH, e);  // the tmpfs now, not the dir under it
+  if (fd < 0) return -1;
+  FdPath tmpfs(fd);
+  int rc = mount(nullptr, tmpfs.c_str(), nullptr, MS_REMOUNT | m.flags, "mode=755");
+  close(fd);
+  return rc < 0 ? fail(e, "mount(MS_REMOUNT)", m.destination.c_str()) : 0;
 }
 
 int mount_one(const MountPlan& m, int root_fd, SysError& e) {
@@ -177,6 +181,7 @@ int create_symlinks(const ContainerPlan& p, int root_fd, SysError& e) {
     int dir = open_parent_in_root(root_fd, s.linkpath.c_str(), base, sizeof base, e);
     if (dir < 0) return -1;
     int rc = 0;
+    unlinkat(dir, base, 0);  // a node the image left (e.g. /dev/ptmx) gives way; a directory stays
     if (symlinkat(s.target.c_str(), dir, base) < 0 && errno != EEXIST) rc = fail(e, "symlinkat", s.linkpath.c_str());
     close(dir);
     if (rc < 0) return -1;

@@ -189,8 +189,11 @@ void drop_privileges(const Control& c) {
   if (c.set_caps) {
     if (capset_all(c.caps) < 0) fail("capabilities", "capset", "", errno);
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    // The kernel keeps an ambient capability only while it is permitted and inheritable; like runc, the
+    // others are left out rather than failing (runc's own default config lists ambient without inheritable).
+    const uint64_t ambient = c.caps[kAmbient] & c.caps[kPermitted] & c.caps[kInheritable];
     for (int cap = 0; cap < 64; cap++)
-      if ((c.caps[kAmbient] >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      if ((ambient >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
         fail("capabilities", "prctl(PR_CAP_AMBIENT_RAISE)", "", errno);
   }
   if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no-new-privileges", "prctl", "", errno);

@@ -1,0 +1,73 @@
+// runc's command-line grammar: global flags, a command, its flags, then positional arguments.
+// `--flag value`, `--flag=value`, `-f value`, single-dash long flags (`-no-subreaper`), repeated flags (the
+// last wins), and `--` ending the flags. Flags stop at the first positional argument, so that
+// `exec ID cmd --opt` keeps `--opt` for cmd.
+import { OcirunError } from '../errors';
+
+export type FlagKind = 'bool' | 'string' | 'int';
+
+export interface FlagSpec {
+  name: string;
+  short?: string;
+  kind: FlagKind;
+  help: string;
+}
+
+export type FlagValues = Record<string, string | boolean | number | undefined>;
+
+export interface Parsed {
+  flags: FlagValues;
+  rest: string[];
+}
+
+const BOOL_WORDS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
+
+function findFlag(specs: FlagSpec[], word: string): FlagSpec | undefined {
+  return specs.find((s) => s.name === word || s.short === word);
+}
+
+/** Parses flags from argv until the first positional argument (or `--`). */
+export function parseFlags(argv: string[], specs: FlagSpec[], context: string): Parsed {
+  const flags: FlagValues = {};
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      i++;
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') break;
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const word = eq >= 0 ? body.slice(0, eq) : body;
+    const spec = findFlag(specs, word);
+    if (!spec) throw new OcirunError(`${context}: flag provided but not defined: -${word}`);
+    let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
+    if (spec.kind === 'bool') {
+      if (value === undefined) flags[spec.name] = true;
+      else if (value in BOOL_WORDS) flags[spec.name] = BOOL_WORDS[value];
+      else throw new OcirunError(`${context}: invalid boolean value "${value}" for -${word}`);
+      continue;
+    }
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new OcirunError(`${context}: flag needs an argument: -${word}`);
+      value = argv[++i];
+    }
+    if (spec.kind === 'int') {
+      if (!/^-?\d+$/.test(value)) throw new OcirunError(`${context}: invalid value "${value}" for flag -${word}`);
+      flags[spec.name] = Number(value);
+    } else {
+      flags[spec.name] = value;
+    }
+  }
+  return { flags, rest: argv.slice(i) };
+}
+
+export function flagHelp(specs: FlagSpec[]): string {
+  return specs
+    .map((s) => {
+      const names = (s.short ? `-${s.short}, ` : '    ') + `--${s.name}` + (s.kind === 'bool' ? '' : ' value');
+      return `   ${names.padEnd(28)} ${s.help}`;
+    })
+    .join('\n');
+}

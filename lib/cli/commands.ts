@@ -1,0 +1,159 @@
+// The command table: usage, flags and the action of each command. Actions load their lifecycle module on
+// demand, so a command only pays for what it uses.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OcirunError } from '../errors';
+import type { FlagSpec, FlagValues } from './args';
+
+export interface Globals {
+  root?: string;
+}
+
+export interface Command {
+  name: string;
+  usage: string; // after "ocirun <name> "
+  summary: string;
+  flags: FlagSpec[];
+  args: [min: number, max: number];
+  run(flags: FlagValues, args: string[], g: Globals): Promise<number>;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+const bundleFlag: FlagSpec = { name: 'bundle', short: 'b', kind: 'string', help: 'path to the bundle directory (default ".")' };
+const createFlags: FlagSpec[] = [
+  bundleFlag,
+  { name: 'console-socket', kind: 'string', help: 'AF_UNIX socket that receives the pty master of a terminal' },
+  { name: 'pid-file', kind: 'string', help: 'file to write the container process id to' },
+  { name: 'no-pivot', kind: 'bool', help: 'use MS_MOVE and chroot instead of pivot_root' },
+  { name: 'no-new-keyring', kind: 'bool', help: 'do not create a new session keyring' },
+  { name: 'preserve-fds', kind: 'int', help: 'pass N additional fds (3 .. 3+N-1) to the container' },
+];
+
+function createOptions(f: FlagValues, g: Globals) {
+  return {
+    root: g.root,
+    bundle: str(f.bundle) ?? '.',
+    pidFile: str(f['pid-file']),
+    consoleSocket: str(f['console-socket']),
+    noPivot: f['no-pivot'] === true,
+    noNewKeyring: f['no-new-keyring'] === true,
+    preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
+  };
+}
+
+const json = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+
+export const COMMANDS: Command[] = [
+  {
+    name: 'create',
+    usage: '[command options] <container-id>',
+    summary: 'create a container; its process waits for `start`',
+    flags: createFlags,
+    args: [1, 1],
+    async run(f, [id], g) {
+      await (await import('../lifecycle/create')).create(id, createOptions(f, g));
+      return 0;
+    },
+  },
+  {
+    name: 'start',
+    usage: '<container-id>',
+    summary: 'run the user program of a created container',
+    flags: [],
+    args: [1, 1],
+    async run(_f, [id], g) {
+      await (await import('../lifecycle/start')).start(id, g);
+      return 0;
+    },
+  },
+  {
+    name: 'run',
+    usage: '[command options] <container-id>',
+    summary: 'create and start a container; in the foreground, exit with its status',
+    flags: [
+      ...createFlags,
+      { name: 'detach', short: 'd', kind: 'bool', help: 'return once the container has started' },
+      { name: 'keep', kind: 'bool', help: 'do not delete the container after it exits' },
+      { name: 'no-subreaper', kind: 'bool', help: 'accepted for compatibility with runc' },
+    ],
+    args: [1, 1],
+    async run(f, [id], g) {
+      const { run } = await import('../lifecycle/run');
+      return run(id, { ...createOptions(f, g), detach: f.detach === true, keep: f.keep === true });
+    },
+  },
+  {
+    name: 'state',
+    usage: '<container-id>',
+    summary: 'print the state of a container as JSON',
+    flags: [],
+    args: [1, 1],
+    async run(_f, [id], g) {
+      json(await (await import('../lifecycle/state')).state(id, g));
+      return 0;
+    },
+  },
+  {
+    name: 'kill',
+    usage: '[command options] <container-id> [signal]',
+    summary: 'send a signal (default TERM) to the container',
+    flags: [{ name: 'all', short: 'a', kind: 'bool', help: 'send the signal to every process of the container' }],
+    args: [1, 2],
+    async run(f, [id, sig], g) {
+      await (await import('../lifecycle/kill')).kill(id, sig ?? 'SIGTERM', { root: g.root, all: f.all === true });
+      return 0;
+    },
+  },
+  {
+    name: 'delete',
+    usage: '[command options] <container-id>',
+    summary: 'delete a stopped container (any container with --force)',
+    flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'kill the container if it is not stopped' }],
+    args: [1, 1],
+    async run(f, [id], g) {
+      await (await import('../lifecycle/delete')).destroy(id, { root: g.root, force: f.force === true });
+      return 0;
+    },
+  },
+  {
+    name: 'list',
+    usage: '[command options]',
+    summary: 'list the containers',
+    flags: [
+      { name: 'format', short: 'f', kind: 'string', help: 'table or json (default table)' },
+      { name: 'quiet', short: 'q', kind: 'bool', help: 'print only the container ids' },
+    ],
+    args: [0, 0],
+    async run(f, _a, g) {
+      const all = await (await import('../lifecycle/list')).list(g);
+      const format = str(f.format) ?? 'table';
+      if (f.quiet) process.stdout.write(all.map((c) => c.id + '\n').join(''));
+      else if (format === 'json') process.stdout.write(JSON.stringify(all) + '\n');
+      else if (format === 'table') process.stdout.write(table(all));
+      else throw new OcirunError(`invalid format option: ${format}`);
+      return 0;
+    },
+  },
+  {
+    name: 'spec',
+    usage: '[command options]',
+    summary: 'write a default config.json into the bundle',
+    flags: [bundleFlag, { name: 'rootless', kind: 'bool', help: 'not supported yet' }],
+    args: [0, 0],
+    async run(f) {
+      if (f.rootless) throw new OcirunError('spec --rootless is not supported yet');
+      const file = path.join(str(f.bundle) ?? '.', 'config.json');
+      if (fs.existsSync(file)) throw new OcirunError(`File ${file} exists. Remove it first`);
+      const { defaultSpec } = await import('../config/default-spec');
+      fs.writeFileSync(file, JSON.stringify(defaultSpec(), null, '\t') + '\n');
+      return 0;
+    },
+  },
+];
+
+function table(all: { id: string; pid: number; status: string; bundle: string; created: string; owner: string }[]): string {
+  const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...all.map((c) => [c.id, String(c.pid), c.status, c.bundle, c.created, c.owner])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3))).join('') + '\n').join('');
+}

@@ -1,0 +1,75 @@
+// The ocirun command: global flags, then one command (see commands.ts). Errors become one message on stderr,
+// one `error` line in the --log file, and exit code 1.
+import { flagHelp, parseFlags, type FlagSpec } from './args';
+import { COMMANDS, type Command } from './commands';
+import { logLine, type LogConfig } from './log';
+import { OcirunError } from '../errors';
+import { COMMIT, SPEC_VERSION, VERSION } from '../version';
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'root', kind: 'string', help: 'root directory for container state (default /run/ocirun)' },
+  { name: 'log', kind: 'string', help: 'log file (default: stderr)' },
+  { name: 'log-format', kind: 'string', help: 'log format: text or json' },
+  { name: 'debug', kind: 'bool', help: 'log debug output' },
+  { name: 'systemd-cgroup', kind: 'bool', help: 'use the systemd cgroup driver' },
+  { name: 'rootless', kind: 'string', help: 'rootless mode: true, false or auto' },
+  { name: 'criu', kind: 'string', help: 'accepted for compatibility with runc' },
+  { name: 'version', short: 'v', kind: 'bool', help: 'print the version' },
+  { name: 'help', short: 'h', kind: 'bool', help: 'show help' },
+];
+
+const versionText = () => `ocirun version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`;
+
+function mainHelp(): string {
+  const cmds = COMMANDS.map((c) => `   ${c.name.padEnd(10)} ${c.summary}`).join('\n');
+  return `ocirun: an OCI container runtime\n\nUSAGE:\n   ocirun [global options] command [command options] [arguments...]\n\nCOMMANDS:\n${cmds}\n   help       show help for a command\n\nGLOBAL OPTIONS:\n${flagHelp(GLOBAL_FLAGS)}\n`;
+}
+
+const commandHelp = (c: Command) =>
+  `NAME:\n   ocirun ${c.name} - ${c.summary}\n\nUSAGE:\n   ocirun ${c.name} ${c.usage}\n` +
+  (c.flags.length ? `\nOPTIONS:\n${flagHelp(c.flags)}\n` : '');
+
+export async function main(argv: string[]): Promise<number> {
+  const log: LogConfig = { format: 'text', debug: false };
+  try {
+    const g = parseFlags(argv, GLOBAL_FLAGS, 'ocirun');
+    log.file = g.flags.log as string | undefined;
+    const fmt = (g.flags['log-format'] as string | undefined) ?? 'text';
+    if (fmt !== 'text' && fmt !== 'json') throw new OcirunError(`invalid log-format: ${fmt}`);
+    log.format = fmt;
+    log.debug = g.flags.debug === true;
+    if (g.flags.version) return void process.stdout.write(versionText()), 0;
+    const [name, ...rest] = g.rest;
+    if (!name || g.flags.help) return void process.stdout.write(mainHelp()), 0;
+    if (name === 'help') {
+      const c = COMMANDS.find((x) => x.name === rest[0]);
+      process.stdout.write(c ? commandHelp(c) : mainHelp());
+      return 0;
+    }
+    if (name === 'version') return void process.stdout.write(versionText()), 0;
+    const cmd = COMMANDS.find((c) => c.name === name);
+    if (!cmd) throw new OcirunError(`command ${name} not found`);
+    if (g.flags['systemd-cgroup']) throw new OcirunError('--systemd-cgroup: the systemd cgroup driver is not supported yet');
+    const p = parseFlags(rest, [...cmd.flags, { name: 'help', short: 'h', kind: 'bool', help: 'show help' }], name);
+    if (p.flags.help) return void process.stdout.write(commandHelp(cmd)), 0;
+    const [min, max] = cmd.args;
+    if (p.rest.length < min || p.rest.length > max) {
+      const what = min === max ? `exactly ${min}` : `${min} to ${max}`;
+      throw new OcirunError(`"${name}" requires ${what} argument(s)\nUsage: ocirun ${name} ${cmd.usage}`);
+    }
+    logLine(log, 'debug', `ocirun ${argv.join(' ')}`);
+    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (log.file) {
+      try {
+        logLine(log, 'error', msg);
+      } catch {
+        /* the log is best effort; stderr below is not */
+      }
+    }
+    process.stderr.write(`ocirun: ${msg}\n`);
+    if (!(err instanceof OcirunError) && log.debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,83 @@
+// Reading a bundle: config.json parsed and checked against spec/config.schema.json before any kernel work.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, OcirunError } from '../errors';
+import type { Spec } from './spec';
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+
+let validator: Validator | undefined;
+
+function compiled(): Validator {
+  // Built by scripts/build-validator.js from spec/config.schema.json: no ajv compile at run time.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (validator ??= require('./validate-config.js') as Validator);
+}
+
+/** One readable sentence for an ajv error: `/process/args: must contain at least 1 item`. */
+function describe(e: AjvError): ConfigError {
+  const p = e.params;
+  switch (e.keyword) {
+    case 'required':
+      return new ConfigError(`${e.instancePath}/${p.missingProperty}`, 'is required');
+    case 'minItems':
+      return new ConfigError(e.instancePath, `must contain at least ${p.limit} item${p.limit === 1 ? '' : 's'}`);
+    case 'enum':
+      return new ConfigError(e.instancePath, `must be one of ${(p.allowedValues as string[]).join(', ')}`);
+    case 'pattern':
+      if (e.instancePath === '/ociVersion') return new ConfigError(e.instancePath, 'must be a 1.x semantic version');
+      return new ConfigError(e.instancePath, `must match ${p.pattern}`);
+    default:
+      return new ConfigError(e.instancePath || '/', e.message ?? 'is invalid');
+  }
+}
+
+/** Validates a parsed config.json; throws ConfigError naming the first offending field. */
+export function validateSpec(data: unknown): Spec {
+  const validate = compiled();
+  if (!validate(data)) throw describe(validate.errors![0]);
+  return data as Spec;
+}
+
+export interface Bundle {
+  dir: string;
+  spec: Spec;
+  rootfs: string;
+}
+
+/** Loads and validates `<bundle>/config.json` and resolves the rootfs. */
+export function loadBundle(bundle: string): Bundle {
+  const dir = path.resolve(bundle);
+  const file = path.join(dir, 'config.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !fs.existsSync(dir)) throw new OcirunError(`bundle ${dir}: no such directory`);
+    if (code === 'ENOENT') throw new OcirunError(`${file}: config.json not found in the bundle`);
+    throw new OcirunError(`${file}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new OcirunError(`${file}: invalid JSON: ${(err as Error).message}`);
+  }
+  const spec = validateSpec(data);
+  const rootfs = path.resolve(dir, spec.root.path);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(rootfs);
+  } catch {
+    throw new ConfigError('/root/path', `rootfs ${rootfs} does not exist`);
+  }
+  if (!st.isDirectory()) throw new ConfigError('/root/path', `rootfs ${rootfs} is not a directory`);
+  return { dir, spec, rootfs: fs.realpathSync(rootfs) };
+}

@@ -1,0 +1,114 @@
+// config.json mounts -> native mount plans: option words to MS_* flags, propagation and data, the source
+// resolved against the bundle, and what a "cgroup" mount means on this host.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../errors';
+import { MountKind, type NativeMount } from '../native';
+import type { Mount } from './spec';
+
+export const MS = {
+  RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10, REMOUNT: 0x20, MANDLOCK: 0x40,
+  DIRSYNC: 0x80, NOSYMFOLLOW: 0x100, NOATIME: 0x400, NODIRATIME: 0x800, BIND: 0x1000, MOVE: 0x2000,
+  REC: 0x4000, SILENT: 0x8000, UNBINDABLE: 0x20000, PRIVATE: 0x40000, SLAVE: 0x80000, SHARED: 0x100000,
+  RELATIME: 0x200000, I_VERSION: 0x800000, STRICTATIME: 0x1000000, LAZYTIME: 0x2000000,
+} as const;
+
+// option -> [flags to set, flags to clear]
+const FLAG_OPTIONS: Record<string, [number, number]> = {
+  defaults: [0, 0], ro: [MS.RDONLY, 0], rw: [0, MS.RDONLY], nosuid: [MS.NOSUID, 0], suid: [0, MS.NOSUID],
+  nodev: [MS.NODEV, 0], dev: [0, MS.NODEV], noexec: [MS.NOEXEC, 0], exec: [0, MS.NOEXEC],
+  sync: [MS.SYNCHRONOUS, 0], async: [0, MS.SYNCHRONOUS], dirsync: [MS.DIRSYNC, 0], remount: [MS.REMOUNT, 0],
+  mand: [MS.MANDLOCK, 0], nomand: [0, MS.MANDLOCK], atime: [0, MS.NOATIME], noatime: [MS.NOATIME, 0],
+  diratime: [0, MS.NODIRATIME], nodiratime: [MS.NODIRATIME, 0], relatime: [MS.RELATIME, 0],
+  norelatime: [0, MS.RELATIME], strictatime: [MS.STRICTATIME, 0], nostrictatime: [0, MS.STRICTATIME],
+  lazytime: [MS.LAZYTIME, 0], nolazytime: [0, MS.LAZYTIME], iversion: [MS.I_VERSION, 0],
+  noiversion: [0, MS.I_VERSION], silent: [MS.SILENT, 0], loud: [0, MS.SILENT], nosymfollow: [MS.NOSYMFOLLOW, 0],
+  symfollow: [0, MS.NOSYMFOLLOW], bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
+};
+
+export const PROPAGATION: Record<string, number> = {
+  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
+  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
+};
+
+/** One config mount; `index` names it in errors. */
+export function planMount(m: Mount, index: number, bundleDir: string): NativeMount {
+  const where = `/mounts/${index}`;
+  let flags = 0;
+  let propagation = 0;
+  let recursiveReadonly = false;
+  const data: string[] = [];
+  for (const opt of m.options ?? []) {
+    const f = FLAG_OPTIONS[opt];
+    if (f) flags = (flags | f[0]) & ~f[1];
+    else if (PROPAGATION[opt] !== undefined) propagation = PROPAGATION[opt];
+    else if (opt === 'rro') recursiveReadonly = true;
+    else if (opt === 'rrw') recursiveReadonly = false;
+    else data.push(opt);
+  }
+  const isBind = m.type === 'bind' || (flags & MS.BIND) !== 0;
+  const base = {
+    destination: path.posix.resolve('/', m.destination),
+    data: data.join(','),
+    propagation,
+    recursiveReadonly,
+    sourceIsFile: false,
+  };
+  if (isBind) {
+    if (!m.source) throw new ConfigError(`${where}/source`, 'a bind mount needs a source');
+    const source = path.resolve(bundleDir, m.source);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(source);
+    } catch {
+      throw new ConfigError(`${where}/source`, `bind source ${source} does not exist`);
+    }
+    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, sourceIsFile: !st.isDirectory() };
+  }
+  if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
+  if (m.type === 'cgroup') return planCgroupMount(base, flags);
+  return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags };
+}
+
+interface Hierarchy {
+  name: string; // directory under /sys/fs/cgroup
+  options: string; // "" for cgroup2
+}
+
+let hierarchies: Hierarchy[] | undefined;
+
+/** The host's cgroup hierarchies under /sys/fs/cgroup, read from mountinfo. */
+export function hostCgroupHierarchies(): Hierarchy[] {
+  if (hierarchies) return hierarchies;
+  const found: Hierarchy[] = [];
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountPoint = line.slice(0, sep).split(' ')[4];
+    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
+    if (!mountPoint.startsWith('/sys/fs/cgroup')) continue;
+    if (fstype === 'cgroup2') found.push({ name: path.relative('/sys/fs/cgroup', mountPoint), options: '' });
+    if (fstype === 'cgroup') {
+      const keep = superOpts.split(',').filter((o) => !['rw', 'ro', 'xattr', 'clone_children', 'noprefix'].includes(o) && !o.startsWith('release_agent'));
+      found.push({ name: path.basename(mountPoint), options: keep.join(',') });
+    }
+  }
+  return (hierarchies = found);
+}
+
+function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number): NativeMount {
+  const hs = hostCgroupHierarchies();
+  const unifiedOnly = hs.length === 1 && hs[0].name === '';
+  if (unifiedOnly || hs.length === 0)
+    return { ...base, kind: MountKind.Filesystem, source: 'cgroup', type: 'cgroup2', flags };
+  // v1 or hybrid host: a tmpfs holding one mount per hierarchy, as the host lays them out.
+  return {
+    ...base,
+    kind: MountKind.CgroupV1Tree,
+    source: 'tmpfs',
+    type: 'tmpfs',
+    flags,
+    cgroupNames: hs.map((h) => h.name),
+    cgroupOptions: hs.map((h) => h.options),
+  };
+}

@@ -1,0 +1,103 @@
+// specconv: one validated config + the create options -> the flat NativePlan the addon executes.
+// Semantic checks that a schema cannot express (a hostname needs a UTS namespace, ...) live here too, so
+// that every refusal happens before any kernel work.
+import * as path from 'node:path';
+import { ConfigError } from '../errors';
+import { initStubPath, type NativePlan } from '../native';
+import type { Bundle } from './load';
+import { planDevSymlinks, planDevices } from './devices';
+import { PROPAGATION, planMount } from './mounts';
+import { initArgv } from './process';
+import type { IDMapping, NamespaceType, Spec } from './spec';
+
+export const CLONE_FLAGS: Record<NamespaceType, number> = {
+  mount: 0x00020000, cgroup: 0x02000000, uts: 0x04000000, ipc: 0x08000000,
+  user: 0x10000000, pid: 0x20000000, network: 0x40000000, time: 0x00000080,
+};
+
+// Join order: user first (the others are joined with its privileges), mount last (paths are host paths).
+const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
+
+export interface PlanOptions {
+  stateDir: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  extraEnv?: string[];
+}
+
+interface Namespaces {
+  fresh: Set<NamespaceType>;
+  joined: Map<NamespaceType, string>;
+}
+
+function namespaces(spec: Spec): Namespaces {
+  const ns: Namespaces = { fresh: new Set(), joined: new Map() };
+  (spec.linux?.namespaces ?? []).forEach((n, i) => {
+    if (ns.fresh.has(n.type) || ns.joined.has(n.type))
+      throw new ConfigError(`/linux/namespaces/${i}/type`, `namespace ${n.type} is listed twice`);
+    if (n.path) ns.joined.set(n.type, n.path);
+    else ns.fresh.add(n.type);
+  });
+  return ns;
+}
+
+const has = (ns: Namespaces, t: NamespaceType) => ns.fresh.has(t) || ns.joined.has(t);
+
+function checkNamespaces(spec: Spec, ns: Namespaces): void {
+  if (!has(ns, 'mount')) throw new ConfigError('/linux/namespaces', 'a mount namespace is required');
+  if (spec.hostname !== undefined && !ns.fresh.has('uts'))
+    throw new ConfigError('/hostname', 'setting the hostname needs a new uts namespace');
+  if (spec.domainname !== undefined && !ns.fresh.has('uts'))
+    throw new ConfigError('/domainname', 'setting the domainname needs a new uts namespace');
+  const maps = spec.linux?.uidMappings?.length || spec.linux?.gidMappings?.length;
+  if (ns.fresh.has('user') && !maps)
+    throw new ConfigError('/linux/uidMappings', 'a new user namespace needs uidMappings and gidMappings');
+  if (maps && !ns.fresh.has('user'))
+    throw new ConfigError('/linux/uidMappings', 'id mappings need a new user namespace');
+  if (spec.linux?.timeOffsets && !ns.fresh.has('time'))
+    throw new ConfigError('/linux/timeOffsets', 'time offsets need a new time namespace');
+}
+
+const idMap = (maps: IDMapping[] | undefined) =>
+  (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+
+function timeOffsets(spec: Spec): string {
+  return Object.entries(spec.linux?.timeOffsets ?? {})
+    .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`)
+    .join('');
+}
+
+export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
+  const { spec } = bundle;
+  const ns = namespaces(spec);
+  checkNamespaces(spec, ns);
+  const preserveFds = opts.preserveFds ?? 0;
+  const cloneFlags = [...ns.fresh].reduce((f, t) => f + CLONE_FLAGS[t], 0);
+  const joins = JOIN_ORDER.filter((t) => ns.joined.has(t)).map((t) => ({
+    type: CLONE_FLAGS[t],
+    path: ns.joined.get(t)!,
+  }));
+  const propagation = spec.linux?.rootfsPropagation;
+  return {
+    initPath: initStubPath,
+    fifoPath: path.join(opts.stateDir, 'exec.fifo'),
+    cloneFlags,
+    joins,
+    uidMap: idMap(spec.linux?.uidMappings),
+    gidMap: idMap(spec.linux?.gidMappings),
+    timeOffsets: timeOffsets(spec),
+    preserveFds,
+    rootfs: bundle.rootfs,
+    rootReadonly: spec.root.readonly === true,
+    noPivot: opts.noPivot === true,
+    rootPropagation: propagation ? PROPAGATION[propagation] : 0,
+    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir)),
+    devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),
+    symlinks: planDevSymlinks(spec.mounts),
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    cwd: spec.process.cwd,
+    initArgv: initArgv(spec.process, preserveFds),
+    env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
+  };
+}

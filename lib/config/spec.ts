@@ -1,0 +1,72 @@
+// The parts of the runtime-spec config (config.json) that ocirun reads. spec/config.schema.json is the full
+// definition; these types describe a config that has passed it.
+
+export interface IDMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface Mount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface Process {
+  terminal?: boolean;
+  cwd: string;
+  env?: string[];
+  args: string[];
+  user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
+  capabilities?: Partial<Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>>;
+  rlimits?: { type: string; soft: number; hard: number }[];
+  noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+}
+
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
+
+export interface Device {
+  type: 'c' | 'b' | 'u' | 'p';
+  path: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface Linux {
+  uidMappings?: IDMapping[];
+  gidMappings?: IDMapping[];
+  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+  namespaces?: { type: NamespaceType; path?: string }[];
+  devices?: Device[];
+  cgroupsPath?: string;
+  resources?: Record<string, unknown>;
+  rootfsPropagation?: string;
+  sysctl?: Record<string, string>;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+}
+
+export interface Spec {
+  ociVersion: string;
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  domainname?: string;
+  mounts?: Mount[];
+  process: Process;
+  hooks?: Partial<Record<string, Hook[]>>;
+  annotations?: Record<string, string>;
+  linux?: Linux;
+}

@@ -1,0 +1,79 @@
+import * as fs from 'node:fs';
+import { loadBundle } from '../config/load';
+import { buildPlan } from '../config/plan';
+import { OcirunError } from '../errors';
+import { spawn } from '../native';
+import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
+import { processStartTime } from '../state/status';
+import { writePidFile } from './pidfile';
+import { rootOf, type CommonOptions } from './options';
+import { state, type ContainerState } from './state';
+
+export interface CreateOptions extends CommonOptions {
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  /** Pass fds 3 .. 3+preserveFds-1 of this process to the container process. */
+  preserveFds?: number;
+}
+
+/** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
+function socketActivation(): { fds: number; env: string[] } {
+  const n = Number(process.env.LISTEN_FDS);
+  if (!Number.isInteger(n) || n <= 0) return { fds: 0, env: [] };
+  return { fds: n, env: [`LISTEN_FDS=${n}`, 'LISTEN_PID=1'] };
+}
+
+/**
+ * Creates a container: namespaces, mounts and devices are made and its process waits before the user program
+ * until `start`. Validation happens before anything is made; a failure leaves nothing behind.
+ */
+export async function create(id: string, opts: CreateOptions): Promise<ContainerState> {
+  const root = rootOf(opts);
+  checkId(id);
+  const bundle = loadBundle(opts.bundle);
+  if (bundle.spec.process.terminal && !opts.consoleSocket)
+    throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime detaches');
+  const activation = socketActivation();
+  const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
+  const dir = await ContainerDir.create(root, id);
+  let pid = 0;
+  try {
+    const plan = buildPlan(bundle, { stateDir: dir.dir, noPivot: opts.noPivot, preserveFds, extraEnv: activation.env });
+    const rec: ContainerRecord = {
+      id,
+      pid: 0,
+      startTime: '',
+      bundle: bundle.dir,
+      rootfs: bundle.rootfs,
+      created: new Date().toISOString(),
+      owner: '',
+      annotations: bundle.spec.annotations,
+      creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
+      spec: bundle.spec,
+    };
+    dir.write(rec);
+    pid = spawn(plan);
+    if (bundle.spec.process.oomScoreAdj !== undefined)
+      fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(bundle.spec.process.oomScoreAdj));
+    delete rec.creating;
+    dir.write({ ...rec, pid, startTime: processStartTime(pid) ?? '' });
+    if (opts.pidFile) writePidFile(opts.pidFile, pid);
+  } catch (err) {
+    if (pid) killQuietly(pid);
+    dir.remove();
+    throw err;
+  }
+  dir.release();
+  return state(id, opts);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,40 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OcirunError, notFound } from '../errors';
+import { ContainerDir, checkId } from '../state/store';
+import { check, statusOf } from '../state/status';
+import { containerPids, signal, waitGone } from './processes';
+import { rootOf, type CommonOptions } from './options';
+
+export interface DeleteOptions extends CommonOptions {
+  /** Kill a container that is not stopped, then delete it. */
+  force?: boolean;
+}
+
+/**
+ * Deletes a stopped container (or any, with force): its processes are killed and its state removed. Unlike
+ * runc, a `created` container is refused without force, as the runtime-spec requires.
+ */
+export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
+  const root = rootOf(opts);
+  checkId(id);
+  if (!fs.existsSync(path.join(root, id))) {
+    if (opts?.force) return;
+    throw notFound(id);
+  }
+  const dir = await ContainerDir.open(root, id);
+  try {
+    const rec = dir.read();
+    const status = statusOf(rec, dir.dir);
+    if (status !== 'stopped') {
+      if (!opts?.force) check('delete', id, status);
+      for (const pid of containerPids(rec)) signal(pid, 9);
+      if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
+    }
+    dir.remove();
+  } finally {
+    dir.release();
+  }
+}
+
+export { destroy as delete };

@@ -1,0 +1,35 @@
+import { OcirunError } from '../errors';
+import { parseSignal } from '../signals';
+import { ContainerDir } from '../state/store';
+import { check, statusOf } from '../state/status';
+import { containerPids, signal } from './processes';
+import { rootOf, type CommonOptions } from './options';
+
+export interface KillOptions extends CommonOptions {
+  /** Signal every process of the container, not only its init. */
+  all?: boolean;
+}
+
+/** Sends a signal (number or name, with or without SIG; default TERM) to the container. */
+export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: KillOptions): Promise<void> {
+  const n = typeof sig === 'number' ? sig : parseSignal(sig);
+  const dir = await ContainerDir.open(rootOf(opts), id);
+  try {
+    const rec = dir.read();
+    const status = statusOf(rec, dir.dir);
+    if (opts?.all) {
+      if (status === 'stopped') return;
+      for (const pid of containerPids(rec)) signal(pid, n);
+      return;
+    }
+    check('kill', id, status);
+    try {
+      process.kill(rec.pid, n);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new OcirunError('container not running: no such process');
+      throw err;
+    }
+  } finally {
+    dir.release();
+  }
+}

@@ -1,0 +1,44 @@
+// Finding and signalling a container's processes without cgroups: every process in the container's own pid
+// namespace. (With a shared pid namespace, only the init is known to be the container's.)
+import * as fs from 'node:fs';
+import type { ContainerRecord } from '../state/store';
+import { isAlive } from '../state/status';
+
+function pidNamespace(pid: number | string): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+export function containerPids(rec: ContainerRecord): number[] {
+  if (!isAlive(rec.pid, rec.startTime)) return [];
+  const ownNs = (rec.spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+  const ns = pidNamespace(rec.pid);
+  if (!ownNs || !ns) return [rec.pid];
+  const pids = [rec.pid];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === rec.pid) continue;
+    if (pidNamespace(entry) === ns) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+export function signal(pid: number, sig: number | NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** Polls until the init is gone (or a zombie); the container's namespaces and mounts go with its last process. */
+export async function waitGone(rec: ContainerRecord, timeoutMs = 10_000): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (isAlive(rec.pid, rec.startTime)) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}

@@ -1,0 +1,39 @@
+import { waitExit } from '../native';
+import { signal } from './processes';
+import { create, type CreateOptions } from './create';
+import { destroy } from './delete';
+import { start } from './start';
+
+export interface RunOptions extends CreateOptions {
+  /** Return once the container has started instead of waiting for it. */
+  detach?: boolean;
+  /** Keep the stopped container instead of deleting it (foreground only). */
+  keep?: boolean;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+/**
+ * create + start. In the foreground, signals this process receives go to the container, and the result is the
+ * container's exit status (128+N when signal N killed it). Must be called by the process that will reap the
+ * container, i.e. the one that created it.
+ */
+export async function run(id: string, opts: RunOptions): Promise<number> {
+  const st = await create(id, opts);
+  try {
+    await start(id, opts);
+  } catch (err) {
+    await destroy(id, { ...opts, force: true }).catch(() => {});
+    throw err;
+  }
+  if (opts.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => signal(st.pid, sig);
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    const r = await waitExit(st.pid);
+    return r.signal ? 128 + r.signal : r.code;
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+    if (!opts.keep) await destroy(id, { ...opts, force: true }).catch(() => {});
+  }
+}

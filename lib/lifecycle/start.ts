@@ -1,0 +1,29 @@
+import * as fs from 'node:fs';
+import { ContainerDir } from '../state/store';
+import { check, statusOf } from '../state/status';
+import { OcirunError } from '../errors';
+import { rootOf, type CommonOptions } from './options';
+
+/** Lets a created container's process exec the user program. */
+export async function start(id: string, opts?: CommonOptions): Promise<void> {
+  const dir = await ContainerDir.open(rootOf(opts), id);
+  try {
+    check('start', id, statusOf(dir.read(), dir.dir));
+    let fd: number;
+    try {
+      // Non-blocking: ENXIO means nobody holds the fifo any more, i.e. the init is gone.
+      fd = fs.openSync(dir.fifoPath, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENXIO') throw new OcirunError('cannot start a container that has stopped');
+      throw err;
+    }
+    try {
+      fs.writeSync(fd, '0');
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.unlinkSync(dir.fifoPath);
+  } finally {
+    dir.release();
+  }
+}

@@ -1,0 +1,103 @@
+// The only module that loads the addon. It declares the addon's plain-data interface and re-throws native
+// failures as SystemError, so that nothing above it sees N-API details.
+import * as path from 'node:path';
+import { SystemError } from './errors';
+
+/** Mount kinds, as native/src/plan.h numbers them. */
+export const enum MountKind {
+  Filesystem = 0,
+  Bind = 1,
+  CgroupV1Tree = 2,
+}
+
+export interface NativeMount {
+  kind: MountKind;
+  source: string;
+  destination: string;
+  type: string;
+  data: string;
+  flags: number;
+  propagation: number;
+  recursiveReadonly: boolean;
+  sourceIsFile: boolean;
+  cgroupNames?: string[];
+  cgroupOptions?: string[];
+}
+
+export interface NativeDevice {
+  path: string;
+  mode: number;
+  major: number;
+  minor: number;
+  uid: number;
+  gid: number;
+  bindFromHost: boolean;
+}
+
+/** Mirrors ocirun::ContainerPlan (native/src/plan.h). */
+export interface NativePlan {
+  initPath: string;
+  fifoPath: string;
+  cloneFlags: number;
+  joins: { type: number; path: string }[];
+  uidMap: string;
+  gidMap: string;
+  timeOffsets: string;
+  preserveFds: number;
+  rootfs: string;
+  rootReadonly: boolean;
+  noPivot: boolean;
+  rootPropagation: number;
+  mounts: NativeMount[];
+  devices: NativeDevice[];
+  symlinks: { target: string; linkpath: string }[];
+  hostname?: string;
+  domainname?: string;
+  cwd: string;
+  initArgv: string[];
+  env: string[];
+}
+
+interface Addon {
+  spawn(plan: NativePlan): number;
+  waitExit(pid: number): Promise<{ a: number; b: number }>;
+  lock(fd: number): Promise<unknown>;
+}
+
+const buildDir = path.join(__dirname, '..', 'build', 'Release');
+let addon: Addon | undefined;
+
+function load(): Addon {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (addon ??= require(path.join(buildDir, 'ocirun.node')) as Addon);
+}
+
+/** The init stub the cloned child execs (from a sealed memfd copy). */
+export const initStubPath = path.join(buildDir, 'ocirun-init');
+
+function rethrow(err: unknown): never {
+  const e = err as SystemError;
+  if (e && typeof e === 'object' && 'syscall' in e)
+    throw new SystemError(e.message, { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, step: e.step });
+  throw err;
+}
+
+/** Creates the container's process; resolves once it waits for `start`. Returns its host pid. */
+export function spawn(plan: NativePlan): number {
+  try {
+    return load().spawn(plan);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/** Waits for a child of this process; `signal` is set when a signal ended it. */
+export async function waitExit(pid: number): Promise<{ code: number; signal: number }> {
+  const r = await load().waitExit(pid).catch(rethrow);
+  return { code: r.a, signal: r.b };
+}
+
+/** flock(LOCK_EX) on an open fd; released when the fd is closed. */
+export async function lock(fd: number): Promise<void> {
+  await load().lock(fd).catch(rethrow);
+}

@@ -1,0 +1,58 @@
+// The container state machine: the status derived from the kernel (never stored), and the one table of which
+// operation is allowed in which status. Every lifecycle verb asks `check` before it acts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { OcirunError } from '../errors';
+import type { ContainerRecord } from './store';
+
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+/** The start time (clock ticks since boot) of a live, non-zombie process, or undefined. */
+export function processStartTime(pid: number): string | undefined {
+  if (!pid) return undefined;
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after "(comm)": the comm may contain spaces and parentheses, so split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return fields[19];
+}
+
+export const isAlive = (pid: number, startTime: string) => !!pid && processStartTime(pid) === startTime;
+
+export function statusOf(rec: ContainerRecord, dir: string): Status {
+  if (rec.creating) return isAlive(rec.creating.pid, rec.creating.startTime) ? 'creating' : 'stopped';
+  if (!isAlive(rec.pid, rec.startTime)) return 'stopped';
+  if (fs.existsSync(path.join(dir, 'exec.fifo'))) return 'created';
+  return 'running';
+}
+
+export type Operation = 'start' | 'kill' | 'delete';
+
+const ALLOWED: Record<Operation, Status[]> = {
+  start: ['created'],
+  kill: ['created', 'running', 'paused'],
+  delete: ['stopped'],
+};
+
+function refusal(op: Operation, id: string, status: Status): string {
+  switch (op) {
+    case 'start':
+      if (status === 'stopped') return 'cannot start a container that has stopped';
+      if (status === 'running') return 'cannot start an already running container';
+      return `cannot start a container in the ${status} state`;
+    case 'kill':
+      return 'container not running';
+    case 'delete':
+      return `cannot delete container ${id} that is not stopped: ${status}`;
+  }
+}
+
+/** Throws the error callers match (contract.md) when `op` is not allowed in `status`. */
+export function check(op: Operation, id: string, status: Status): void {
+  if (!ALLOWED[op].includes(status)) throw new OcirunError(refusal(op, id, status));
+}
