@@ -1,0 +1,115 @@
+// Shared by the tests: real bundles on a real busybox rootfs, the real CLI, and cleanup that runs even when a
+// test fails (every container under the test's own --root is force-deleted, every bundle removed).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const bin = path.join(repo, 'bin', 'ocirun');
+const { defaultSpec } = await import(path.join(repo, 'dist', 'index.js'));
+
+let template;
+/** A busybox rootfs made once per test process, copied into each bundle. */
+function rootfsTemplate() {
+  if (template) return template;
+  template = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-rootfs-'));
+  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), template]);
+  process.on('exit', () => fs.rmSync(template, { recursive: true, force: true }));
+  return template;
+}
+
+/** A state root of its own for one test, force-cleaned at teardown. */
+export function testRoot(t) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-root-'));
+  t.teardown(() => {
+    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : [])
+      spawnSync(bin, ['--root', root, 'delete', '--force', id]);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  return root;
+}
+
+/**
+ * A bundle with a copy of the busybox rootfs and a config built from `ocirun spec`'s default
+ * (terminal off, writable root). `edit(config)` may change it. Removed at teardown.
+ */
+export function makeBundle(t, edit = () => {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-bundle-'));
+  execFileSync('cp', ['-a', rootfsTemplate(), path.join(dir, 'rootfs')]);
+  const config = defaultSpec();
+  config.process.terminal = false;
+  config.root.readonly = false;
+  edit(config);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function writeConfig(bundle, edit) {
+  const file = path.join(bundle, 'config.json');
+  const config = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(config);
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+}
+
+/**
+ * Runs the CLI to completion: { status, stdout, stderr }. Output goes through files, not pipes: a container
+ * made by create keeps create's stdio, so a pipe would not see EOF before the container exits.
+ */
+let seq = 0;
+export function ocirun(root, args, opts = {}) {
+  const base = path.join(os.tmpdir(), `ocirun-out-${process.pid}-${seq++}`);
+  const out = fs.openSync(`${base}.out`, 'w+');
+  const err = fs.openSync(`${base}.err`, 'w+');
+  try {
+    const stdin = opts.input !== undefined ? 'pipe' : 'ignore';
+    const r = spawnSync(bin, ['--root', root, ...args], { timeout: 30_000, ...opts, stdio: [stdin, out, err] });
+    return {
+      status: r.status,
+      signal: r.signal,
+      stdout: fs.readFileSync(`${base}.out`, 'utf8'),
+      stderr: fs.readFileSync(`${base}.err`, 'utf8'),
+    };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(err);
+    fs.rmSync(`${base}.out`, { force: true });
+    fs.rmSync(`${base}.err`, { force: true });
+  }
+}
+
+/** Runs the CLI and throws with its stderr unless it exits 0. */
+export function ok(root, args, opts = {}) {
+  const r = ocirun(root, args, opts);
+  if (r.status !== 0) throw new Error(`ocirun ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r;
+}
+
+export const state = (root, id) => JSON.parse(ok(root, ['state', id]).stdout);
+
+/** Runs a container to completion in the foreground and returns its output and exit status. */
+export function runContainer(t, args, edit = () => {}, extra = []) {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = args;
+    edit(c);
+  });
+  return { ...ocirun(root, ['run', '--bundle', bundle, ...extra, 'c']), root, bundle };
+}
+
+export async function waitFor(cond, ms = 5000) {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Mount points whose path mentions `needle`: must be none once a test's containers are gone. */
+export function hostMountsUnder(needle) {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.includes(needle));
+}
+
+export { spawn, fs, path, os };

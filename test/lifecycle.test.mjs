@@ -1,0 +1,141 @@
+// create/start/state/kill/delete/run/list through the CLI, as a user or a daemon calls them.
+import t from 'tap';
+import { fs, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+
+t.test('create leaves the process waiting; start runs it; it stops; delete removes it', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'echo ran > /ran; sleep 100']));
+  const pidFile = path.join(bundle, 'init.pid');
+  ok(root, ['create', '--bundle', bundle, '--pid-file', pidFile, 'c1']);
+  const pidText = fs.readFileSync(pidFile, 'utf8');
+  t.match(pidText, /^\d+$/, 'pid file holds the decimal pid, no newline');
+  const s = state(root, 'c1');
+  t.same(Object.keys(s), ['ociVersion', 'id', 'pid', 'status', 'bundle', 'rootfs', 'created', 'owner']);
+  t.equal(s.status, 'created');
+  t.equal(s.pid, Number(pidText));
+  t.equal(s.bundle, bundle);
+  t.notOk(fs.existsSync(path.join(bundle, 'rootfs', 'ran')), 'the user program has not run before start');
+  t.ok(fs.existsSync(`/proc/${s.pid}`), 'the container process exists after create returned');
+
+  t.match(ocirun(root, ['delete', 'c1']).stderr, /cannot delete container c1 that is not stopped: created/);
+  ok(root, ['start', 'c1']);
+  await waitFor(() => fs.existsSync(path.join(bundle, 'rootfs', 'ran')));
+  t.equal(state(root, 'c1').status, 'running');
+  const again = ocirun(root, ['start', 'c1']);
+  t.equal(again.status, 1);
+  t.match(again.stderr, /cannot start an already running container/);
+  t.match(ocirun(root, ['delete', 'c1']).stderr, /that is not stopped: running/);
+
+  ok(root, ['kill', 'c1', 'KILL']);
+  await waitFor(() => state(root, 'c1').status === 'stopped');
+  const stopped = ok(root, ['state', 'c1']).stdout;
+  t.equal(JSON.parse(stopped).pid, 0, 'pid 0 once stopped');
+  t.equal(ok(root, ['state', 'c1']).stdout, stopped, 'state of a stopped container does not change');
+  const k = ocirun(root, ['kill', 'c1', 'TERM']);
+  t.equal(k.status, 1);
+  t.match(k.stderr, /container not running/);
+  t.equal(ocirun(root, ['start', 'c1']).status, 1, 'start of a stopped container fails');
+  ok(root, ['delete', 'c1']);
+  const gone = ocirun(root, ['state', 'c1']);
+  t.equal(gone.status, 1);
+  t.match(gone.stderr, /container "c1" does not exist/);
+  t.notOk(fs.existsSync(path.join(root, 'c1')), 'state dir removed');
+});
+
+t.test('kill accepts numbers, names, and names with SIG', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'trap "exit 0" USR1 HUP TERM; while :; do sleep 0.05; done']));
+  for (const sig of ['15', 'TERM', 'SIGTERM', 'usr1', 'SIGHUP', '1']) {
+    ok(root, ['create', '--bundle', bundle, 'k']);
+    ok(root, ['start', 'k']);
+    await new Promise((r) => setTimeout(r, 100)); // let the trap be installed
+    ok(root, ['kill', 'k', sig]);
+    await waitFor(() => state(root, 'k').status === 'stopped');
+    t.pass(`signal ${sig} delivered`);
+    ok(root, ['delete', 'k']);
+  }
+  t.match(ocirun(root, ['kill', 'nope', 'TERM']).stderr, /does not exist/);
+  ok(root, ['create', '--bundle', bundle, 'k2']);
+  t.match(ocirun(root, ['kill', 'k2', 'NOTASIGNAL']).stderr, /invalid signal/);
+  ok(root, ['kill', '--all', 'k2', 'KILL']);
+  await waitFor(() => state(root, 'k2').status === 'stopped');
+  ok(root, ['delete', 'k2']);
+});
+
+t.test('kill with no signal sends TERM; kill --all reaches every process', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'sleep 100 & sleep 100 & trap "exit 3" TERM; wait']));
+  ok(root, ['run', '-d', '--bundle', bundle, 'a']);
+  const pid = state(root, 'a').pid;
+  await waitFor(() => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').length === 2);
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').map(Number);
+  ok(root, ['kill', '-a', 'a', '9']);
+  await waitFor(() => children.every((c) => !fs.existsSync(`/proc/${c}/stat`) || fs.readFileSync(`/proc/${c}/stat`, 'utf8').includes(') Z')));
+  t.pass('both background processes got the signal');
+  await waitFor(() => state(root, 'a').status === 'stopped');
+  ok(root, ['delete', 'a']);
+});
+
+t.test('delete --force kills a running container; of an unknown id it succeeds', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '--detach', '--bundle', bundle, 'f']);
+  const pid = state(root, 'f').pid;
+  ok(root, ['delete', '--force', 'f']);
+  t.notOk(fs.existsSync(path.join(root, 'f')));
+  t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'));
+  t.equal(ocirun(root, ['delete', '--force', 'nope']).status, 0);
+  const plain = ocirun(root, ['delete', 'nope']);
+  t.equal(plain.status, 1);
+  t.match(plain.stderr, /does not exist/);
+  ok(root, ['create', '--bundle', bundle, 'g']);
+  ok(root, ['delete', '-f', 'g']);
+  t.notOk(fs.existsSync(path.join(root, 'g')), 'a created container is deleted with -f');
+});
+
+t.test('run in the foreground exits with the status of the process, 128+N on signal N', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'echo out; echo err >&2; exit 7']));
+  const r = ocirun(root, ['run', '--bundle', bundle, 'r']);
+  t.equal(r.status, 7);
+  t.equal(r.stdout, 'out\n');
+  t.equal(r.stderr, 'err\n');
+  t.notOk(fs.existsSync(path.join(root, 'r')), 'run deletes the container after it exits');
+  const kept = ocirun(root, ['run', '--keep', '--bundle', bundle, 'r2']);
+  t.equal(kept.status, 7);
+  t.equal(state(root, 'r2').status, 'stopped', '--keep leaves it for delete');
+  ok(root, ['delete', 'r2']);
+
+  const { spawn } = await import('node:child_process');
+  const { bin } = await import('./helpers.mjs');
+  const sleeper = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const child = spawn(bin, ['--root', root, 'run', '--bundle', sleeper, 's'], { stdio: 'ignore' });
+  await waitFor(() => ocirun(root, ['state', 's']).stdout.includes('"running"'));
+  ok(root, ['kill', 's', 'KILL']);
+  const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+  t.equal(code, 137, 'killed by SIGKILL: 128+9');
+});
+
+t.test('list prints a table, json and ids', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  t.equal(ok(root, ['list', '--format', 'json']).stdout, '[]\n');
+  ok(root, ['create', '--bundle', bundle, 'l1']);
+  ok(root, ['create', '--bundle', bundle, 'l2']);
+  const all = JSON.parse(ok(root, ['list', '--format=json']).stdout);
+  t.same(all.map((c) => [c.id, c.status]), [['l1', 'created'], ['l2', 'created']]);
+  t.equal(ok(root, ['list', '-q']).stdout, 'l1\nl2\n');
+  const table = ok(root, ['list']).stdout.split('\n');
+  t.match(table[0], /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER/);
+  t.match(table[1], /^l1\s+\d+\s+created\s+/);
+});
+
+t.test('annotations appear in state', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.annotations = { 'org.example.key': 'value' };
+  });
+  ok(root, ['create', '--bundle', bundle, 'an']);
+  t.same(state(root, 'an').annotations, { 'org.example.key': 'value' });
+});
