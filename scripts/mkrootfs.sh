@@ -12,6 +12,7 @@ if ! file -L "$bb" 2>/dev/null | grep -q 'statically linked'; then
     bb=/bin/busybox
   fi
 fi
+chmod 755 "$dir" 2>/dev/null || mkdir -m 755 -p "$dir"
 mkdir -p "$dir"/{bin,sbin,etc,proc,sys,dev,tmp,root,usr/bin,usr/sbin,var}
 cp "$bb" "$dir/bin/busybox"
 for app in $("$dir/bin/busybox" --list); do

@@ -37,6 +37,7 @@ export function testRoot(t) {
  */
 export function makeBundle(t, edit = () => {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-bundle-'));
+  fs.chmodSync(dir, 0o755); // a mapped root (user namespace) must be able to reach the rootfs
   execFileSync('cp', ['-a', rootfsTemplate(), path.join(dir, 'rootfs')]);
   const config = defaultSpec();
   config.process.terminal = false;

@@ -21,6 +21,7 @@ Napi::Error to_js_error(Napi::Env env, const SysError& e) {
   std::string msg;
   if (e.step[0]) msg += std::string(e.step) + ": ";
   if (e.detail[0]) {
+    if (e.path[0] && !strstr(e.detail, e.path)) msg += std::string(e.path) + ": ";
     msg += e.detail;
   } else {
     msg += std::string(e.syscall) + " ";

@@ -1,0 +1,110 @@
+// Each namespace type, new and joined, seen from inside a real container.
+import t from 'tap';
+import { fs, makeBundle, ocirun, ok, runContainer, state, testRoot } from './helpers.mjs';
+
+const ns = (pid, type) => fs.readlinkSync(`/proc/${pid}/ns/${type}`);
+
+t.test('pid, uts, net, ipc, mount, cgroup: new namespaces', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'echo pid=$$; hostname; ip -o link | cut -d: -f2; cat /proc/self/cgroup | head -1; ls /proc | grep -c "^[0-9]"'], (c) => {
+    c.hostname = 'box';
+    c.domainname = 'example.org';
+  });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => l.trim());
+  t.equal(lines[0], 'pid=1', 'the process is pid 1 of its own pid namespace');
+  t.equal(lines[1], 'box', 'hostname');
+  t.same(lines[2], 'lo', 'the network namespace holds only loopback');
+  t.match(lines[3], /:\/$/, 'the cgroup namespace root is the container cgroup');
+  t.ok(Number(lines[4]) <= 3, 'only the container processes are visible in /proc');
+});
+
+t.test('domainname and namespace inodes differ from the host', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.domainname = 'example.org';
+  });
+  ok(root, ['create', '--bundle', bundle, 'n']);
+  const pid = state(root, 'n').pid;
+  for (const type of ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup'])
+    t.not(ns(pid, type), ns(process.pid, type), `${type} namespace is new`);
+  t.equal(ns(pid, 'user'), ns(process.pid, 'user'), 'no user namespace was asked for');
+});
+
+t.test('joining namespaces by path, and a path of the wrong type', async (t) => {
+  const root = testRoot(t);
+  const first = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', '--bundle', first, 'a']);
+  const pid = state(root, 'a').pid;
+  const second = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    delete c.hostname;
+    c.linux.namespaces = c.linux.namespaces.map((n) =>
+      ['network', 'ipc', 'uts', 'pid'].includes(n.type) ? { type: n.type, path: `/proc/${pid}/ns/${{ network: 'net' }[n.type] ?? n.type}` } : n,
+    );
+  });
+  ok(root, ['create', '--bundle', second, 'b']);
+  const other = state(root, 'b').pid;
+  for (const type of ['net', 'ipc', 'uts', 'pid']) t.equal(ns(other, type), ns(pid, type), `${type} joined`);
+  t.not(ns(other, 'mnt'), ns(pid, 'mnt'), 'its own mount namespace');
+
+  const wrong = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.linux.namespaces = c.linux.namespaces.map((n) => (n.type === 'network' ? { type: 'network', path: `/proc/${pid}/ns/ipc` } : n));
+  });
+  const r = ocirun(root, ['create', '--bundle', wrong, 'w']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, new RegExp(`/proc/${pid}/ns/ipc`));
+  t.match(r.stderr, /not a net namespace/);
+  t.notOk(fs.existsSync(`${root}/w`), 'nothing left behind');
+});
+
+t.test('user namespace: ids mapped, files created with the mapped owner', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'id -u; cat /proc/self/uid_map; cat /proc/self/gid_map; touch /tmp/made; ls -ln /dev/null'], (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 300000, size: 65536 }];
+  });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.equal(lines[0], '0');
+  t.match(lines[1], /^\s*0\s+200000\s+65536$/);
+  t.match(lines[2], /^\s*0\s+300000\s+65536$/);
+  const st = fs.statSync(`${r.bundle}/rootfs/tmp/made`);
+  t.same([st.uid, st.gid], [200000, 300000], 'a file made inside is owned by the mapped host ids');
+  t.match(lines[3], /^c.* 1,\s+3 /, '/dev/null is the real device (a bind of the host node)');
+});
+
+t.test('time namespace: offsets apply inside', async (t) => {
+  const host = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  const r = runContainer(t, ['cat', '/proc/uptime'], (c) => {
+    c.linux.namespaces.push({ type: 'time' });
+    c.linux.timeOffsets = { boottime: { secs: 86400 * 365, nanosecs: 0 } };
+  });
+  t.equal(r.status, 0, r.stderr);
+  const inside = Number(r.stdout.split(' ')[0]);
+  t.ok(inside >= host + 86400 * 365 - 5, `uptime inside (${inside}) is a year ahead of the host's (${host})`);
+});
+
+t.test('configs the namespaces cannot satisfy are refused before any work', async (t) => {
+  const cases = [
+    [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /\/hostname: setting the hostname needs a new uts namespace/],
+    [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')), /\/linux\/namespaces: a mount namespace is required/],
+    [(c) => c.linux.namespaces.push({ type: 'pid' }), /\/linux\/namespaces\/6\/type: namespace pid is listed twice/],
+    [(c) => c.linux.namespaces.push({ type: 'user' }), /needs uidMappings/],
+    [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /id mappings need a new user namespace/],
+    [(c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), /time offsets need a new time namespace/],
+    [(c) => c.linux.namespaces.push({ type: 'bogus' }), /\/linux\/namespaces\/6\/type: must be one of/],
+  ];
+  for (const [edit, msg] of cases) {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['true'];
+      edit(c);
+    });
+    const r = ocirun(root, ['create', '--bundle', bundle, 'x']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, msg);
+    t.same(fs.readdirSync(root), [], 'no state left');
+  }
+});
