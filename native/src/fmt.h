@@ -24,7 +24,7 @@ inline size_t append_str(char* buf, size_t len, size_t cap, const char* s) {
   return len;
 }
 
-// "/proc/self/fd/<fd>": the path through which mount(2) reaches an fd resolved safely with openat2.
+// "/proc/self/fd/<fd>": the path through which mount(2) reaches an fd resolved safely inside the rootfs.
 struct FdPath {
   char buf[32];
   explicit FdPath(int fd) { append_uint(buf, append_str(buf, 0, sizeof buf, "/proc/self/fd/"), sizeof buf, unsigned(fd)); }

@@ -71,7 +71,7 @@ int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, Sy
     if (rc < 0) return fail(e, unified ? "mount(cgroup2)" : "mount(cgroup)", sub);
   }
   if (!(m.flags & MS_RDONLY)) return 0;
-  int fd = open_in_root(root_fd, m.destination.c_str(), O_PATH, e);  // the tmpfs now, not the dir under it
+  int fd = open_in_root(root_fd, m.destination.c_str(), e);  // the tmpfs now, not the dir under it
   if (fd < 0) return -1;
   FdPath tmpfs(fd);
   int rc = mount(nullptr, tmpfs.c_str(), nullptr, MS_REMOUNT | m.flags, "mode=755");
@@ -108,7 +108,7 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
   const unsigned long remount = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
   if (m.kind != MountPlan::kBind && !m.propagation && !m.recursiveReadonly) return 0;
   if (m.kind == MountPlan::kBind && !remount && !m.propagation && !m.recursiveReadonly) return 0;
-  fd = open_in_root(root_fd, dest, O_PATH, e);
+  fd = open_in_root(root_fd, dest, e);
   if (fd < 0) return -1;
   FdPath mounted(fd);
   if (m.kind == MountPlan::kBind && remount && remount_bind(mounted.c_str(), remount, e) < 0) rc = -1;
@@ -198,13 +198,24 @@ int enter_rootfs(const ContainerPlan& p, int root_fd, SysError& e) {
     if (chdir("/") < 0) return fail(e, "chdir", "/");
     return 0;
   }
-  // pivot_root(".", "."): the old root ends up stacked under the new one; detach it right away.
-  if (syscall(SYS_pivot_root, ".", ".") < 0) return fail(e, "pivot_root", rootfs);
-  // Slave first: the detach must not propagate to the host's mounts.
-  if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return fail(e, "mount(MS_SLAVE)", "/");
-  if (umount2(".", MNT_DETACH) < 0) return fail(e, "umount2", "/");
-  if (chdir("/") < 0) return fail(e, "chdir", "/");
-  return 0;
+  // pivot_root(".", "."): the old root ends up stacked on top of the new one. Step into it through an fd
+  // taken before (for mount(2), "." would still name the new root), make it a slave so that detaching it
+  // cannot propagate to the host, and detach it.
+  int old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (old_root < 0) return fail(e, "open", "/");
+  int rc = 0;
+  if (syscall(SYS_pivot_root, ".", ".") < 0)
+    rc = fail(e, "pivot_root", rootfs);
+  else if (fchdir(old_root) < 0)
+    rc = fail(e, "fchdir", "old root");
+  else if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    rc = fail(e, "mount(MS_SLAVE)", "old root");
+  else if (umount2(".", MNT_DETACH) < 0)
+    rc = fail(e, "umount2", "old root");
+  else if (chdir("/") < 0)
+    rc = fail(e, "chdir", "/");
+  close(old_root);
+  return rc;
 }
 
 int finish_rootfs(const ContainerPlan& p, SysError& e) {

@@ -1,9 +1,10 @@
 // Resolving paths inside the container's rootfs without ever leaving it.
 //
-// Every lookup goes through openat2(2) with RESOLVE_IN_ROOT, so ".." and absolute symlinks in the rootfs are
-// clamped at the rootfs, and magic links (/proc/*/fd, /proc/*/exe) are refused. Missing components are created
-// one at a time with mkdirat(parent_fd, name), which never follows a symlink. All of it is allocation-free: it
-// runs in the cloned child.
+// A path is walked one component at a time with openat(O_PATH|O_NOFOLLOW) from the rootfs fd. Symlinks of the
+// image are read and resolved as text inside the rootfs (an absolute target restarts at the rootfs, ".." stops
+// there), so the kernel never follows one of the container's links, magic links included. Missing components
+// are created as they are reached (mkdirat on the parent fd), which is how a symlink to a missing directory
+// gets its target made inside the rootfs. All of it is allocation-free: it runs in the cloned child.
 #pragma once
 
 #include <sys/types.h>
@@ -12,8 +13,8 @@
 
 namespace ocirun {
 
-// Opens `path` (absolute or relative, interpreted inside the root) relative to root_fd.
-int open_in_root(int root_fd, const char* path, int flags, SysError& e);
+// Opens `path` (absolute or relative, interpreted inside the root) as an O_PATH fd.
+int open_in_root(int root_fd, const char* path, SysError& e);
 
 // mkdir -p inside the root; returns an O_PATH directory fd of the last component.
 int mkdir_all_in_root(int root_fd, const char* path, mode_t mode, SysError& e);

@@ -1,0 +1,89 @@
+// Mounts into the rootfs: kinds, options, order, propagation, /dev, and the root itself.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { fs, os, path, hostMountsUnder, runContainer } from './helpers.mjs';
+
+function hostDir(t, files = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-hostdir-'));
+  fs.chmodSync(dir, 0o755);
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('bind mounts of a directory and a file, read-only and read-write', async (t) => {
+  const ro = hostDir(t, { 'a.txt': 'from host\n' });
+  const rw = hostDir(t);
+  const file = path.join(hostDir(t, { 'f.conf': 'file bind\n' }), 'f.conf');
+  const r = runContainer(t, ['sh', '-c', 'cat /ro/a.txt; touch /ro/x 2>&1; echo w > /rw/out; cat /etc/f.conf'], (c) => {
+    c.mounts.push({ destination: '/ro', type: 'bind', source: ro, options: ['rbind', 'ro'] });
+    c.mounts.push({ destination: '/rw', type: 'none', source: rw, options: ['bind'] });
+    c.mounts.push({ destination: '/etc/f.conf', type: 'bind', source: file, options: ['bind', 'ro'] });
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^from host\n/);
+  t.match(r.stdout, /Read-only file system/);
+  t.match(r.stdout, /file bind\n$/);
+  t.equal(fs.readFileSync(path.join(rw, 'out'), 'utf8'), 'w\n', 'writes reach the host through a rw bind');
+  t.notOk(fs.existsSync(path.join(ro, 'x')));
+  t.same(hostMountsUnder(r.bundle), [], 'no mount is left on the host');
+});
+
+t.test('filesystem mounts with options, destinations created, config order respected', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'grep -E " /(scratch|scratch/inner|new/deep/dir) " /proc/self/mountinfo'], (c) => {
+    c.mounts.push({ destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'size=1m', 'mode=700'] });
+    c.mounts.push({ destination: '/scratch/inner', type: 'tmpfs', source: 'tmpfs', options: ['ro'] });
+    c.mounts.push({ destination: '/new/deep/dir', type: 'tmpfs', source: 'tmpfs' });
+  });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.equal(lines.length, 3, 'all three mounts, the inner one on top of the outer one');
+  t.match(lines[0], / \/scratch rw,nosuid,nodev,noexec.* tmpfs tmpfs rw,size=1024k,mode=700/);
+  t.match(lines[1], / \/scratch\/inner ro,/);
+  t.match(lines[2], / \/new\/deep\/dir /);
+  t.notOk(fs.existsSync(path.join(r.bundle, 'rootfs', 'new', 'deep', 'dir', 'x')));
+});
+
+t.test('bind vs rbind, rro, and propagation flags', async (t) => {
+  const dir = hostDir(t);
+  fs.mkdirSync(path.join(dir, 'sub'));
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', path.join(dir, 'sub')]);
+  t.teardown(() => execFileSync('umount', ['-l', path.join(dir, 'sub')]));
+  fs.writeFileSync(path.join(dir, 'sub', 'inner'), 'x');
+  const r = runContainer(t, ['sh', '-c', 'ls /plain/sub; echo --; ls /rec/sub; touch /rec/sub/y 2>&1; echo --; grep -E " /(shared|private) " /proc/self/mountinfo'], (c) => {
+    c.mounts.push({ destination: '/plain', type: 'bind', source: dir, options: ['bind'] });
+    c.mounts.push({ destination: '/rec', type: 'bind', source: dir, options: ['rbind', 'rro'] });
+    c.mounts.push({ destination: '/shared', type: 'tmpfs', source: 'tmpfs', options: ['shared'] });
+    c.mounts.push({ destination: '/private', type: 'tmpfs', source: 'tmpfs', options: ['private'] });
+  });
+  t.equal(r.status, 0, r.stderr);
+  const [plain, rec, info] = r.stdout.split('--\n');
+  t.equal(plain, '', 'bind does not carry the submount');
+  t.match(rec, /^inner\n.*Read-only file system/s, 'rbind carries it, rro makes it read-only too');
+  t.match(info, / \/shared .* shared:\d+/, 'shared propagation');
+  t.notMatch(info.split('\n').find((l) => l.includes(' /private ')), /shared:/, 'private propagation');
+});
+
+t.test('readonly root, and --no-pivot', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'touch /x 2>&1; touch /tmp/y 2>&1; echo done'], (c) => {
+    c.root.readonly = true;
+  });
+  t.match(r.stdout, /touch: \/x: Read-only file system/);
+  t.match(r.stdout, /touch: \/tmp\/y: Read-only file system/);
+  const np = runContainer(t, ['sh', '-c', 'ls /bin/busybox && cat /proc/self/mountinfo | wc -l'], () => {}, ['--no-pivot']);
+  t.equal(np.status, 0, np.stderr);
+  t.match(np.stdout, /^\/bin\/busybox\n/);
+});
+
+t.test('/dev: default nodes, configured devices, pts, shm and symlinks', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'cd /dev && ls -l null zero full random urandom tty fuse; for l in fd stdin stdout stderr ptmx; do readlink $l; done; grep -E " /dev/(pts|shm) " /proc/self/mountinfo'], (c) => {
+    c.linux.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 }];
+  });
+  t.equal(r.status, 0, r.stderr);
+  for (const [name, nums] of [['null', '1,\\s+3'], ['zero', '1,\\s+5'], ['full', '1,\\s+7'], ['random', '1,\\s+8'], ['urandom', '1,\\s+9'], ['tty', '5,\\s+0']])
+    t.match(r.stdout, new RegExp(`crw-rw-rw-.* ${nums} .*${name}\\n`), `/dev/${name}`);
+  t.match(r.stdout, /crw------- .* 10,\s+229 .*fuse\n/, 'configured device with its mode');
+  t.match(r.stdout, /\/proc\/self\/fd\n\/proc\/self\/fd\/0\n\/proc\/self\/fd\/1\n\/proc\/self\/fd\/2\npts\/ptmx\n/);
+  t.match(r.stdout, / \/dev\/pts .* - devpts /);
+  t.match(r.stdout, / \/dev\/shm .* - tmpfs /);
+});
