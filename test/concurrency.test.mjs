@@ -1,0 +1,63 @@
+// Many invocations at once: per-container locking, atomic creation, and recovery from a killed create.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { bin, fs, path, makeBundle, ocirun, ok, testRoot } from './helpers.mjs';
+
+function cli(root, args) {
+  return new Promise((resolve) => {
+    const p = spawn(bin, ['--root', root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (status) => resolve({ status, stderr: err }));
+  });
+}
+
+t.test('20 parallel creates, then 20 parallel deletes', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const ids = Array.from({ length: 20 }, (_, i) => `p${i}`);
+  const created = await Promise.all(ids.map((id) => cli(root, ['create', '--bundle', bundle, id])));
+  t.same(created.map((r) => r.status), ids.map(() => 0), created.map((r) => r.stderr).join(''));
+  const states = ids.map((id) => JSON.parse(ok(root, ['state', id]).stdout));
+  t.ok(states.every((s) => s.status === 'created'));
+  t.equal(new Set(states.map((s) => s.pid)).size, 20, 'twenty distinct processes');
+  const deleted = await Promise.all(ids.map((id) => cli(root, ['delete', '--force', id])));
+  t.same(deleted.map((r) => r.status), ids.map(() => 0));
+  t.same(fs.readdirSync(root), []);
+});
+
+t.test('two creates of one id: exactly one wins', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  for (let round = 0; round < 3; round++) {
+    const rs = await Promise.all([cli(root, ['create', '--bundle', bundle, 'same']), cli(root, ['create', '--bundle', bundle, 'same'])]);
+    t.same(rs.map((r) => r.status).sort(), [0, 1]);
+    t.match(rs.find((r) => r.status === 1).stderr, /container "same" already exists/);
+    ok(root, ['delete', '--force', 'same']);
+  }
+});
+
+t.test('a create killed at any point is cleaned by delete --force', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  for (const delay of [20, 40, 60, 80, 100, 150]) {
+    const p = spawn(bin, ['--root', root, 'create', '--bundle', bundle, 'k'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, delay));
+    p.kill('SIGKILL');
+    await new Promise((r) => p.on('exit', r));
+    const st = ocirun(root, ['state', 'k']);
+    const pid = st.status === 0 ? JSON.parse(st.stdout).pid : 0;
+    ok(root, ['delete', '--force', 'k']);
+    t.same(fs.readdirSync(root), [], `after a kill at ${delay}ms, nothing left`);
+    if (pid) t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'its process is gone');
+  }
+});
+
+t.test('operations on one container are serialised', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', '--bundle', bundle, 's']);
+  const rs = await Promise.all([cli(root, ['start', 's']), cli(root, ['start', 's']), cli(root, ['start', 's'])]);
+  t.same(rs.map((r) => r.status).sort(), [0, 1, 1], 'one start wins, the others see a running container');
+  t.ok(rs.filter((r) => r.status === 1).every((r) => /cannot start an already running container/.test(r.stderr)));
+});
