@@ -1,11 +1,11 @@
 // What `ocirun spec` writes: a minimal config for a rootfs in ./rootfs, with the same defaults as runc's.
-import { SPEC_VERSION } from '../version';
+// It uses nothing newer than runtime-spec 1.0.2, and says so, so that older runtimes (crun 1.8) accept it too.
 import type { Spec } from './spec';
 
 export function defaultSpec(): Spec {
   const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   return {
-    ociVersion: SPEC_VERSION,
+    ociVersion: '1.0.2',
     process: {
       terminal: true,
       user: { uid: 0, gid: 0 },

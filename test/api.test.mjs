@@ -1,0 +1,68 @@
+// The library: a Node daemon runs containers in-process, without spawning ocirun per operation.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { makeBundle, repo } from './helpers.mjs';
+
+const ocirun = await import(path.join(repo, 'dist', 'index.js'));
+
+function apiRoot(t) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-api-'));
+  t.teardown(async () => {
+    for (const c of await ocirun.list({ root })) await ocirun.delete(c.id, { root, force: true });
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  return root;
+}
+
+t.test('create, start, state, kill, delete through the library', async (t) => {
+  const root = apiRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const created = await ocirun.create('lib1', { root, bundle });
+  t.equal(created.status, 'created');
+  await ocirun.start('lib1', { root });
+  t.equal((await ocirun.state('lib1', { root })).status, 'running');
+  await ocirun.kill('lib1', 'KILL', { root });
+  await ocirun.delete('lib1', { root, force: true });
+  await t.rejects(ocirun.state('lib1', { root }), { message: 'container "lib1" does not exist' });
+});
+
+t.test('errors are typed: ConfigError with a pointer, SystemError with errno fields', async (t) => {
+  const root = apiRoot(t);
+  const bad = makeBundle(t, (c) => (c.process.args = []));
+  await t.rejects(ocirun.create('x', { root, bundle: bad }), { name: 'ConfigError', pointer: '/process/args' });
+  const badMount = makeBundle(t, (c) => c.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'none' }));
+  await t.rejects(ocirun.create('y', { root, bundle: badMount }), {
+    name: 'SystemError',
+    code: 'ENODEV',
+    errno: -19,
+    syscall: 'mount',
+    path: '/x',
+    step: 'mounts',
+  });
+});
+
+t.test('run returns the exit status; containers per second from one process', async (t) => {
+  const root = apiRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'exit 5']));
+  t.equal(await ocirun.run('r', { root, bundle }), 5);
+  const quick = makeBundle(t, (c) => (c.process.args = ['true']));
+  const n = 20;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) t.equal(await ocirun.run(`q${i}`, { root, bundle: quick }), 0);
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  t.comment(`library: ${(n / secs).toFixed(1)} containers/s (create+start+wait+delete, sequential)`);
+  t.same(await ocirun.list({ root }), [], 'run deleted each of them');
+});
+
+t.test('the process waiting for start is small', async (t) => {
+  const root = apiRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const { pid } = await ocirun.create('m', { root, bundle });
+  const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rollup)[1]);
+  t.comment(`waiting init: Pss ${kb('Pss')} kB, Anonymous ${kb('Anonymous')} kB, Private_Dirty ${kb('Private_Dirty')} kB`);
+  t.ok(kb('Pss') < 1024, `Pss ${kb('Pss')} kB is under 1 MiB (runc's waiting init: about 8.7 MB)`);
+  t.ok(kb('Anonymous') < 256, 'no copy of the Node heap');
+});
