@@ -47,6 +47,8 @@ export interface NativePlan {
   rootfs: string;
   rootReadonly: boolean;
   noPivot: boolean;
+  /** Name of a new session keyring for the container; none with --no-new-keyring. */
+  sessionKeyring?: string;
   rootPropagation: number;
   mounts: NativeMount[];
   devices: NativeDevice[];

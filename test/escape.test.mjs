@@ -84,3 +84,12 @@ t.test('capabilities are the configured ones; no_new_privs set', async (t) => {
   const um = runContainer(t, ['sh', '-c', 'umask'], (c) => (c.process.user = { uid: 0, gid: 0, umask: 0o027 }));
   t.equal(um.stdout.trim(), '0027');
 });
+
+t.test('each container gets its own session keyring unless --no-new-keyring', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', '--bundle', bundle, 'keyed']);
+  t.match(fs.readFileSync('/proc/keys', 'utf8'), /keyring\s+_ses\.keyed:/);
+  ok(root, ['create', '--bundle', bundle, '--no-new-keyring', 'shared']);
+  t.notMatch(fs.readFileSync('/proc/keys', 'utf8'), /_ses\.shared/);
+});

@@ -139,3 +139,12 @@ t.test('annotations appear in state', async (t) => {
   ok(root, ['create', '--bundle', bundle, 'an']);
   t.same(state(root, 'an').annotations, { 'org.example.key': 'value' });
 });
+
+t.test('a signal ends a created container, as it ends runc\'s', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', '--bundle', bundle, 'ct']);
+  ok(root, ['kill', 'ct', 'TERM']);
+  await waitFor(() => state(root, 'ct').status === 'stopped');
+  t.pass('TERM stopped the waiting container');
+});

@@ -19,7 +19,9 @@ export const CLONE_FLAGS: Record<NamespaceType, number> = {
 const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
 export interface PlanOptions {
+  id: string;
   stateDir: string;
+  newKeyring?: boolean;
   noPivot?: boolean;
   preserveFds?: number;
   extraEnv?: string[];
@@ -90,6 +92,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     rootfs: bundle.rootfs,
     rootReadonly: spec.root.readonly === true,
     noPivot: opts.noPivot === true,
+    sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
     mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir)),
     devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),

@@ -34,14 +34,21 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
   const root = rootOf(opts);
   checkId(id);
   const bundle = loadBundle(opts.bundle);
-  if (bundle.spec.process.terminal && !opts.consoleSocket)
-    throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime detaches');
+  if (bundle.spec.process.terminal)
+    throw new OcirunError('/process/terminal: terminals are not supported yet; set "terminal": false');
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const dir = await ContainerDir.create(root, id);
   let pid = 0;
   try {
-    const plan = buildPlan(bundle, { stateDir: dir.dir, noPivot: opts.noPivot, preserveFds, extraEnv: activation.env });
+    const plan = buildPlan(bundle, {
+      id,
+      stateDir: dir.dir,
+      noPivot: opts.noPivot,
+      newKeyring: !opts.noNewKeyring,
+      preserveFds,
+      extraEnv: activation.env,
+    });
     const rec: ContainerRecord = {
       id,
       pid: 0,

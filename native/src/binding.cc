@@ -116,6 +116,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.setDomainname = has(o, "domainname");
   p.domainname = str(o, "domainname");
   p.cwd = str(o, "cwd");
+  p.sessionKeyring = str(o, "sessionKeyring");
   p.initArgv = list<std::string>(o, "initArgv", as_string);
   p.env = list<std::string>(o, "env", as_string);
   return p;

@@ -1,6 +1,7 @@
 #include "child.h"
 
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -110,6 +111,15 @@ int hostname(ChildContext& ctx, SysError& e) {
   return 0;
 }
 
+int session_keyring(ChildContext& ctx, SysError& e) {
+  const std::string& name = ctx.plan->sessionKeyring;
+  if (name.empty()) return 0;
+  // Kernels without keys (ENOSYS) or with the keyring quota used up in a user namespace are tolerated, as runc.
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS && errno != EDQUOT)
+    return fail(e, "keyctl(KEYCTL_JOIN_SESSION_KEYRING)", name.c_str());
+  return 0;
+}
+
 int rootfs_prepare(ChildContext& ctx, SysError& e) {
   ctx.root_fd = prepare_rootfs(*ctx.plan, e);
   return ctx.root_fd < 0 ? -1 : 0;
@@ -172,6 +182,8 @@ constexpr Step kSteps[] = {
     {"pid-namespace", pid_namespace},
     {"time-namespace", time_namespace},
     {"hostname", hostname},
+    // The host's session keyring must not be reachable from the container.
+    {"session-keyring", session_keyring},
     // The rootfs: propagation and bind first (nothing may leak to the host), then the config's mounts in
     // order, then /dev (it may sit on a tmpfs mount from the config), then pivot_root.
     {"prepare-rootfs", rootfs_prepare},

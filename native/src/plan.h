@@ -66,6 +66,7 @@ struct ContainerPlan {
   std::string hostname, domainname;
   bool setHostname = false, setDomainname = false;
   std::string cwd;  // inside the container; created if missing
+  std::string sessionKeyring;  // name of a new session keyring; empty: keep the runtime's (--no-new-keyring)
 
   // The stub's argv (control words, "--", the process args) and the process environment.
   std::vector<std::string> initArgv;

@@ -148,7 +148,21 @@ void apply_rlimits(const Control& c) {
   }
 }
 
+[[noreturn]] void die_by_signal(int sig) { _exit(128 + sig); }
+
+// As pid 1 of its namespace the stub would ignore every signal it has no handler for; a `kill` of a created
+// container must end it, as it ends runc's. Handlers are reset to the default by the exec of the process.
+void exit_on_terminating_signals() {
+  static const int kSignals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGUSR1,   SIGUSR2, SIGPIPE, SIGALRM,
+                                 SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR};
+  struct sigaction sa = {};
+  sa.sa_handler = die_by_signal;
+  for (int sig : kSignals) sigaction(sig, &sa, nullptr);
+  for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) sigaction(sig, &sa, nullptr);
+}
+
 void report_ready_and_wait(const Control& c) {
+  exit_on_terminating_signals();
   // From here on the container outlives the runtime that made it.
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   SyncMsg m = {};
