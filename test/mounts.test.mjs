@@ -87,3 +87,12 @@ t.test('/dev: default nodes, configured devices, pts, shm and symlinks', async (
   t.match(r.stdout, / \/dev\/pts .* - devpts /);
   t.match(r.stdout, / \/dev\/shm .* - tmpfs /);
 });
+
+t.test('rootfsPropagation applies to the container root', async (t) => {
+  for (const [prop, want] of [['rshared', /shared:\d+/], ['rprivate', null], ['rslave', null]]) {
+    const r = runContainer(t, ['awk', '$5 == "/"', '/proc/self/mountinfo'], (c) => (c.linux.rootfsPropagation = prop));
+    t.equal(r.status, 0, r.stderr);
+    if (want) t.match(r.stdout, want, `${prop}: the root mount is shared`);
+    else t.notMatch(r.stdout, /shared:/, `${prop}: the root mount is not shared`);
+  }
+});

@@ -5,7 +5,7 @@ import { fs, makeBundle, ocirun, ok, runContainer, state, testRoot } from './hel
 const ns = (pid, type) => fs.readlinkSync(`/proc/${pid}/ns/${type}`);
 
 t.test('pid, uts, net, ipc, mount, cgroup: new namespaces', async (t) => {
-  const r = runContainer(t, ['sh', '-c', 'echo pid=$$; hostname; ip -o link | cut -d: -f2; cat /proc/self/cgroup | head -1; ls /proc | grep -c "^[0-9]"'], (c) => {
+  const r = runContainer(t, ['sh', '-c', 'echo pid=$$; hostname; ip -o link | cut -d: -f2; cat /proc/self/cgroup | head -1; ls /proc | grep -c "^[0-9]"; cat /proc/sys/kernel/domainname'], (c) => {
     c.hostname = 'box';
     c.domainname = 'example.org';
   });
@@ -16,6 +16,7 @@ t.test('pid, uts, net, ipc, mount, cgroup: new namespaces', async (t) => {
   t.same(lines[2], 'lo', 'the network namespace holds only loopback');
   t.match(lines[3], /:\/$/, 'the cgroup namespace root is the container cgroup');
   t.ok(Number(lines[4]) <= 3, 'only the container processes are visible in /proc');
+  t.equal(lines[5], 'example.org', 'domainname');
 });
 
 t.test('domainname and namespace inodes differ from the host', async (t) => {
