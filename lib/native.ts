@@ -53,6 +53,9 @@ export interface NativePlan {
   mounts: NativeMount[];
   devices: NativeDevice[];
   symlinks: { target: string; linkpath: string }[];
+  sysctls: { path: string; value: string }[];
+  readonlyPaths: string[];
+  maskedPaths: string[];
   hostname?: string;
   domainname?: string;
   cwd: string;

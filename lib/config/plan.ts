@@ -1,6 +1,7 @@
 // specconv: one validated config + the create options -> the flat NativePlan the addon executes.
 // Semantic checks that a schema cannot express (a hostname needs a UTS namespace, ...) live here too, so
 // that every refusal happens before any kernel work.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { initStubPath, type NativePlan } from '../native';
@@ -8,6 +9,7 @@ import type { Bundle } from './load';
 import { planDevSymlinks, planDevices } from './devices';
 import { PROPAGATION, planMount } from './mounts';
 import { initArgv } from './process';
+import { planSysctls } from './sysctl';
 import type { IDMapping, NamespaceType, Spec } from './spec';
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
@@ -41,6 +43,21 @@ function namespaces(spec: Spec): Namespaces {
     else ns.fresh.add(n.type);
   });
   return ns;
+}
+
+const PROC_NS: Record<NamespaceType, string> = {
+  mount: 'mnt', cgroup: 'cgroup', uts: 'uts', ipc: 'ipc', user: 'user', pid: 'pid', network: 'net', time: 'time',
+};
+
+/** Whether a namespace path names the runtime's own (the host's) namespace of that type. */
+function isHostNamespace(path: string, t: NamespaceType): boolean {
+  try {
+    const a = fs.statSync(path);
+    const b = fs.statSync(`/proc/self/ns/${PROC_NS[t]}`);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
 }
 
 const has = (ns: Namespaces, t: NamespaceType) => ns.fresh.has(t) || ns.joined.has(t);
@@ -97,10 +114,13 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir)),
     devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),
     symlinks: planDevSymlinks(spec.mounts),
+    sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(ns.joined.get(t)!, t))),
+    readonlyPaths: spec.linux?.readonlyPaths ?? [],
+    maskedPaths: spec.linux?.maskedPaths ?? [],
     hostname: spec.hostname,
     domainname: spec.domainname,
     cwd: spec.process.cwd,
-    initArgv: initArgv(spec.process, preserveFds),
+    initArgv: initArgv(spec, preserveFds),
     env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
   };
 }

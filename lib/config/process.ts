@@ -1,8 +1,9 @@
-// process.* -> the control words of the ocirun-init stub (see native/src/init/main.cc): user, groups, umask,
-// capabilities, rlimits, no_new_privs, preserved fds, then "--" and the args.
+// process.* (and linux.personality) -> the control words of the ocirun-init stub (native/src/init/main.cc):
+// user, groups, umask, capabilities, rlimits, no_new_privs, scheduling, LSM labels, preserved fds, then "--"
+// and the args.
 import * as fs from 'node:fs';
 import { ConfigError } from '../errors';
-import type { Process } from './spec';
+import type { Process, Spec } from './spec';
 
 export const CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
@@ -51,7 +52,53 @@ function capabilityMasks(caps: Process['capabilities']): string {
 /** uint64 from JSON: values past 2^53 (RLIM_INFINITY) arrive rounded; strtoull saturates them. */
 const u64 = (n: number) => BigInt(Math.trunc(n)).toString();
 
-export function initArgv(p: Process, preserveFds: number): string[] {
+const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
+const SCHED_POLICY: Record<string, number> = {
+  SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6,
+};
+const SCHED_FLAG: Record<string, number> = {
+  SCHED_FLAG_RESET_ON_FORK: 0x1, SCHED_FLAG_RECLAIM: 0x2, SCHED_FLAG_DL_OVERRUN: 0x4, SCHED_FLAG_KEEP_POLICY: 0x8,
+  SCHED_FLAG_KEEP_PARAMS: 0x10, SCHED_FLAG_UTIL_CLAMP_MIN: 0x20, SCHED_FLAG_UTIL_CLAMP_MAX: 0x40,
+};
+const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
+
+const hostHas = (file: string) => {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() === 'Y' || fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** Labels need the LSM on the host; without it they cannot be honoured, so they are refused. */
+function lsmWords(spec: Spec): string[] {
+  const words: string[] = [];
+  const p = spec.process;
+  if (p.apparmorProfile) {
+    if (!hostHas('/sys/module/apparmor/parameters/enabled'))
+      throw new ConfigError('/process/apparmorProfile', 'AppArmor is not enabled on this host');
+    words.push(`apparmor=${p.apparmorProfile}`);
+  }
+  if (p.selinuxLabel || spec.linux?.mountLabel) {
+    if (!hostHas('/sys/fs/selinux'))
+      throw new ConfigError(p.selinuxLabel ? '/process/selinuxLabel' : '/linux/mountLabel', 'SELinux is not enabled on this host');
+    if (p.selinuxLabel) words.push(`selinux=${p.selinuxLabel}`);
+  }
+  return words;
+}
+
+function schedulerWord(s: NonNullable<Process['scheduler']>): string {
+  let flags = 0;
+  for (const f of s.flags ?? []) flags |= SCHED_FLAG[f];
+  const deadline = s.policy === 'SCHED_DEADLINE';
+  if (deadline && !(s.runtime && s.deadline && s.period))
+    throw new ConfigError('/process/scheduler', 'SCHED_DEADLINE needs runtime, deadline and period');
+  const fields = [SCHED_POLICY[s.policy], s.nice ?? 0, s.priority ?? 0, flags, s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0];
+  return `sched=${fields.map((n) => u64(n)).join(':')}`;
+}
+
+export function initArgv(spec: Spec, preserveFds: number): string[] {
+  const p = spec.process;
   const words = [
     `uid=${p.user.uid}`,
     `gid=${p.user.gid}`,
@@ -59,8 +106,18 @@ export function initArgv(p: Process, preserveFds: number): string[] {
     `caps=${capabilityMasks(p.capabilities)}`,
     `nnp=${p.noNewPrivileges ? 1 : 0}`,
     `preserve=${preserveFds}`,
+    ...lsmWords(spec),
   ];
   if (p.user.umask !== undefined) words.push(`umask=${p.user.umask.toString(8)}`);
+  if (p.ioPriority) words.push(`ioprio=${IOPRIO_CLASS[p.ioPriority.class]}:${p.ioPriority.priority ?? 0}`);
+  if (p.scheduler) words.push(schedulerWord(p.scheduler));
+  if (p.execCPUAffinity?.initial) words.push(`cpus.initial=${p.execCPUAffinity.initial}`);
+  if (p.execCPUAffinity?.final) words.push(`cpus.final=${p.execCPUAffinity.final}`);
+  const pers = spec.linux?.personality;
+  if (pers) {
+    if (pers.flags?.length) throw new ConfigError('/linux/personality/flags', 'personality flags are not supported');
+    words.push(`personality=${PERSONALITY[pers.domain]}`);
+  }
   const seen = new Set<string>();
   (p.rlimits ?? []).forEach((r, i) => {
     const n = RLIMITS.indexOf(r.type);

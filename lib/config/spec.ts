@@ -31,6 +31,19 @@ export interface Process {
   rlimits?: { type: string; soft: number; hard: number }[];
   noNewPrivileges?: boolean;
   oomScoreAdj?: number;
+  apparmorProfile?: string;
+  selinuxLabel?: string;
+  ioPriority?: { class: 'IOPRIO_CLASS_RT' | 'IOPRIO_CLASS_BE' | 'IOPRIO_CLASS_IDLE'; priority?: number };
+  scheduler?: {
+    policy: string;
+    nice?: number;
+    priority?: number;
+    flags?: string[];
+    runtime?: number;
+    deadline?: number;
+    period?: number;
+  };
+  execCPUAffinity?: { initial?: string; final?: string };
 }
 
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
@@ -57,6 +70,8 @@ export interface Linux {
   sysctl?: Record<string, string>;
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  mountLabel?: string;
+  personality?: { domain: 'LINUX' | 'LINUX32'; flags?: string[] };
 }
 
 export interface Spec {

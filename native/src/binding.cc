@@ -111,6 +111,12 @@ ContainerPlan to_plan(const Napi::Object& o) {
     Napi::Object s = v.As<Napi::Object>();
     return ocirun::SymlinkPlan{str(s, "target"), str(s, "linkpath")};
   });
+  p.sysctls = list<ocirun::SysctlPlan>(o, "sysctls", [](Napi::Value v) {
+    Napi::Object s = v.As<Napi::Object>();
+    return ocirun::SysctlPlan{str(s, "path"), str(s, "value")};
+  });
+  p.readonlyPaths = list<std::string>(o, "readonlyPaths", as_string);
+  p.maskedPaths = list<std::string>(o, "maskedPaths", as_string);
   p.setHostname = has(o, "hostname");
   p.hostname = str(o, "hostname");
   p.setDomainname = has(o, "domainname");

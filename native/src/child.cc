@@ -134,6 +134,9 @@ int rootfs_enter(ChildContext& ctx, SysError& e) {
   return rc;
 }
 int rootfs_finish(ChildContext& ctx, SysError& e) { return finish_rootfs(*ctx.plan, e); }
+int sysctls(ChildContext& ctx, SysError& e) { return write_sysctls(*ctx.plan, e); }
+int readonly_paths(ChildContext& ctx, SysError& e) { return make_readonly_paths(*ctx.plan, e); }
+int masked_paths(ChildContext& ctx, SysError& e) { return mask_paths(*ctx.plan, e); }
 
 int working_dir(ChildContext& ctx, SysError& e) {
   const char* cwd = ctx.plan->cwd.c_str();
@@ -193,6 +196,10 @@ constexpr Step kSteps[] = {
     {"pivot-root", rootfs_enter},
     // After pivot_root: "/" is now the rootfs, and the old root is gone.
     {"finish-rootfs", rootfs_finish},
+    // runc's order: sysctls are written before /proc/sys becomes read-only, masks go on last.
+    {"sysctl", sysctls},
+    {"readonly-paths", readonly_paths},
+    {"masked-paths", masked_paths},
     {"cwd", working_dir},
     {"exec-init", exec_init},
 };

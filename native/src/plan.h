@@ -45,6 +45,11 @@ struct SymlinkPlan {
   std::string linkpath;  // absolute inside the rootfs
 };
 
+struct SysctlPlan {
+  std::string path;  // /proc/sys/..., inside the container
+  std::string value;
+};
+
 struct ContainerPlan {
   // Parent side.
   std::string initPath;  // the ocirun-init stub; copied into a sealed memfd, never exec'd from disk
@@ -63,6 +68,9 @@ struct ContainerPlan {
   std::vector<MountPlan> mounts;
   std::vector<DevicePlan> devices;
   std::vector<SymlinkPlan> symlinks;
+  std::vector<SysctlPlan> sysctls;
+  std::vector<std::string> readonlyPaths;  // bound read-only onto themselves; missing ones are skipped
+  std::vector<std::string> maskedPaths;    // /dev/null over a file, an empty read-only tmpfs over a directory
   std::string hostname, domainname;
   bool setHostname = false, setDomainname = false;
   std::string cwd;  // inside the container; created if missing

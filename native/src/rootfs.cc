@@ -218,6 +218,76 @@ int enter_rootfs(const ContainerPlan& p, int root_fd, SysError& e) {
   return rc;
 }
 
+namespace {
+
+// Runs fn(fd, path) for each path that exists inside the (new) root; missing ones are skipped.
+template <typename Fn>
+int for_existing(const std::vector<std::string>& paths, SysError& e, Fn fn) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail(e, "open", "/");
+  int rc = 0;
+  for (const auto& path : paths) {
+    SysError lookup;
+    int fd = open_in_root(root, path.c_str(), lookup);
+    if (fd < 0) {
+      if (lookup.err == ENOENT) continue;
+      e = lookup;
+      rc = -1;
+      break;
+    }
+    rc = fn(fd, path.c_str());
+    close(fd);
+    if (rc < 0) break;
+  }
+  close(root);
+  return rc;
+}
+
+}  // namespace
+
+int write_sysctls(const ContainerPlan& p, SysError& e) {
+  for (const auto& s : p.sysctls) {
+    int fd = open(s.path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return fail(e, "open", s.path.c_str());
+    ssize_t n = write(fd, s.value.data(), s.value.size());
+    int err = errno;
+    close(fd);
+    if (n != ssize_t(s.value.size())) return fail(e, "write", s.path.c_str(), n < 0 ? err : EIO);
+  }
+  return 0;
+}
+
+int make_readonly_paths(const ContainerPlan& p, SysError& e) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail(e, "open", "/");
+  int rc = for_existing(p.readonlyPaths, e, [&](int fd, const char* path) {
+    FdPath at(fd);
+    if (mount(at.c_str(), at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) return fail(e, "mount(MS_BIND)", path);
+    int bound = open_in_root(root, path, e);  // the new bind mount, not what it covers
+    if (bound < 0) return -1;
+    FdPath mounted(bound);
+    int r = remount_bind(mounted.c_str(), MS_RDONLY | (current_mount_flags(mounted.c_str()) & ~MS_RDONLY), e);
+    close(bound);
+    return r;
+  });
+  close(root);
+  return rc;
+}
+
+int mask_paths(const ContainerPlan& p, SysError& e) {
+  return for_existing(p.maskedPaths, e, [&](int fd, const char* path) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return fail(e, "fstat", path);
+    FdPath at(fd);
+    if (S_ISDIR(st.st_mode)) {
+      if (mount("tmpfs", at.c_str(), "tmpfs", MS_RDONLY, nullptr) < 0) return fail(e, "mount(tmpfs)", path);
+    } else if (mount("/dev/null", at.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+      return fail(e, "mount(/dev/null)", path);
+    }
+    return 0;
+  });
+}
+
 int finish_rootfs(const ContainerPlan& p, SysError& e) {
   if (p.rootPropagation && mount(nullptr, "/", nullptr, p.rootPropagation, nullptr) < 0)
     return fail(e, "mount(rootfsPropagation)", "/");

@@ -24,4 +24,10 @@ int enter_rootfs(const ContainerPlan& p, int root_fd, SysError& e);
 // Remounts "/" read-only when root.readonly is set; keeps the flags the kernel locks in a user namespace.
 int finish_rootfs(const ContainerPlan& p, SysError& e);
 
+// After pivot_root: linux.sysctl, linux.readonlyPaths, linux.maskedPaths (in runc's order). Paths are
+// resolved inside the new root like every other; paths that do not exist are skipped.
+int write_sysctls(const ContainerPlan& p, SysError& e);
+int make_readonly_paths(const ContainerPlan& p, SysError& e);
+int mask_paths(const ContainerPlan& p, SysError& e);
+
 }  // namespace ocirun

@@ -7,9 +7,10 @@
 //   1. finds the executable in the container (so that `create` fails when it is missing, as with runc),
 //   2. applies rlimits (raising a hard limit needs privileges that are dropped later),
 //   3. tells the runtime it is ready, and blocks reading exec.fifo until `start` writes to it,
-//   4. drops privileges: bounding set, then groups/gid/uid with capabilities kept, then capset, ambient,
-//      no_new_privs, umask,
-//   5. marks every fd above the preserved ones close-on-exec, and execs the process.
+//   4. sets scheduling and I/O priority and the LSM exec label, then drops privileges: bounding set,
+//      groups/gid/uid with capabilities kept, capset, ambient, no_new_privs, umask,
+//   5. marks every fd above the preserved ones close-on-exec, sets personality and the final CPU affinity,
+//      and execs the process.
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -52,6 +55,14 @@ struct Control {
   Rlimit rlimits[RLIM_NLIMITS];
   size_t nrlimits = 0;
   int preserve_fds = 0;
+  int ioprio_class = -1, ioprio_level = 0;
+  bool set_sched = false;
+  uint64_t sched[7] = {};  // policy, nice, priority, flags, runtime, deadline, period
+  const char* cpus_initial = nullptr;
+  const char* cpus_final = nullptr;
+  long personality_domain = -1;
+  const char* apparmor = nullptr;
+  const char* selinux = nullptr;
   char** args = nullptr;
 };
 
@@ -107,6 +118,22 @@ void parse(int argc, char** argv, Control& c) {
       r.soft = strtoull(p + 1, &p, 10);
       r.hard = strtoull(p + 1, &p, 10);
     } else if (!strcmp(word, "preserve")) c.preserve_fds = atoi(v);
+    else if (!strcmp(word, "ioprio")) {  // class:level
+      char* p = const_cast<char*>(v);
+      c.ioprio_class = int(strtol(p, &p, 10));
+      c.ioprio_level = int(strtol(p + 1, nullptr, 10));
+    } else if (!strcmp(word, "sched")) {  // policy:nice:priority:flags:runtime:deadline:period
+      c.set_sched = true;
+      char* p = const_cast<char*>(v);
+      for (int k = 0; k < 7 && *p; k++) {
+        c.sched[k] = uint64_t(strtoll(p, &p, 10));
+        if (*p == ':') p++;
+      }
+    } else if (!strcmp(word, "cpus.initial")) c.cpus_initial = v;
+    else if (!strcmp(word, "cpus.final")) c.cpus_final = v;
+    else if (!strcmp(word, "personality")) c.personality_domain = strtol(v, nullptr, 10);
+    else if (!strcmp(word, "apparmor")) c.apparmor = v;
+    else if (!strcmp(word, "selinux")) c.selinux = v;
     else fail("init-args", "parse", word, EINVAL);
   }
   if (i + 1 >= argc) fail("init-args", "parse", "--", EINVAL, "no process args");
@@ -139,6 +166,54 @@ void resolve(const char* name, char* out, size_t cap) {
   }
   snprintf(detail, sizeof detail, "exec: \"%s\": executable file not found in $PATH", name);
   fail("exec-lookup", "lookup", name, ENOENT, detail);
+}
+
+// "0-3,6" -> sched_setaffinity.
+void set_affinity(const char* list, const char* step) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (char* p = const_cast<char*>(list); *p;) {
+    long lo = strtol(p, &p, 10), hi = lo;
+    if (*p == '-') hi = strtol(p + 1, &p, 10);
+    for (long cpu = lo; cpu <= hi && cpu < CPU_SETSIZE; cpu++) CPU_SET(cpu, &set);
+    if (*p == ',') p++;
+    else if (*p) fail(step, "parse", list, EINVAL);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) < 0) fail(step, "sched_setaffinity", list, errno);
+}
+
+struct SchedAttr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+};
+
+void apply_scheduling(const Control& c) {
+  if (c.ioprio_class >= 0 && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (c.ioprio_class << 13) | c.ioprio_level) < 0)
+    fail("io-priority", "ioprio_set", "", errno);
+  if (!c.set_sched) return;
+  SchedAttr a = {sizeof(SchedAttr), uint32_t(c.sched[0]), c.sched[3], int32_t(c.sched[1]), uint32_t(c.sched[2]),
+                 c.sched[4], c.sched[5], c.sched[6]};
+  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) fail("scheduler", "sched_setattr", "", errno);
+}
+
+// The LSM label the process execs into: written to /proc/self/attr/... just before the exec.
+void set_exec_label(const char* file, const char* fallback, const char* text, const char* step) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && fallback) fd = open(fallback, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, text, strlen(text)) < 0) fail(step, "write", file, errno);
+  close(fd);
+}
+
+void apply_labels(const Control& c) {
+  char buf[4096];
+  if (c.apparmor) {
+    snprintf(buf, sizeof buf, "exec %s", c.apparmor);
+    set_exec_label("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec", buf, "apparmor");
+  }
+  if (c.selinux) set_exec_label("/proc/self/attr/exec", nullptr, c.selinux, "selinux");
 }
 
 void apply_rlimits(const Control& c) {
@@ -219,13 +294,19 @@ void drop_privileges(const Control& c) {
 int main(int argc, char** argv) {
   static Control c;
   parse(argc, argv, c);
+  if (c.cpus_initial) set_affinity(c.cpus_initial, "cpu-affinity");
   static char exe[PATH_MAX];
   resolve(c.args[0], exe, sizeof exe);
   apply_rlimits(c);
   report_ready_and_wait(c);
+  apply_scheduling(c);  // may need CAP_SYS_NICE: before privileges go
+  apply_labels(c);
   drop_privileges(c);
   if (syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
     fail("close-fds", "close_range", "", errno);
+  if (c.personality_domain >= 0 && personality(unsigned(c.personality_domain)) < 0)
+    fail("personality", "personality", "", errno);
+  if (c.cpus_final) set_affinity(c.cpus_final, "cpu-affinity");
   execve(exe, c.args, environ);
   fail("exec", "execve", exe, errno);
 }
