@@ -1,0 +1,275 @@
+// linux.seccomp -> a classic BPF program, with the decisions libseccomp would give for the same profile
+// (the differential tests check that, syscall by syscall). No native seccomp library is involved: the addon
+// only installs the program.
+//
+// Layout: load the arch; for each architecture of the filter a block that loads the syscall number and, for
+// each syscall with rules, runs its rules in order (the first whose conditions all hold gives the action),
+// else the default action. An architecture not in the filter gets the bad-arch action (KILL_THREAD, as
+// libseccomp's default). Arguments are 64-bit, compared high word first; on 32-bit ABIs only the low word.
+import { ConfigError } from '../errors';
+import { BPF, encode, type Insn } from './bpf';
+import { SYSCALLS } from './syscalls.generated';
+
+export type Arch = 'x86_64' | 'x86' | 'x32' | 'aarch64';
+
+export const ARCHES: Record<string, { arch: Arch; token: number; bits: 32 | 64 }> = {
+  SCMP_ARCH_X86_64: { arch: 'x86_64', token: 0xc000003e, bits: 64 },
+  SCMP_ARCH_X86: { arch: 'x86', token: 0x40000003, bits: 32 },
+  SCMP_ARCH_X32: { arch: 'x32', token: 0xc000003e, bits: 32 },
+  SCMP_ARCH_AARCH64: { arch: 'aarch64', token: 0xc00000b7, bits: 64 },
+};
+const X32_BIT = 0x40000000;
+
+const NATIVE: Record<string, string> = { x64: 'SCMP_ARCH_X86_64', ia32: 'SCMP_ARCH_X86', arm64: 'SCMP_ARCH_AARCH64' };
+export const NATIVE_ARCH: string | undefined = NATIVE[process.arch];
+
+export const ACTIONS: Record<string, (ret: number) => number> = {
+  SCMP_ACT_KILL: () => 0x00000000,
+  SCMP_ACT_KILL_THREAD: () => 0x00000000,
+  SCMP_ACT_KILL_PROCESS: () => 0x80000000,
+  SCMP_ACT_TRAP: () => 0x00030000,
+  SCMP_ACT_ERRNO: (ret) => 0x00050000 | (ret & 0xffff),
+  SCMP_ACT_TRACE: (ret) => 0x7ff00000 | (ret & 0xffff),
+  SCMP_ACT_LOG: () => 0x7ffc0000,
+  SCMP_ACT_ALLOW: () => 0x7fff0000,
+  SCMP_ACT_NOTIFY: () => 0x7fc00000,
+};
+export const RET_USER_NOTIF = 0x7fc00000;
+
+export const FLAGS: Record<string, number> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+};
+export const FLAG_NEW_LISTENER = 8;
+
+export const OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ'] as const;
+export type Op = (typeof OPS)[number];
+
+export interface ArgCmp {
+  index: number;
+  value: number | bigint;
+  valueTwo?: number | bigint;
+  op: Op;
+}
+
+export interface SeccompProfile {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: { names: string[]; action: string; errnoRet?: number; args?: ArgCmp[] }[];
+}
+
+export interface CompiledFilter {
+  program: Buffer;
+  instructions: Insn[];
+  flags: number;
+  notify: boolean;
+}
+
+const EPERM = 1;
+
+// On x86 (i386) the socket and SysV IPC calls also go through the socketcall(2) and ipc(2) multiplexers, whose
+// first argument names the call: a rule on socket() also covers socketcall(SYS_SOCKET, ...), as libseccomp does.
+const MULTIPLEXED: Record<string, [multiplexer: string, call: number]> = Object.fromEntries([
+  ...['socket', 'bind', 'connect', 'listen', 'accept', 'getsockname', 'getpeername', 'socketpair', 'send', 'recv',
+    'sendto', 'recvfrom', 'shutdown', 'setsockopt', 'getsockopt', 'sendmsg', 'recvmsg', 'accept4', 'recvmmsg',
+    'sendmmsg'].map((n, i): [string, [string, number]] => [n, ['socketcall', i + 1]]),
+  ...Object.entries({ semop: 1, semget: 2, semctl: 3, semtimedop: 4, msgsnd: 11, msgrcv: 12, msgget: 13, msgctl: 14,
+    shmat: 21, shmdt: 22, shmget: 23, shmctl: 24 }).map(([n, c]): [string, [string, number]] => [n, ['ipc', c]]),
+]);
+
+function action(name: string, ret: number | undefined, where: string): number {
+  const f = ACTIONS[name];
+  if (!f) throw new ConfigError(where, `unknown seccomp action ${name}`);
+  return f(ret ?? EPERM) >>> 0;
+}
+
+interface Rule {
+  action: number;
+  args: ArgCmp[];
+}
+
+// A tiny assembler: jumps name their targets ('pass': end of this condition, 'fail': end of the rule, or a
+// relative count), resolved once the pieces' lengths are known.
+type Target = number | 'pass' | 'fail';
+interface Ins {
+  code: number;
+  k: number;
+  jt?: Target;
+  jf?: Target;
+}
+
+const ld = (k: number): Ins => ({ code: BPF.LD_W_ABS, k });
+const j = (code: number, k: number, jt: Target, jf: Target): Ins => ({ code, k, jt, jf });
+
+function condition(c: ArgCmp, bits: 32 | 64): Ins[] {
+  const v = BigInt.asUintN(64, BigInt(c.value));
+  const w = BigInt.asUintN(64, BigInt(c.valueTwo ?? 0));
+  const lo = (x: bigint) => Number(x & 0xffffffffn);
+  const hi = (x: bigint) => Number(x >> 32n);
+  const LO = 16 + 8 * c.index;
+  const HI = LO + 4;
+  const { JMP_JEQ_K: EQ, JMP_JGT_K: GT, JMP_JGE_K: GE } = BPF;
+  // The low-word test of each operator, and (64-bit ABIs) the high-word test in front of it.
+  const tail: Record<Op, Ins[]> = {
+    SCMP_CMP_EQ: [ld(LO), j(EQ, lo(v), 'pass', 'fail')],
+    SCMP_CMP_NE: [ld(LO), j(EQ, lo(v), 'fail', 'pass')],
+    SCMP_CMP_GT: [ld(LO), j(GT, lo(v), 'pass', 'fail')],
+    SCMP_CMP_GE: [ld(LO), j(GE, lo(v), 'pass', 'fail')],
+    SCMP_CMP_LT: [ld(LO), j(GE, lo(v), 'fail', 'pass')],
+    SCMP_CMP_LE: [ld(LO), j(GT, lo(v), 'fail', 'pass')],
+    SCMP_CMP_MASKED_EQ: [ld(LO), { code: BPF.ALU_AND_K, k: lo(v) }, j(EQ, lo(w), 'pass', 'fail')],
+  };
+  if (bits === 32) return tail[c.op];
+  const head: Record<Op, Ins[]> = {
+    SCMP_CMP_EQ: [ld(HI), j(EQ, hi(v), 0, 'fail')],
+    SCMP_CMP_NE: [ld(HI), j(EQ, hi(v), 0, 'pass')],
+    SCMP_CMP_GT: [ld(HI), j(GT, hi(v), 'pass', 0), j(EQ, hi(v), 0, 'fail')],
+    SCMP_CMP_GE: [ld(HI), j(GT, hi(v), 'pass', 0), j(EQ, hi(v), 0, 'fail')],
+    SCMP_CMP_LT: [ld(HI), j(GT, hi(v), 'fail', 0), j(EQ, hi(v), 0, 'pass')],
+    SCMP_CMP_LE: [ld(HI), j(GT, hi(v), 'fail', 0), j(EQ, hi(v), 0, 'pass')],
+    SCMP_CMP_MASKED_EQ: [ld(HI), { code: BPF.ALU_AND_K, k: hi(v) }, j(EQ, hi(w), 0, 'fail')],
+  };
+  return [...head[c.op], ...tail[c.op]];
+}
+
+/** One rule: its conditions in order, then its action. 'fail' leads past it, to the next rule. */
+function ruleCode(rule: Rule, bits: 32 | 64): Insn[] {
+  const conds = rule.args.map((c) => condition(c, bits));
+  const total = conds.reduce((s, c) => s + c.length, 0) + 1;
+  const out: Insn[] = [];
+  let pos = 0;
+  for (const c of conds) {
+    const end = pos + c.length; // index just past this condition
+    c.forEach((ins, i) => {
+      const at = pos + i;
+      const rel = (t: Target | undefined) => {
+        if (t === undefined) return 0;
+        if (t === 'pass') return end - at - 1;
+        if (t === 'fail') return total - at - 1;
+        return t;
+      };
+      const jt = rel(ins.jt);
+      const jf = rel(ins.jf);
+      if (jt > 255 || jf > 255) throw new Error('seccomp: a rule is too long for a conditional jump');
+      out.push({ code: ins.code, k: ins.k >>> 0, jt, jf });
+    });
+    pos = end;
+  }
+  out.push({ code: BPF.RET_K, k: rule.action, jt: 0, jf: 0 });
+  return out;
+}
+
+/** `if (A == k) { body }`: a short conditional jump when the body fits, else a long `ja` over it. */
+function guarded(k: number, body: Insn[]): Insn[] {
+  if (body.length <= 255) return [{ code: BPF.JMP_JEQ_K, k: k >>> 0, jt: 0, jf: body.length }, ...body];
+  return [{ code: BPF.JMP_JEQ_K, k: k >>> 0, jt: 1, jf: 0 }, { code: BPF.JMP_JA, k: body.length, jt: 0, jf: 0 }, ...body];
+}
+
+function syscallChecks(rules: Map<number, Rule[]>, bits: 32 | 64, defaultAction: number): Insn[] {
+  const out: Insn[] = [];
+  for (const [nr, list] of rules) {
+    const body = [...list.flatMap((r) => ruleCode(r, bits)), { code: BPF.RET_K, k: defaultAction, jt: 0, jf: 0 }];
+    out.push(...guarded(nr, body));
+  }
+  return out;
+}
+
+export interface CompileOptions {
+  /** Architectures of the filter exactly as given (no native one added): for tests against libseccomp. */
+  exactArches?: boolean;
+}
+
+export function compileSeccomp(s: SeccompProfile, opts: CompileOptions = {}): CompiledFilter {
+  const defaultAction = action(s.defaultAction, s.defaultErrnoRet, '/linux/seccomp/defaultAction');
+  if (defaultAction === RET_USER_NOTIF)
+    throw new ConfigError('/linux/seccomp/defaultAction', 'SCMP_ACT_NOTIFY cannot be the default action');
+  const names = [...(opts.exactArches || !NATIVE_ARCH ? [] : [NATIVE_ARCH]), ...(s.architectures ?? [])];
+  const arches = new Set<Arch>();
+  names.forEach((n, i) => {
+    const a = ARCHES[n];
+    if (!a) throw new ConfigError(`/linux/seccomp/architectures/${i - (names.length - (s.architectures?.length ?? 0))}`, `unsupported architecture ${n}`);
+    arches.add(a.arch);
+  });
+  let flags = 0;
+  (s.flags ?? []).forEach((f, i) => {
+    if (FLAGS[f] === undefined) throw new ConfigError(`/linux/seccomp/flags/${i}`, `unknown seccomp flag ${f}`);
+    flags |= FLAGS[f];
+  });
+
+  // Rules per architecture and syscall number, in profile order.
+  const perArch = new Map<Arch, Map<number, Rule[]>>([...arches].map((a) => [a, new Map()]));
+  let notify = false;
+  (s.syscalls ?? []).forEach((entry, i) => {
+    const act = action(entry.action, entry.errnoRet, `/linux/seccomp/syscalls/${i}/action`);
+    if (act === defaultAction) return; // runc skips these (libseccomp refuses them)
+    (entry.args ?? []).forEach((a, k) => {
+      if (a.index > 5) throw new ConfigError(`/linux/seccomp/syscalls/${i}/args/${k}/index`, 'must be 0 to 5');
+      if (!OPS.includes(a.op)) throw new ConfigError(`/linux/seccomp/syscalls/${i}/args/${k}/op`, `unknown operator ${a.op}`);
+    });
+    notify ||= act === RET_USER_NOTIF;
+    const add = (rules: Map<number, Rule[]>, nr: number, args: ArgCmp[]) => {
+      if (!rules.has(nr)) rules.set(nr, []);
+      rules.get(nr)!.push({ action: act, args });
+    };
+    for (const name of entry.names)
+      for (const [arch, rules] of perArch) {
+        const nr = SYSCALLS[arch][name];
+        if (nr !== undefined) add(rules, nr, entry.args ?? []); // unknown on this arch: skipped, as runc does
+        const mux = arch === 'x86' ? MULTIPLEXED[name] : undefined;
+        if (mux) {
+          const args = [{ index: 0, op: 'SCMP_CMP_EQ' as const, value: mux[1] }, ...(entry.args ?? []).filter((a) => a.index !== 0)];
+          add(rules, SYSCALLS.x86[mux[0]], args);
+        }
+      }
+  });
+
+  const prog: Insn[] = [{ code: BPF.LD_W_ABS, k: 4, jt: 0, jf: 0 }];
+  const byToken = new Map<number, Arch[]>();
+  for (const a of arches) {
+    const token = Object.values(ARCHES).find((x) => x.arch === a)!.token;
+    byToken.set(token, [...(byToken.get(token) ?? []), a]);
+  }
+  const ldNr: Insn = { code: BPF.LD_W_ABS, k: 0, jt: 0, jf: 0 };
+  const ret = (k: number): Insn => ({ code: BPF.RET_K, k: k >>> 0, jt: 0, jf: 0 });
+  const badArch = 0; // SCMP_ACT_KILL_THREAD
+  for (const [token, group] of byToken) {
+    let block: Insn[];
+    if (token === ARCHES.SCMP_ARCH_X86_64.token) {
+      // x86_64 and x32 share the audit arch; the x32 bit of the number tells them apart.
+      const native = group.includes('x86_64') ? syscallChecks(perArch.get('x86_64')!, 64, defaultAction) : undefined;
+      const x32 = group.includes('x32') ? syscallChecks(perArch.get('x32')!, 32, defaultAction) : undefined;
+      if (native && x32) block = [ldNr, ...native, ...x32, ret(defaultAction)];
+      else if (native) block = [ldNr, ...x32BitIsBadArch(), ...native, ret(defaultAction)];
+      else block = [ldNr, ...onlyX32(x32!, defaultAction)];
+    } else {
+      const a = group[0];
+      block = [ldNr, ...syscallChecks(perArch.get(a)!, ARCHES[`SCMP_ARCH_${a.toUpperCase()}`].bits, defaultAction), ret(defaultAction)];
+    }
+    prog.push(...guarded(token, block));
+  }
+  prog.push(ret(badArch));
+  if (prog.length > 4096) throw new ConfigError('/linux/seccomp', `the filter needs ${prog.length} instructions, more than the kernel's 4096`);
+  return { program: encode(prog), instructions: prog, flags: flags | (notify ? FLAG_NEW_LISTENER : 0), notify };
+}
+
+/** x86_64 alone: a number with the x32 bit is a bad arch, except -1 (a tracer's skip), which reaches the rules. */
+function x32BitIsBadArch(): Insn[] {
+  return [
+    { code: BPF.JMP_JGE_K, k: X32_BIT, jt: 0, jf: 2 },
+    { code: BPF.JMP_JEQ_K, k: 0xffffffff, jt: 1, jf: 0 },
+    { code: BPF.RET_K, k: 0, jt: 0, jf: 0 },
+  ];
+}
+
+/** x32 alone: a number without the x32 bit is a bad arch. */
+function onlyX32(checks: Insn[], defaultAction: number): Insn[] {
+  const body = [...checks, { code: BPF.RET_K, k: defaultAction >>> 0, jt: 0, jf: 0 }];
+  const bad: Insn = { code: BPF.RET_K, k: 0, jt: 0, jf: 0 };
+  return [{ code: BPF.JMP_JGE_K, k: X32_BIT, jt: 1, jf: 0 }, bad, ...body];
+}
