@@ -31,7 +31,8 @@ function resolveTable(defs, constants = {}) {
   };
   const table = {};
   for (const [name, expr] of defs) {
-    if (!name.startsWith('__NR_') || name === '__NR_syscalls' || name.startsWith('__NR3264')) continue;
+    // __NR_arch_specific_syscall is the generic header's placeholder for a range, not a syscall.
+    if (!name.startsWith('__NR_') || ['__NR_syscalls', '__NR_arch_specific_syscall'].includes(name) || name.startsWith('__NR3264')) continue;
     const n = evalExpr(expr);
     if (n !== undefined) table[name.slice(5)] = n;
   }
