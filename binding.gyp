@@ -8,7 +8,8 @@
         "native/src/child.cc",
         "native/src/namespaces.cc",
         "native/src/rootfs.cc",
-        "native/src/safe_path.cc"
+        "native/src/safe_path.cc",
+        "native/src/unix_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

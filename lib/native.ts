@@ -64,7 +64,8 @@ export interface NativePlan {
 }
 
 interface Addon {
-  spawn(plan: NativePlan): number;
+  spawn(plan: NativePlan): { pid: number; notifyFd: number };
+  sendFd(socketPath: string, payload: string, fd: number): void;
   waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
 }
@@ -87,8 +88,11 @@ function rethrow(err: unknown): never {
   throw err;
 }
 
-/** Creates the container's process; resolves once it waits for `start`. Returns its host pid. */
-export function spawn(plan: NativePlan): number {
+/**
+ * Creates the container's process; returns once it waits for `start`, with its host pid and, when its seccomp
+ * filter has a listener, the notify fd (else -1).
+ */
+export function spawn(plan: NativePlan): { pid: number; notifyFd: number } {
   try {
     return load().spawn(plan);
   } catch (err) {
@@ -100,6 +104,15 @@ export function spawn(plan: NativePlan): number {
 export async function waitExit(pid: number): Promise<{ code: number; signal: number }> {
   const r = await load().waitExit(pid).catch(rethrow);
   return { code: r.a, signal: r.b };
+}
+
+/** Sends `payload` with `fd` attached (SCM_RIGHTS) to the AF_UNIX stream socket at `socketPath`. */
+export function sendFd(socketPath: string, payload: string, fd: number): void {
+  try {
+    load().sendFd(socketPath, payload, fd);
+  } catch (err) {
+    rethrow(err);
+  }
 }
 
 /** flock(LOCK_EX) on an open fd; released when the fd is closed. */

@@ -136,6 +136,21 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'seccomp',
+    usage: '[command options] [syscall [arg...]]',
+    summary: "show the BPF program of the bundle's seccomp profile, or its decision for one syscall",
+    flags: [bundleFlag, { name: 'arch', kind: 'string', help: 'x86_64, x86, x32 or aarch64 (default: this machine)' }],
+    args: [0, 7],
+    async run(f, [syscall, ...args]) {
+      const { loadBundle } = await import('../config/load');
+      const profile = loadBundle(str(f.bundle) ?? '.').spec.linux?.seccomp;
+      if (!profile) throw new OcirunError('the config has no linux.seccomp');
+      const explain = await import('../seccomp/explain');
+      process.stdout.write(syscall ? explain.decision(profile, str(f.arch), syscall, args) : explain.programText(profile));
+      return 0;
+    },
+  },
+  {
     name: 'spec',
     usage: '[command options]',
     summary: 'write a default config.json into the bundle',

@@ -97,6 +97,16 @@ function schedulerWord(s: NonNullable<Process['scheduler']>): string {
   return `sched=${fields.map((n) => u64(n)).join(':')}`;
 }
 
+/** The compiled filter for the stub. The compiler and its syscall tables load only when a config has one. */
+function seccompWords(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']>): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { compileSeccomp } = require('../seccomp/compile') as typeof import('../seccomp/compile');
+  const filter = compileSeccomp(profile);
+  if (filter.notify && !profile.listenerPath)
+    throw new ConfigError('/linux/seccomp/listenerPath', 'SCMP_ACT_NOTIFY needs a listenerPath');
+  return [`seccomp=${filter.program.toString('hex')}`, `seccomp.flags=${filter.flags}`];
+}
+
 export function initArgv(spec: Spec, preserveFds: number): string[] {
   const p = spec.process;
   const words = [
@@ -118,6 +128,8 @@ export function initArgv(spec: Spec, preserveFds: number): string[] {
     if (pers.flags?.length) throw new ConfigError('/linux/personality/flags', 'personality flags are not supported');
     words.push(`personality=${PERSONALITY[pers.domain]}`);
   }
+  const seccomp = spec.linux?.seccomp;
+  if (seccomp) words.push(...seccompWords(seccomp));
   const seen = new Set<string>();
   (p.rlimits ?? []).forEach((r, i) => {
     const n = RLIMITS.indexOf(r.type);

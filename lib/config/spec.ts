@@ -58,6 +58,9 @@ export interface Device {
   gid?: number;
 }
 
+export type { SeccompProfile } from '../seccomp/compile';
+import type { SeccompProfile } from '../seccomp/compile';
+
 export interface Linux {
   uidMappings?: IDMapping[];
   gidMappings?: IDMapping[];
@@ -71,6 +74,7 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+  seccomp?: SeccompProfile;
   personality?: { domain: 'LINUX' | 'LINUX32'; flags?: string[] };
 }
 

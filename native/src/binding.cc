@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "spawn.h"
+#include "unix_socket.h"
 
 namespace {
 
@@ -128,15 +129,27 @@ ContainerPlan to_plan(const Napi::Object& o) {
   return p;
 }
 
-// spawn(plan) -> pid of the container's init, waiting for start.
+// spawn(plan) -> {pid, notifyFd}: the container's init, waiting for start, and its seccomp notify fd or -1.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
   ContainerPlan plan = to_plan(info[0].As<Napi::Object>());
   SysError e;
-  pid_t pid = ocirun::spawn_container(plan, e);
-  if (pid < 0) throw to_js_error(env, e);
-  return Napi::Number::New(env, pid);
+  ocirun::Spawned s = ocirun::spawn_container(plan, e);
+  if (s.pid < 0) throw to_js_error(env, e);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("pid", s.pid);
+  r.Set("notifyFd", s.notify_fd);
+  return r;
+}
+
+// sendFd(socketPath, payload, fd): one message with the fd attached (SCM_RIGHTS).
+Napi::Value SendFd(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::send_fd_to(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+                         info[2].As<Napi::Number>().Int32Value(), e) < 0)
+    throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
 }
 
 // Runs a blocking syscall on the libuv threadpool and settles a promise with its result.
@@ -195,6 +208,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("lock", Napi::Function::New(env, Lock));
+  exports.Set("sendFd", Napi::Function::New(env, SendFd));
   return exports;
 }
 

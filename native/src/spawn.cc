@@ -19,6 +19,7 @@
 #include "child.h"
 #include "namespaces.h"
 #include "sync.h"
+#include "unix_socket.h"
 
 namespace ocirun {
 
@@ -107,20 +108,30 @@ void reap(pid_t pid) {
 
 }  // namespace
 
-pid_t spawn_container(const ContainerPlan& plan, SysError& e) {
+Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
+  Spawned out;
   set_step(e, "spawn");
   Fds fds;
-  if (mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) return fail(e, "mknod", plan.fifoPath.c_str());
+  if (mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) {
+    fail(e, "mknod", plan.fifoPath.c_str());
+    return out;
+  }
   int init_fd = fds.add(sealed_init_copy(plan.initPath, e));
-  if (init_fd < 0) return -1;
+  if (init_fd < 0) return out;
   int fifo_fd = fds.add(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC));
-  if (fifo_fd < 0) return fail(e, "open", plan.fifoPath.c_str());
+  if (fifo_fd < 0) {
+    fail(e, "open", plan.fifoPath.c_str());
+    return out;
+  }
   std::vector<int> ns_fds;
   int rc = open_join_fds(plan.joins, ns_fds, e);
   for (int fd : ns_fds) fds.add(fd);
-  if (rc < 0) return -1;
+  if (rc < 0) return out;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail(e, "socketpair", "");
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    fail(e, "socketpair", "");
+    return out;
+  }
   fds.add(sv[0]);
   int child_sock = sv[1];
 
@@ -163,13 +174,18 @@ pid_t spawn_container(const ContainerPlan& plan, SysError& e) {
   close(child_sock);
   if (child < 0) {
     unlink(plan.fifoPath.c_str());
-    return fail(e, "clone3", "", clone_err);
+    {
+    fail(e, "clone3", "", clone_err);
+    return out;
+  }
   }
 
   pid_t init = ctx.two_stage ? 0 : child;
   for (;;) {
     SyncMsg m;
-    ssize_t n = recv(sv[0], &m, sizeof m, 0);
+    int fd = -1;
+    ssize_t n = recv_with_fd(sv[0], &m, sizeof m, &fd);
+    if (fd >= 0 && m.type != kSyncReady) close(fd);
     if (n < 0 && errno == EINTR) continue;
     if (n != sizeof m) {
       fail(e, "recv", "container init exited before it was ready", n < 0 ? errno : EPIPE);
@@ -189,8 +205,9 @@ pid_t spawn_container(const ContainerPlan& plan, SysError& e) {
       }
       child = 0;
     } else if (m.type == kSyncReady) {
-      if (child) child = 0;  // one-stage: the child is the init
-      return init;
+      out.pid = init;
+      out.notify_fd = fd;
+      return out;
     } else if (m.type == kSyncError) {
       e = m.error;
       break;
@@ -200,7 +217,7 @@ pid_t spawn_container(const ContainerPlan& plan, SysError& e) {
   reap(init);
   if (child && child != init) reap(child);
   unlink(plan.fifoPath.c_str());
-  return -1;
+  return out;
 }
 
 }  // namespace ocirun

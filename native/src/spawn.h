@@ -9,8 +9,12 @@
 
 namespace ocirun {
 
-// On success returns the host pid of the container's init (waiting on exec.fifo). On failure everything the
-// spawn made (processes, fds, the fifo) is gone again.
-pid_t spawn_container(const ContainerPlan& plan, SysError& e);
+struct Spawned {
+  pid_t pid = -1;       // host pid of the container's init, waiting on exec.fifo
+  int notify_fd = -1;   // the seccomp notify fd the init sent with kSyncReady, when its filter has a listener
+};
+
+// On failure (pid -1) everything the spawn made (processes, fds, the fifo) is gone again.
+Spawned spawn_container(const ContainerPlan& plan, SysError& e);
 
 }  // namespace ocirun

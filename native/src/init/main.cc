@@ -5,12 +5,13 @@
 // a path to any host binary. Its argv carries control words, then "--", then the process args; its environment
 // is the process environment. In order, it:
 //   1. finds the executable in the container (so that `create` fails when it is missing, as with runc),
-//   2. applies rlimits (raising a hard limit needs privileges that are dropped later),
-//   3. tells the runtime it is ready, and blocks reading exec.fifo until `start` writes to it,
-//   4. sets scheduling and I/O priority and the LSM exec label, then drops privileges: bounding set,
-//      groups/gid/uid with capabilities kept, capset, ambient, no_new_privs, umask,
-//   5. marks every fd above the preserved ones close-on-exec, sets personality and the final CPU affinity,
-//      and execs the process.
+//   2. applies rlimits, scheduling, I/O priority, the LSM exec label, personality and CPU affinity (some need
+//      privileges that go later), and marks every fd above the preserved ones close-on-exec,
+//   3. installs the seccomp filter and drops privileges (bounding set, groups/gid/uid with capabilities kept,
+//      capset, ambient, no_new_privs, umask), in runc's order,
+//   4. tells the runtime it is ready (handing it the seccomp notify fd, if any), and blocks reading
+//      exec.fifo until `start` writes to it,
+//   5. execs the process.
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,8 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/personality.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -31,6 +34,7 @@
 #include <grp.h>
 
 #include "../sync.h"
+#include "../unix_socket.h"
 
 using ocirun::SyncMsg;
 using ocirun::SysError;
@@ -63,6 +67,8 @@ struct Control {
   long personality_domain = -1;
   const char* apparmor = nullptr;
   const char* selinux = nullptr;
+  const char* seccomp_hex = nullptr;  // the BPF program the runtime compiled, as hex
+  unsigned seccomp_flags = 0;
   char** args = nullptr;
 };
 
@@ -134,6 +140,8 @@ void parse(int argc, char** argv, Control& c) {
     else if (!strcmp(word, "personality")) c.personality_domain = strtol(v, nullptr, 10);
     else if (!strcmp(word, "apparmor")) c.apparmor = v;
     else if (!strcmp(word, "selinux")) c.selinux = v;
+    else if (!strcmp(word, "seccomp")) c.seccomp_hex = v;
+    else if (!strcmp(word, "seccomp.flags")) c.seccomp_flags = unsigned(strtoul(v, nullptr, 10));
     else fail("init-args", "parse", word, EINVAL);
   }
   if (i + 1 >= argc) fail("init-args", "parse", "--", EINVAL, "no process args");
@@ -216,6 +224,20 @@ void apply_labels(const Control& c) {
   if (c.selinux) set_exec_label("/proc/self/attr/exec", nullptr, c.selinux, "selinux");
 }
 
+int hexval(char ch) { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; }
+
+// Installs the filter; returns its notify fd when the flags ask for a listener, else -1.
+int install_seccomp(const Control& c) {
+  size_t len = strlen(c.seccomp_hex) / 2;
+  static unsigned char program[4096 * sizeof(struct sock_filter)];
+  if (len > sizeof program || len % sizeof(struct sock_filter)) fail("seccomp", "parse", "", EINVAL);
+  for (size_t i = 0; i < len; i++) program[i] = (unsigned char)(hexval(c.seccomp_hex[2 * i]) << 4 | hexval(c.seccomp_hex[2 * i + 1]));
+  struct sock_fprog prog = {(unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter*)program};
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c.seccomp_flags, &prog);
+  if (fd < 0) fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", "", errno);
+  return (c.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? int(fd) : -1;
+}
+
 void apply_rlimits(const Control& c) {
   for (size_t i = 0; i < c.nrlimits; i++) {
     struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
@@ -236,13 +258,13 @@ void exit_on_terminating_signals() {
   for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) sigaction(sig, &sa, nullptr);
 }
 
-void report_ready_and_wait(const Control& c) {
-  exit_on_terminating_signals();
+void report_ready_and_wait(const Control& c, int notify_fd) {
   // From here on the container outlives the runtime that made it.
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   SyncMsg m = {};
   m.type = ocirun::kSyncReady;
-  if (send(c.sync_fd, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) _exit(1);
+  if (ocirun::send_with_fd(c.sync_fd, &m, sizeof m, notify_fd) != sizeof m) _exit(1);
+  if (notify_fd >= 0) close(notify_fd);
   close(c.sync_fd);
   sync_fd = -1;
   char byte;
@@ -297,16 +319,24 @@ int main(int argc, char** argv) {
   if (c.cpus_initial) set_affinity(c.cpus_initial, "cpu-affinity");
   static char exe[PATH_MAX];
   resolve(c.args[0], exe, sizeof exe);
+  exit_on_terminating_signals();
   apply_rlimits(c);
-  report_ready_and_wait(c);
   apply_scheduling(c);  // may need CAP_SYS_NICE: before privileges go
   apply_labels(c);
-  drop_privileges(c);
-  if (syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
-    fail("close-fds", "close_range", "", errno);
   if (c.personality_domain >= 0 && personality(unsigned(c.personality_domain)) < 0)
     fail("personality", "personality", "", errno);
   if (c.cpus_final) set_affinity(c.cpus_final, "cpu-affinity");
+  // Every fd above the preserved ones (the sync socket and the fifo included) closes on exec.
+  if (syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
+    fail("close-fds", "close_range", "", errno);
+  // The filter goes on as late as it can, in runc's order: without no_new_privs installing it needs
+  // CAP_SYS_ADMIN, so before the privileges go; with it, after. The syscalls left after it (sendmsg, read,
+  // close, execve, and capset & co. in the first case) are the ones a profile must allow, as with runc.
+  int notify_fd = -1;
+  if (c.seccomp_hex && !c.no_new_privs) notify_fd = install_seccomp(c);
+  drop_privileges(c);
+  if (c.seccomp_hex && c.no_new_privs) notify_fd = install_seccomp(c);
+  report_ready_and_wait(c, notify_fd);
   execve(exe, c.args, environ);
   fail("exec", "execve", exe, errno);
 }
