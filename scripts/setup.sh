@@ -8,6 +8,7 @@ ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || need+=(busybox-static)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+[ -f /usr/include/seccomp.h ] || need+=(libseccomp-dev)   # the oracle of the seccomp differential tests
 if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "setup: please install: ${need[*]}" >&2; exit 1; }
   apt-get update -qq

@@ -150,7 +150,7 @@ t.test('a container sharing the pid namespace cannot write through /proc/PID/exe
   const root = testRoot(t);
   const all = ['CAP_SYS_PTRACE', 'CAP_DAC_OVERRIDE', 'CAP_SYS_ADMIN', 'CAP_KILL'];
   const attacker = makeBundle(t, (c) => {
-    c.process.args = ['/bin/exe-attack', '6'];
+    c.process.args = ['/bin/exe-attack', '60'];
     c.process.capabilities = { bounding: all, effective: all, permitted: all };
     c.process.noNewPrivileges = false;
   });
@@ -169,6 +169,7 @@ t.test('a container sharing the pid namespace cannot write through /proc/PID/exe
     ok(root, ['create', '--bundle', victim, `v${i}`]);
     if (i % 2) ok(root, ['delete', '--force', `v${i}`]);
   }
+  fs.writeFileSync(path.join(attacker, 'rootfs', 'stop'), '');
   await new Promise((resolve) => child.on('exit', resolve));
   const log = fs.readFileSync(out, 'utf8');
   t.match(log, /done \d+/, 'the attacker ran to the end');

@@ -7,6 +7,7 @@ import type { FlagSpec, FlagValues } from './args';
 
 export interface Globals {
   root?: string;
+  warn?: (msg: string) => void;
 }
 
 export interface Command {
@@ -39,6 +40,7 @@ function createOptions(f: FlagValues, g: Globals) {
     noPivot: f['no-pivot'] === true,
     noNewKeyring: f['no-new-keyring'] === true,
     preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
+    onWarning: g.warn,
   };
 }
 

@@ -58,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       throw new OcirunError(`"${name}" requires ${what} argument(s)\nUsage: ocirun ${name} ${cmd.usage}`);
     }
     logLine(log, 'debug', `ocirun ${argv.join(' ')}`);
-    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined });
+    const warn = (msg: string) => logLine(log, 'warning', msg);
+    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (log.file) {

@@ -27,6 +27,8 @@ export interface PlanOptions {
   noPivot?: boolean;
   preserveFds?: number;
   extraEnv?: string[];
+  /** Told about what the config asks for that this kernel cannot give, and is left out. */
+  warn?: (msg: string) => void;
 }
 
 interface Namespaces {
@@ -120,7 +122,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     hostname: spec.hostname,
     domainname: spec.domainname,
     cwd: spec.process.cwd,
-    initArgv: initArgv(spec, preserveFds),
+    initArgv: initArgv(spec, preserveFds, opts.warn),
     env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
   };
 }

@@ -36,7 +36,7 @@ function kernelLastCap(): number {
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
 /** The five capability sets as hex masks; capabilities the running kernel does not know are dropped. */
-function capabilityMasks(caps: Process['capabilities']): string {
+function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => void): string {
   const last = kernelLastCap();
   return SETS.map((set) => {
     let mask = 0n;
@@ -44,6 +44,7 @@ function capabilityMasks(caps: Process['capabilities']): string {
       const bit = CAPABILITIES.indexOf(name);
       if (bit < 0) throw new ConfigError(`/process/capabilities/${set}/${i}`, `unknown capability ${name}`);
       if (bit <= last) mask |= 1n << BigInt(bit);
+      else warn(`${name} is not known to the running kernel; dropped from the ${set} set`);
     });
     return mask.toString(16);
   }).join(',');
@@ -107,13 +108,13 @@ function seccompWords(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']
   return [`seccomp=${filter.program.toString('hex')}`, `seccomp.flags=${filter.flags}`];
 }
 
-export function initArgv(spec: Spec, preserveFds: number): string[] {
+export function initArgv(spec: Spec, preserveFds: number, warn: (msg: string) => void = () => {}): string[] {
   const p = spec.process;
   const words = [
     `uid=${p.user.uid}`,
     `gid=${p.user.gid}`,
     `groups=${(p.user.additionalGids ?? []).join(',')}`,
-    `caps=${capabilityMasks(p.capabilities)}`,
+    `caps=${capabilityMasks(p.capabilities, warn)}`,
     `nnp=${p.noNewPrivileges ? 1 : 0}`,
     `preserve=${preserveFds}`,
     ...lsmWords(spec),

@@ -18,6 +18,8 @@ export interface CreateOptions extends CommonOptions {
   noNewKeyring?: boolean;
   /** Pass fds 3 .. 3+preserveFds-1 of this process to the container process. */
   preserveFds?: number;
+  /** Receives warnings (e.g. a capability the kernel does not know, left out). Default: ignored. */
+  onWarning?: (msg: string) => void;
 }
 
 /** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
@@ -49,6 +51,7 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
       newKeyring: !opts.noNewKeyring,
       preserveFds,
       extraEnv: activation.env,
+      warn: opts.onWarning,
     });
     const rec: ContainerRecord = {
       id,

@@ -74,6 +74,11 @@ int pid_namespace(ChildContext& ctx, SysError& e) {
   // parent of the container's init, as on the one-stage path, so it can wait for it.
   unsigned long flags = CLONE_PARENT | (ctx.plan->cloneFlags & CLONE_NEWPID);
   long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0 && errno == ENOMEM && !(flags & CLONE_NEWPID)) {
+    fail(e, "clone", "");
+    copy_str(e.detail, sizeof e.detail, "the pid namespace to join has no init process any more");
+    return -1;
+  }
   if (pid < 0) return fail(e, "clone", "");
   if (pid > 0) {
     SyncMsg m = {};
