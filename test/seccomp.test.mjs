@@ -73,6 +73,10 @@ t.test('actions: KILL_PROCESS, TRAP, LOG and ERRNO on one syscall each', async (
     c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 95 }] };
   });
   t.match(denied.stdout, /Operation not supported/, 'ERRNO with errnoRet 95');
+  const traced = runContainer(t, ['sh', '-c', 'mkdir /tmp/d 2>&1; true'], (c) => {
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_TRACE' }] };
+  });
+  t.match(traced.stdout, /Function not implemented/, 'TRACE with no tracer attached: ENOSYS');
 });
 
 t.test('bad profiles are refused before any work', async (t) => {
