@@ -64,7 +64,8 @@ export interface NativePlan {
 }
 
 interface Addon {
-  spawn(plan: NativePlan): { pid: number; notifyFd: number };
+  spawn(plan: NativePlan): Spawned;
+  commit(syncFd: number): void;
   sendFd(socketPath: string, payload: string, fd: number): void;
   waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
@@ -88,11 +89,17 @@ function rethrow(err: unknown): never {
   throw err;
 }
 
-/**
- * Creates the container's process; returns once it waits for `start`, with its host pid and, when its seccomp
- * filter has a listener, the notify fd (else -1).
- */
-export function spawn(plan: NativePlan): { pid: number; notifyFd: number } {
+export interface Spawned {
+  /** Host pid of the container's init. */
+  pid: number;
+  /** The seccomp notify fd, when the filter has a listener; else -1. */
+  notifyFd: number;
+  /** Pass to commit() once the pid is recorded; until then the init waits, and dies with this process. */
+  syncFd: number;
+}
+
+/** Creates the container's process; returns once it is ready, waiting to be committed. */
+export function spawn(plan: NativePlan): Spawned {
   try {
     return load().spawn(plan);
   } catch (err) {
@@ -104,6 +111,15 @@ export function spawn(plan: NativePlan): { pid: number; notifyFd: number } {
 export async function waitExit(pid: number): Promise<{ code: number; signal: number }> {
   const r = await load().waitExit(pid).catch(rethrow);
   return { code: r.a, signal: r.b };
+}
+
+/** Lets a spawned init go on to wait for `start`: its pid is on record now. */
+export function commit(syncFd: number): void {
+  try {
+    load().commit(syncFd);
+  } catch (err) {
+    rethrow(err);
+  }
 }
 
 /** Sends `payload` with `fd` attached (SCM_RIGHTS) to the AF_UNIX stream socket at `socketPath`. */

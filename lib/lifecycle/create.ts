@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
 import { OcirunError } from '../errors';
-import { sendFd, spawn } from '../native';
+import { commit, sendFd, spawn } from '../native';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { writePidFile } from './pidfile';
@@ -43,6 +43,7 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const dir = await ContainerDir.create(root, id);
   let pid = 0;
+  let syncFd = -1;
   try {
     const plan = buildPlan(bundle, {
       id,
@@ -68,13 +69,17 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
     dir.write(rec);
     const spawned = spawn(plan);
     pid = spawned.pid;
+    syncFd = spawned.syncFd;
     if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, { ...rec, pid }, spawned.notifyFd);
     if (bundle.spec.process.oomScoreAdj !== undefined)
       fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(bundle.spec.process.oomScoreAdj));
     delete rec.creating;
     dir.write({ ...rec, pid, startTime: processStartTime(pid) ?? '' });
+    syncFd = -1;
+    commit(spawned.syncFd); // only now may the init outlive us
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (err) {
+    if (syncFd >= 0) fs.closeSync(syncFd); // the init sees EOF and exits
     if (pid) killQuietly(pid);
     dir.remove();
     throw err;

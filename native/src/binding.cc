@@ -129,7 +129,8 @@ ContainerPlan to_plan(const Napi::Object& o) {
   return p;
 }
 
-// spawn(plan) -> {pid, notifyFd}: the container's init, waiting for start, and its seccomp notify fd or -1.
+// spawn(plan) -> {pid, notifyFd, syncFd}: the container's init, waiting to be committed, and its seccomp
+// notify fd or -1.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
@@ -140,7 +141,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("pid", s.pid);
   r.Set("notifyFd", s.notify_fd);
+  r.Set("syncFd", s.sync_fd);
   return r;
+}
+
+// commit(syncFd): the container's pid is recorded; its init may go on waiting for start.
+Napi::Value Commit(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::commit_container(info[0].As<Napi::Number>().Int32Value(), e) < 0) throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
 }
 
 // sendFd(socketPath, payload, fd): one message with the fd attached (SCM_RIGHTS).
@@ -209,6 +218,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
+  exports.Set("commit", Napi::Function::New(env, Commit));
   return exports;
 }
 

@@ -207,7 +207,12 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
     } else if (m.type == kSyncReady) {
       out.pid = init;
       out.notify_fd = fd;
-      return out;
+      out.sync_fd = fcntl(sv[0], F_DUPFD_CLOEXEC, 0);  // outlives `fds`, which closes sv[0]
+      if (out.sync_fd >= 0) return out;
+      fail(e, "fcntl(F_DUPFD)", "sync socket");
+      if (fd >= 0) close(fd);
+      out.notify_fd = -1;
+      break;
     } else if (m.type == kSyncError) {
       e = m.error;
       break;
@@ -218,6 +223,16 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   if (child && child != init) reap(child);
   unlink(plan.fifoPath.c_str());
   return out;
+}
+
+int commit_container(int sync_fd, SysError& e) {
+  SyncMsg m = {};
+  m.type = kSyncCommit;
+  ssize_t n = send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  int err = errno;
+  close(sync_fd);
+  if (n != sizeof m) return fail(e, "send", "container init exited before it was committed", n < 0 ? err : EPIPE);
+  return 0;
 }
 
 }  // namespace ocirun

@@ -9,8 +9,12 @@
 //          <---- kSyncChildPid ------------  (only when a second fork was needed for the pid namespace)
 //                                            mounts, devices, pivot_root, hostname
 //                                            execveat(sealed memfd) ---------->   resolve the executable
-//          <---- kSyncReady --------------------------------------------------  (then waits on exec.fifo)
-//   Any side may send kSyncError (carrying a SysError) instead; EOF before kSyncReady means init died.
+//          <---- kSyncReady --------------------------------------------------  (+ seccomp notify fd)
+//   state.json written with the pid
+//          ----- kSyncCommit -------------------------------------------------->  then waits on exec.fifo
+//   Any side may send kSyncError (carrying a SysError) instead; EOF before kSyncReady means init died, EOF
+//   before kSyncCommit means the runtime died: the init exits rather than wait for a `start` that cannot
+//   find it.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +29,7 @@ enum SyncType : int32_t {
   kSyncChildPid = 3,
   kSyncReady = 4,
   kSyncError = 5,
+  kSyncCommit = 6,
 };
 
 struct SyncMsg {

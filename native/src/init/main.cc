@@ -9,8 +9,8 @@
 //      privileges that go later), and marks every fd above the preserved ones close-on-exec,
 //   3. installs the seccomp filter and drops privileges (bounding set, groups/gid/uid with capabilities kept,
 //      capset, ambient, no_new_privs, umask), in runc's order,
-//   4. tells the runtime it is ready (handing it the seccomp notify fd, if any), and blocks reading
-//      exec.fifo until `start` writes to it,
+//   4. tells the runtime it is ready (handing it the seccomp notify fd, if any), waits until the runtime has
+//      recorded it, and blocks reading exec.fifo until `start` writes to it,
 //   5. execs the process.
 #include <errno.h>
 #include <fcntl.h>
@@ -259,16 +259,20 @@ void exit_on_terminating_signals() {
 }
 
 void report_ready_and_wait(const Control& c, int notify_fd) {
-  // From here on the container outlives the runtime that made it.
-  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   SyncMsg m = {};
   m.type = ocirun::kSyncReady;
   if (ocirun::send_with_fd(c.sync_fd, &m, sizeof m, notify_fd) != sizeof m) _exit(1);
   if (notify_fd >= 0) close(notify_fd);
+  // Wait until the runtime has recorded our pid: if it dies first, nobody could ever start or delete us.
+  ssize_t n;
+  while ((n = recv(c.sync_fd, &m, sizeof m, 0)) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof m || m.type != ocirun::kSyncCommit) _exit(1);
+  // From here on the container outlives the runtime that made it.
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   close(c.sync_fd);
   sync_fd = -1;
   char byte;
-  ssize_t n;
   while ((n = read(c.fifo_fd, &byte, 1)) < 0 && errno == EINTR) {
   }
   if (n != 1) _exit(1);
