@@ -65,7 +65,7 @@ export const COMMANDS: Command[] = [
     flags: [],
     args: [1, 1],
     async run(_f, [id], g) {
-      await (await import('../lifecycle/start')).start(id, g);
+      await (await import('../lifecycle/start')).start(id, { root: g.root, onWarning: g.warn });
       return 0;
     },
   },
@@ -114,7 +114,7 @@ export const COMMANDS: Command[] = [
     flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'kill the container if it is not stopped' }],
     args: [1, 1],
     async run(f, [id], g) {
-      await (await import('../lifecycle/delete')).destroy(id, { root: g.root, force: f.force === true });
+      await (await import('../lifecycle/delete')).destroy(id, { root: g.root, force: f.force === true, onWarning: g.warn });
       return 0;
     },
   },
@@ -149,6 +149,17 @@ export const COMMANDS: Command[] = [
       if (!profile) throw new OcirunError('the config has no linux.seccomp');
       const explain = await import('../seccomp/explain');
       process.stdout.write(syscall ? explain.decision(profile, str(f.arch), syscall, args) : explain.programText(profile));
+      return 0;
+    },
+  },
+  {
+    name: 'features',
+    usage: '',
+    summary: 'print the runtime-spec features document of this build',
+    flags: [],
+    args: [0, 0],
+    async run() {
+      json((await import('../features')).features());
       return 0;
     },
   },

@@ -26,6 +26,8 @@ const FLAG_OPTIONS: Record<string, [number, number]> = {
   symfollow: [0, MS.NOSYMFOLLOW], bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
 };
 
+export const FLAG_OPTIONS_NAMES = Object.keys(FLAG_OPTIONS);
+
 export const PROPAGATION: Record<string, number> = {
   private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
   slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,

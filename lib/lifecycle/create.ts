@@ -6,6 +6,7 @@ import { commit, sendFd, spawn } from '../native';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { writePidFile } from './pidfile';
+import { checkHooks, runHooks } from '../hooks';
 import { rootOf, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
 import { SPEC_VERSION } from '../version';
@@ -18,8 +19,6 @@ export interface CreateOptions extends CommonOptions {
   noNewKeyring?: boolean;
   /** Pass fds 3 .. 3+preserveFds-1 of this process to the container process. */
   preserveFds?: number;
-  /** Receives warnings (e.g. a capability the kernel does not know, left out). Default: ignored. */
-  onWarning?: (msg: string) => void;
 }
 
 /** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
@@ -39,6 +38,7 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
   const bundle = loadBundle(opts.bundle);
   if (bundle.spec.process.terminal)
     throw new OcirunError('/process/terminal: terminals are not supported yet; set "terminal": false');
+  checkHooks(bundle.spec);
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const dir = await ContainerDir.create(root, id);
@@ -74,7 +74,12 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
     if (bundle.spec.process.oomScoreAdj !== undefined)
       fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(bundle.spec.process.oomScoreAdj));
     delete rec.creating;
-    dir.write({ ...rec, pid, startTime: processStartTime(pid) ?? '' });
+    const committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
+    dir.write(committed);
+    // The namespaces exist and the process waits: the runtime-namespace hooks of create run now. (runc runs
+    // them a little earlier, before pivot_root; nothing they can observe from the host differs.)
+    await runHooks(bundle.spec, 'prestart', publicState(committed, 'creating'));
+    await runHooks(bundle.spec, 'createRuntime', publicState(committed, 'creating'));
     syncFd = -1;
     commit(spawned.syncFd); // only now may the init outlive us
     if (opts.pidFile) writePidFile(opts.pidFile, pid);

@@ -5,6 +5,8 @@ import { ContainerDir, checkId } from '../state/store';
 import { check, statusOf } from '../state/status';
 import { containerPids, signal, waitGone } from './processes';
 import { rootOf, type CommonOptions } from './options';
+import { runHooksWarning } from '../hooks';
+import { publicState } from './state';
 
 export interface DeleteOptions extends CommonOptions {
   /** Kill a container that is not stopped, then delete it. */
@@ -32,6 +34,8 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
     }
     dir.remove();
+    if (rec.spec.hooks?.poststop?.length)
+      await runHooksWarning(rec.spec, 'poststop', publicState(rec, 'stopped'), opts?.onWarning);
   } finally {
     dir.release();
   }

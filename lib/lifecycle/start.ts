@@ -3,6 +3,8 @@ import { ContainerDir } from '../state/store';
 import { check, statusOf } from '../state/status';
 import { OcirunError } from '../errors';
 import { rootOf, type CommonOptions } from './options';
+import { runHooksWarning } from '../hooks';
+import { publicState } from './state';
 
 /** Lets a created container's process exec the user program. */
 export async function start(id: string, opts?: CommonOptions): Promise<void> {
@@ -23,6 +25,8 @@ export async function start(id: string, opts?: CommonOptions): Promise<void> {
       fs.closeSync(fd);
     }
     fs.unlinkSync(dir.fifoPath);
+    const rec = dir.read();
+    await runHooksWarning(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)), opts?.onWarning);
   } finally {
     dir.release();
   }

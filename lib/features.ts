@@ -1,0 +1,44 @@
+// `ocirun features`: the runtime-spec features document, stating what this build really supports, so that
+// callers (containerd enables rro and idmapped mounts from it) never ask for something that is ignored.
+import * as fs from 'node:fs';
+import { FLAG_OPTIONS_NAMES, PROPAGATION } from './config/mounts';
+import { CAPABILITIES } from './config/process';
+import { HOOK_KINDS } from './hooks';
+import { SPEC_VERSION, VERSION } from './version';
+
+const lsm = (file: string) => {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() === 'Y' || fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+export function features(): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const seccomp = require('./seccomp/compile') as typeof import('./seccomp/compile');
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: SPEC_VERSION,
+    hooks: [...HOOK_KINDS],
+    mountOptions: [...FLAG_OPTIONS_NAMES, ...Object.keys(PROPAGATION), 'rro', 'rrw'].sort(),
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
+      capabilities: CAPABILITIES,
+      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      seccomp: {
+        enabled: true,
+        actions: Object.keys(seccomp.ACTIONS).sort(),
+        operators: [...seccomp.OPS].sort(),
+        archs: Object.keys(seccomp.ARCHES).sort(),
+        knownFlags: Object.keys(seccomp.FLAGS).sort(),
+        supportedFlags: Object.keys(seccomp.FLAGS).sort(),
+      },
+      apparmor: { enabled: lsm('/sys/module/apparmor/parameters/enabled') },
+      selinux: { enabled: lsm('/sys/fs/selinux') },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+    },
+    annotations: { 'org.opencontainers.runtime.ocirun.version': VERSION },
+  };
+}

@@ -1,0 +1,55 @@
+// OCI hooks that run in the runtime's namespaces: prestart and createRuntime (create), poststart (start),
+// poststop (delete). Each gets the container state on stdin and its own args and env, and is killed after
+// `timeout` seconds. The two that must run inside the container (createContainer, startContainer) are not
+// supported yet and are refused at create, never skipped.
+import { spawn } from 'node:child_process';
+import { ConfigError, OcirunError } from './errors';
+import type { Hook, Spec } from './config/spec';
+
+export const HOOK_KINDS = ['prestart', 'createRuntime', 'poststart', 'poststop'] as const;
+export type HookKind = (typeof HOOK_KINDS)[number];
+
+export function checkHooks(spec: Spec): void {
+  for (const kind of ['createContainer', 'startContainer'])
+    if (spec.hooks?.[kind]?.length) throw new ConfigError(`/hooks/${kind}`, `${kind} hooks are not supported yet`);
+}
+
+function runHook(kind: string, index: number, hook: Hook, state: string): Promise<void> {
+  const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
+  const env = Object.fromEntries((hook.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const what = `${kind} hook #${index} (${hook.path})`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(hook.path, args, { argv0, env, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    let timedOut = false;
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.on('error', () => {}); // a hook may exit without reading its stdin
+    child.stdin.end(state);
+    const timer = hook.timeout ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), hook.timeout * 1000) : undefined;
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new OcirunError(`${what}: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const tail = stderr.trim() ? `: ${stderr.trim()}` : '';
+      if (timedOut) reject(new OcirunError(`${what} timed out after ${hook.timeout}s`));
+      else if (code !== 0) reject(new OcirunError(`${what} failed: ${signal ? `signal ${signal}` : `exit status ${code}`}${tail}`));
+      else resolve();
+    });
+  });
+}
+
+/** Runs the hooks of one kind in order; the first failure stops them and is thrown. */
+export async function runHooks(spec: Spec, kind: HookKind, state: object): Promise<void> {
+  const hooks = spec.hooks?.[kind] ?? [];
+  const json = JSON.stringify(state);
+  for (let i = 0; i < hooks.length; i++) await runHook(kind, i, hooks[i], json);
+}
+
+/** poststart and poststop: a failure is a warning, and the rest still run. */
+export async function runHooksWarning(spec: Spec, kind: HookKind, state: object, warn?: (msg: string) => void): Promise<void> {
+  const hooks = spec.hooks?.[kind] ?? [];
+  const json = JSON.stringify(state);
+  for (let i = 0; i < hooks.length; i++) await runHook(kind, i, hooks[i], json).catch((err: Error) => warn?.(err.message));
+}

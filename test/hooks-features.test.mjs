@@ -1,0 +1,109 @@
+// Hooks that run in the runtime's namespaces, and the features document.
+import t from 'tap';
+import Ajv from 'ajv';
+import { fs, os, path, makeBundle, ocirun, ok, repo, state, testRoot } from './helpers.mjs';
+
+function hookDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-hooks-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const log = path.join(dir, 'log');
+  // Records its own argv[0], one env var, its mount namespace and the state it was given, one JSON per line.
+  const script = path.join(dir, 'hook.sh');
+  fs.writeFileSync(script, `#!/bin/sh\nstate=$(cat)\nprintf '{"kind":"%s","name":"%s","ns":"%s","state":%s}\\n' "$1" "$HOOK_NAME" "$(readlink /proc/self/ns/mnt)" "$state" >> ${log}\nexit \${2:-0}\n`);
+  fs.chmodSync(script, 0o755);
+  const hook = (kind, extra = {}) => ({ path: script, args: ['hook.sh', kind], env: [`HOOK_NAME=${kind}-hook`], ...extra });
+  const entries = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : []);
+  return { hook, entries, script };
+}
+
+t.test('prestart, createRuntime, poststart, poststop: order, stdin, env, namespace', async (t) => {
+  const root = testRoot(t);
+  const { hook, entries } = hookDir(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.hooks = {
+      prestart: [hook('prestart')],
+      createRuntime: [hook('createRuntime'), hook('createRuntime2')],
+      poststart: [hook('poststart')],
+      poststop: [hook('poststop')],
+    };
+  });
+  ok(root, ['create', '--bundle', bundle, 'h']);
+  t.same(entries().map((e) => e.kind), ['prestart', 'createRuntime', 'createRuntime2'], 'create runs prestart, then createRuntime in order');
+  const pid = state(root, 'h').pid;
+  const first = entries()[0];
+  t.equal(first.name, 'prestart-hook', 'the hook env is the configured one');
+  t.equal(first.ns, fs.readlinkSync('/proc/self/ns/mnt'), 'in the runtime mount namespace');
+  t.same([first.state.id, first.state.pid, first.state.status, first.state.bundle], ['h', pid, 'creating', bundle]);
+  ok(root, ['start', 'h']);
+  t.same(entries().slice(3).map((e) => [e.kind, e.state.status]), [['poststart', 'running']]);
+  ok(root, ['delete', '--force', 'h']);
+  t.same(entries().slice(4).map((e) => [e.kind, e.state.status, e.state.pid]), [['poststop', 'stopped', 0]]);
+});
+
+t.test('a failing or hanging createRuntime hook aborts create and leaves nothing', async (t) => {
+  for (const [extra, message] of [
+    [{ args: ['hook.sh', 'failing', '3'] }, /createRuntime hook #0 \(.*hook\.sh\) failed: exit status 3/],
+    [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }, /createRuntime hook #0 \(\/bin\/sleep\) timed out after 1s/],
+    [{ path: '/no/such/hook' }, /createRuntime hook #0 \(\/no\/such\/hook\): spawn \/no\/such\/hook ENOENT/],
+  ]) {
+    const root = testRoot(t);
+    const { hook } = hookDir(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '100'];
+      c.hooks = { createRuntime: [hook('createRuntime', extra)] };
+    });
+    const t0 = Date.now();
+    const r = ocirun(root, ['create', '--bundle', bundle, 'f']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, message);
+    t.ok(Date.now() - t0 < 10_000, 'the timeout is honoured');
+    t.same(fs.readdirSync(root), [], 'no state left');
+  }
+});
+
+t.test('failing poststart and poststop hooks are warnings; the rest still run', async (t) => {
+  const root = testRoot(t);
+  const { hook, entries } = hookDir(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.hooks = {
+      poststart: [hook('poststart', { args: ['hook.sh', 'bad-poststart', '1'] }), hook('poststart')],
+      poststop: [hook('poststop', { args: ['hook.sh', 'bad-poststop', '1'] }), hook('poststop')],
+    };
+  });
+  ok(root, ['create', '--bundle', bundle, 'w']);
+  const s = ocirun(root, ['start', 'w']);
+  t.equal(s.status, 0);
+  t.match(s.stderr, /level=warning msg="poststart hook #0 .* failed: exit status 1"/);
+  const d = ocirun(root, ['delete', '--force', 'w']);
+  t.equal(d.status, 0);
+  t.match(d.stderr, /level=warning msg="poststop hook #0 .* failed: exit status 1"/);
+  t.same(entries().map((e) => e.kind), ['bad-poststart', 'poststart', 'bad-poststop', 'poststop']);
+});
+
+t.test('hooks that must run inside the container are refused, not skipped', async (t) => {
+  for (const kind of ['createContainer', 'startContainer']) {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => (c.hooks = { [kind]: [{ path: '/bin/true' }] }));
+    const r = ocirun(root, ['create', '--bundle', bundle, 'x']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, new RegExp(`/hooks/${kind}: ${kind} hooks are not supported yet`));
+  }
+});
+
+t.test('features: valid against spec/features.schema.json, and true to this build', async (t) => {
+  const r = ocirun('/x', ['features']);
+  t.equal(r.status, 0);
+  const doc = JSON.parse(r.stdout);
+  const validate = new Ajv({ strict: true }).compile(JSON.parse(fs.readFileSync(path.join(repo, 'spec', 'features.schema.json'), 'utf8')));
+  t.ok(validate(doc), JSON.stringify(validate.errors));
+  t.same(doc.hooks, ['prestart', 'createRuntime', 'poststart', 'poststop']);
+  t.ok(doc.mountOptions.includes('rro'), 'rro is supported (and tested in mounts.test.mjs)');
+  t.equal(doc.linux.mountExtensions.idmap.enabled, false, 'idmapped mounts are not');
+  t.equal(doc.linux.seccomp.enabled, true);
+  t.ok(doc.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
+  t.same(doc.linux.seccomp.archs, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64']);
+  t.equal(doc.linux.capabilities.length, 41);
+  t.same(doc.linux.cgroup, { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false });
+});
