@@ -128,6 +128,7 @@ print(json.dumps({"payload": json.loads(msg), "fd": os.readlink(f"/proc/self/fd/
       defaultAction: 'SCMP_ACT_ALLOW',
       listenerPath: sock,
       listenerMetadata: 'meta-data',
+      flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'], // only valid with a listener; the kernel checks it
       syscalls: [{ names: ['mknodat', 'mknod'], action: 'SCMP_ACT_NOTIFY' }],
     };
   });
