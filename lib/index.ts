@@ -6,6 +6,8 @@ export { kill, type KillOptions } from './lifecycle/kill';
 export { destroy, destroy as delete, type DeleteOptions } from './lifecycle/delete';
 export { list } from './lifecycle/list';
 export { run, type RunOptions } from './lifecycle/run';
+export { exec, type ExecOptions } from './lifecycle/exec';
+export { features } from './features';
 export type { CommonOptions } from './lifecycle/options';
 export { validateSpec, loadBundle } from './config/load';
 export { defaultSpec } from './config/default-spec';

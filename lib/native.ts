@@ -38,6 +38,8 @@ export interface NativeDevice {
 export interface NativePlan {
   initPath: string;
   fifoPath: string;
+  /** exec: join the container in `joins`; make no namespace, mount or rootfs. */
+  joinExisting?: boolean;
   cloneFlags: number;
   joins: { type: number; path: string }[];
   uidMap: string;

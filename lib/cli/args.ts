@@ -1,10 +1,10 @@
 // runc's command-line grammar: global flags, a command, its flags, then positional arguments.
 // `--flag value`, `--flag=value`, `-f value`, single-dash long flags (`-no-subreaper`), repeated flags (the
-// last wins), and `--` ending the flags. Flags stop at the first positional argument, so that
+// last wins, or all are kept for list flags like `exec -e`), and `--` ending the flags. Flags stop at the first positional argument, so that
 // `exec ID cmd --opt` keeps `--opt` for cmd.
 import { OcirunError } from '../errors';
 
-export type FlagKind = 'bool' | 'string' | 'int';
+export type FlagKind = 'bool' | 'string' | 'int' | 'list';
 
 export interface FlagSpec {
   name: string;
@@ -13,7 +13,7 @@ export interface FlagSpec {
   help: string;
 }
 
-export type FlagValues = Record<string, string | boolean | number | undefined>;
+export type FlagValues = Record<string, string | boolean | number | string[] | undefined>;
 
 export interface Parsed {
   flags: FlagValues;
@@ -53,7 +53,9 @@ export function parseFlags(argv: string[], specs: FlagSpec[], context: string): 
       if (i + 1 >= argv.length) throw new OcirunError(`${context}: flag needs an argument: -${word}`);
       value = argv[++i];
     }
-    if (spec.kind === 'int') {
+    if (spec.kind === 'list') {
+      flags[spec.name] = [...((flags[spec.name] as string[] | undefined) ?? []), value];
+    } else if (spec.kind === 'int') {
       if (!/^-?\d+$/.test(value)) throw new OcirunError(`${context}: invalid value "${value}" for flag -${word}`);
       flags[spec.name] = Number(value);
     } else {

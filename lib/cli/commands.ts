@@ -86,6 +86,56 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'exec',
+    usage: '[command options] <container-id> <command> [args...]',
+    summary: 'run a new process in a created or running container',
+    flags: [
+      { name: 'process', short: 'p', kind: 'string', help: 'a JSON file with the whole process (runtime-spec process)' },
+      { name: 'tty', short: 't', kind: 'bool', help: 'allocate a terminal (not supported yet)' },
+      { name: 'console-socket', kind: 'string', help: 'AF_UNIX socket that receives the pty master' },
+      { name: 'detach', short: 'd', kind: 'bool', help: 'return once the process runs' },
+      { name: 'pid-file', kind: 'string', help: 'file to write the process id to, once it runs' },
+      { name: 'cwd', kind: 'string', help: 'working directory in the container' },
+      { name: 'env', short: 'e', kind: 'list', help: 'set an environment variable (repeatable)' },
+      { name: 'user', short: 'u', kind: 'string', help: 'UID[:GID]' },
+      { name: 'additional-gids', short: 'g', kind: 'list', help: 'an additional group (repeatable)' },
+      { name: 'cap', short: 'c', kind: 'list', help: 'add a capability (repeatable)' },
+      { name: 'no-new-privs', kind: 'bool', help: 'set no_new_privs' },
+      { name: 'preserve-fds', kind: 'int', help: 'pass N additional fds (3 .. 3+N-1)' },
+      { name: 'process-label', kind: 'string', help: 'SELinux label of the process' },
+      { name: 'apparmor', kind: 'string', help: 'AppArmor profile of the process' },
+      { name: 'ignore-paused', kind: 'bool', help: 'accepted for compatibility with runc' },
+    ],
+    args: [1, Infinity],
+    async run(f, [id, ...args], g) {
+      const { exec } = await import('../lifecycle/exec');
+      const processFile = str(f.process);
+      const user = str(f.user);
+      const ids = user?.split(':').map(Number);
+      if (ids && ids.some((n) => !Number.isInteger(n) || n < 0)) throw new OcirunError(`invalid --user ${user}: want UID[:GID]`);
+      const gids = (f['additional-gids'] as string[] | undefined)?.map(Number);
+      if (gids?.some((n) => !Number.isInteger(n) || n < 0)) throw new OcirunError('invalid --additional-gids');
+      return exec(id, {
+        root: g.root,
+        onWarning: g.warn,
+        process: processFile ? JSON.parse(fs.readFileSync(processFile, 'utf8')) : undefined,
+        args,
+        env: f.env as string[] | undefined,
+        cwd: str(f.cwd),
+        user: ids ? { uid: ids[0], gid: ids[1] ?? 0 } : undefined,
+        additionalGids: gids,
+        caps: f.cap as string[] | undefined,
+        noNewPrivs: f['no-new-privs'] === true,
+        preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
+        tty: f.tty === true,
+        detach: f.detach === true,
+        pidFile: str(f['pid-file']),
+        apparmor: str(f.apparmor),
+        processLabel: str(f['process-label']),
+      });
+    },
+  },
+  {
     name: 'state',
     usage: '<container-id>',
     summary: 'print the state of a container as JSON',

@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     if (p.flags.help) return void process.stdout.write(commandHelp(cmd)), 0;
     const [min, max] = cmd.args;
     if (p.rest.length < min || p.rest.length > max) {
-      const what = min === max ? `exactly ${min}` : `${min} to ${max}`;
+      const what = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       throw new OcirunError(`"${name}" requires ${what} argument(s)\nUsage: ocirun ${name} ${cmd.usage}`);
     }
     logLine(log, 'debug', `ocirun ${argv.join(' ')}`);

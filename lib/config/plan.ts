@@ -88,6 +88,42 @@ function timeOffsets(spec: Spec): string {
     .join('');
 }
 
+/** exec: a process that joins every namespace of the container's init that differs from the runtime's own. */
+export function buildExecPlan(spec: Spec, initPid: number, opts: { preserveFds?: number; warn?: (msg: string) => void }): NativePlan {
+  const differs = (t: NamespaceType) => {
+    try {
+      return fs.readlinkSync(`/proc/${initPid}/ns/${PROC_NS[t]}`) !== fs.readlinkSync(`/proc/self/ns/${PROC_NS[t]}`);
+    } catch {
+      return false; // a kernel without that namespace type
+    }
+  };
+  const preserveFds = opts.preserveFds ?? 0;
+  return {
+    initPath: initStubPath,
+    fifoPath: '',
+    joinExisting: true,
+    cloneFlags: 0,
+    joins: JOIN_ORDER.filter(differs).map((t) => ({ type: CLONE_FLAGS[t], path: `/proc/${initPid}/ns/${PROC_NS[t]}` })),
+    uidMap: '',
+    gidMap: '',
+    timeOffsets: '',
+    preserveFds,
+    rootfs: '',
+    rootReadonly: false,
+    noPivot: false,
+    rootPropagation: 0,
+    mounts: [],
+    devices: [],
+    symlinks: [],
+    sysctls: [],
+    readonlyPaths: [],
+    maskedPaths: [],
+    cwd: spec.process.cwd,
+    initArgv: initArgv(spec, preserveFds, opts.warn),
+    env: spec.process.env ?? [],
+  };
+}
+
 export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
   const { spec } = bundle;
   const ns = namespaces(spec);

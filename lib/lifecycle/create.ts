@@ -2,14 +2,14 @@ import * as fs from 'node:fs';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
 import { OcirunError } from '../errors';
-import { commit, sendFd, spawn } from '../native';
+import { commit, spawn } from '../native';
+import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { writePidFile } from './pidfile';
 import { checkHooks, runHooks } from '../hooks';
 import { rootOf, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
-import { SPEC_VERSION } from '../version';
 
 export interface CreateOptions extends CommonOptions {
   bundle: string;
@@ -70,7 +70,7 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
     const spawned = spawn(plan);
     pid = spawned.pid;
     syncFd = spawned.syncFd;
-    if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, { ...rec, pid }, spawned.notifyFd);
+    if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, publicState({ ...rec, pid }, 'creating'), spawned.notifyFd);
     if (bundle.spec.process.oomScoreAdj !== undefined)
       fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(bundle.spec.process.oomScoreAdj));
     delete rec.creating;
@@ -91,26 +91,6 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
   }
   dir.release();
   return state(id, opts);
-}
-
-/**
- * The seccomp listener gets the notify fd with runc's ContainerProcessState: the fd's name, the process, the
- * listenerMetadata and the container state.
- */
-function handOverNotifyFd(spec: ContainerRecord['spec'], rec: ContainerRecord, fd: number): void {
-  const seccomp = spec.linux!.seccomp!;
-  const payload = {
-    ociVersion: SPEC_VERSION,
-    fds: ['seccompFd'],
-    pid: rec.pid,
-    metadata: seccomp.listenerMetadata ?? '',
-    state: { ...publicState(rec, 'creating'), pid: rec.pid },
-  };
-  try {
-    sendFd(seccomp.listenerPath!, JSON.stringify(payload), fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function killQuietly(pid: number): void {

@@ -31,12 +31,13 @@ export function statusOf(rec: ContainerRecord, dir: string): Status {
   return 'running';
 }
 
-export type Operation = 'start' | 'kill' | 'delete';
+export type Operation = 'start' | 'kill' | 'delete' | 'exec';
 
 const ALLOWED: Record<Operation, Status[]> = {
   start: ['created'],
   kill: ['created', 'running', 'paused'],
   delete: ['stopped'],
+  exec: ['created', 'running'],
 };
 
 function refusal(op: Operation, id: string, status: Status): string {
@@ -49,6 +50,8 @@ function refusal(op: Operation, id: string, status: Status): string {
       return 'container not running';
     case 'delete':
       return `cannot delete container ${id} that is not stopped: ${status}`;
+    case 'exec':
+      return status === 'stopped' ? 'cannot exec in a stopped container' : `cannot exec in a ${status} container`;
   }
 }
 

@@ -68,6 +68,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
   ContainerPlan p;
   p.initPath = str(o, "initPath");
   p.fifoPath = str(o, "fifoPath");
+  p.joinExisting = flag(o, "joinExisting");
   p.cloneFlags = (unsigned long)num(o, "cloneFlags");
   p.joins = list<ocirun::NamespaceJoin>(o, "joins", [](Napi::Value v) {
     Napi::Object j = v.As<Napi::Object>();

@@ -46,7 +46,16 @@ int protect_process(ChildContext&, SysError& e) {
   return 0;
 }
 
-int join(ChildContext& ctx, SysError& e) { return join_namespaces(*ctx.plan, ctx.ns_fds, e); }
+int join(ChildContext& ctx, SysError& e) {
+  if (join_namespaces(*ctx.plan, ctx.ns_fds, e) < 0) return -1;
+  for (const auto& j : ctx.plan->joins)
+    if (j.type == CLONE_NEWUSER) {
+      // Our host uid means nothing there: become its root, or the exec of the stub would drop every capability.
+      if (setresgid(0, 0, 0) < 0) return fail(e, "setresgid", j.path.c_str());
+      if (setresuid(0, 0, 0) < 0) return fail(e, "setresuid", j.path.c_str());
+    }
+  return 0;
+}
 
 int unshare_new(ChildContext& ctx, SysError& e) {
   if (!ctx.two_stage) return 0;  // clone already made them
@@ -160,9 +169,9 @@ int exec_init(ChildContext& ctx, SysError& e) {
   // process holds is close-on-exec (libuv opens all of its own that way).
   int floor = ctx.fifo_target + 1;
   int sock = fcntl(ctx.sock, F_DUPFD_CLOEXEC, floor);
-  int fifo = fcntl(ctx.fifo_fd, F_DUPFD_CLOEXEC, floor);
-  if (sock < 0 || fifo < 0) return fail(e, "fcntl(F_DUPFD)", "");
-  if (dup3(sock, ctx.sync_target, 0) < 0 || dup3(fifo, ctx.fifo_target, 0) < 0) return fail(e, "dup3", "");
+  int fifo = ctx.fifo_fd >= 0 ? fcntl(ctx.fifo_fd, F_DUPFD_CLOEXEC, floor) : -1;
+  if (sock < 0 || (ctx.fifo_fd >= 0 && fifo < 0)) return fail(e, "fcntl(F_DUPFD)", "");
+  if (dup3(sock, ctx.sync_target, 0) < 0 || (fifo >= 0 && dup3(fifo, ctx.fifo_target, 0) < 0)) return fail(e, "dup3", "");
   ctx.sock = ctx.sync_target;  // so that a failing execveat still reports
   // Node opens its stdio close-on-exec; the container must get them (and the preserved fds) open.
   for (int fd = 0; fd < 3 + ctx.plan->preserveFds; fd++) fcntl(fd, F_SETFD, 0);
@@ -209,16 +218,35 @@ constexpr Step kSteps[] = {
     {"exec-init", exec_init},
 };
 
-}  // namespace
+// exec: a new process joins a running container. The same protections first; then every namespace of the
+// container (the mount namespace puts us at its root), the fork into its pid namespace, the cwd, the stub.
+constexpr Step kJoinSteps[] = {
+    {"signals", reset_signals},
+    {"protect", protect_process},  // non-dumpable before the pid namespace: the container must not see node
+    {"join-namespaces", join},
+    {"pid-namespace", pid_namespace},
+    {"cwd", working_dir},
+    {"exec-init", exec_init},
+};
 
-void child_main(ChildContext& ctx) {
-  for (const Step& s : kSteps) {
+template <size_t N>
+void run_steps(ChildContext& ctx, const Step (&steps)[N]) {
+  for (const Step& s : steps) {
     SysError e;
     if (s.run(ctx, e) < 0) {
       set_step(e, s.name);
       die(ctx, e);
     }
   }
+}
+
+}  // namespace
+
+void child_main(ChildContext& ctx) {
+  if (ctx.plan->joinExisting)
+    run_steps(ctx, kJoinSteps);
+  else
+    run_steps(ctx, kSteps);
   _exit(1);  // unreachable: exec_init either execs or fails
 }
 

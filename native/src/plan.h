@@ -53,7 +53,9 @@ struct SysctlPlan {
 struct ContainerPlan {
   // Parent side.
   std::string initPath;  // the ocirun-init stub; copied into a sealed memfd, never exec'd from disk
-  std::string fifoPath;  // exec.fifo in the state dir: `start` writes one byte into it
+  std::string fifoPath;  // exec.fifo in the state dir: `start` writes one byte into it; empty for exec
+  // exec: a process joins an existing container (all of `joins`); no namespace, mount or rootfs is made.
+  bool joinExisting = false;
   unsigned long cloneFlags = 0;  // CLONE_NEW* of the namespaces to create
   std::vector<NamespaceJoin> joins;  // namespaces to join, user first
   std::string uidMap, gidMap;        // /proc/PID/{uid,gid}_map contents when a user namespace is new

@@ -112,14 +112,15 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   Spawned out;
   set_step(e, "spawn");
   Fds fds;
-  if (mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) {
+  const bool has_fifo = !plan.fifoPath.empty();
+  if (has_fifo && mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) {
     fail(e, "mknod", plan.fifoPath.c_str());
     return out;
   }
   int init_fd = fds.add(sealed_init_copy(plan.initPath, e));
   if (init_fd < 0) return out;
-  int fifo_fd = fds.add(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC));
-  if (fifo_fd < 0) {
+  int fifo_fd = has_fifo ? fds.add(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC)) : -1;
+  if (has_fifo && fifo_fd < 0) {
     fail(e, "open", plan.fifoPath.c_str());
     return out;
   }
@@ -144,8 +145,8 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   ctx.ns_fds = ns_fds.data();
   ctx.sync_target = 3 + plan.preserveFds;
   ctx.fifo_target = 4 + plan.preserveFds;
-  std::vector<std::string> words = {"ocirun-init", "sync=" + std::to_string(ctx.sync_target),
-                                    "fifo=" + std::to_string(ctx.fifo_target)};
+  std::vector<std::string> words = {"ocirun-init", "sync=" + std::to_string(ctx.sync_target)};
+  if (has_fifo) words.push_back("fifo=" + std::to_string(ctx.fifo_target));
   words.insert(words.end(), plan.initArgv.begin(), plan.initArgv.end());
   std::vector<char*> argv, envp;
   for (auto& w : words) argv.push_back(const_cast<char*>(w.c_str()));
@@ -173,7 +174,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(child_sock);
   if (child < 0) {
-    unlink(plan.fifoPath.c_str());
+    if (has_fifo) unlink(plan.fifoPath.c_str());
     {
     fail(e, "clone3", "", clone_err);
     return out;
@@ -221,7 +222,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   // Failure: take down whatever was started. The container's mounts die with its mount namespace.
   reap(init);
   if (child && child != init) reap(child);
-  unlink(plan.fifoPath.c_str());
+  if (has_fifo) unlink(plan.fifoPath.c_str());
   return out;
 }
 

@@ -272,6 +272,7 @@ void report_ready_and_wait(const Control& c, int notify_fd) {
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   close(c.sync_fd);
   sync_fd = -1;
+  if (c.fifo_fd < 0) return;  // exec: no `start` to wait for
   char byte;
   while ((n = read(c.fifo_fd, &byte, 1)) < 0 && errno == EINTR) {
   }

@@ -1,0 +1,103 @@
+import { validateSpec } from '../config/load';
+import { buildExecPlan } from '../config/plan';
+import type { Process, Spec } from '../config/spec';
+import { OcirunError } from '../errors';
+import { commit, spawn, waitExit } from '../native';
+import { readRecord } from '../state/store';
+import { check, statusOf } from '../state/status';
+import * as path from 'node:path';
+import { handOverNotifyFd } from './notify';
+import { rootOf, type CommonOptions } from './options';
+import { writePidFile } from './pidfile';
+import { signal } from './processes';
+import { publicState } from './state';
+
+export interface ExecOptions extends CommonOptions {
+  /** The whole process (runc's --process FILE); otherwise the container's, changed by the fields below. */
+  process?: Process;
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  user?: { uid: number; gid: number };
+  additionalGids?: number[];
+  /** Added to every capability set, inheritable included, so that it is effective for a non-root user too. */
+  caps?: string[];
+  noNewPrivs?: boolean;
+  preserveFds?: number;
+  tty?: boolean;
+  /** Return once the process runs instead of waiting for it. */
+  detach?: boolean;
+  /** Written only once the process runs (a missing pid file is how conmon learns that exec failed). */
+  pidFile?: string;
+  apparmor?: string;
+  processLabel?: string;
+}
+
+/** The container's process with the exec flags applied, as runc builds it. */
+function execProcess(base: Process, o: ExecOptions): Process {
+  if (o.process) return o.process;
+  if (!o.args?.length) throw new OcirunError('exec: a command is required (or --process)');
+  const env = new Map((base.env ?? []).map((kv) => [kv.split('=')[0], kv]));
+  for (const kv of o.env ?? []) env.set(kv.split('=')[0], kv);
+  const caps = base.capabilities ?? {};
+  const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...(o.caps ?? [])])];
+  return {
+    ...base,
+    terminal: o.tty === true,
+    args: o.args,
+    env: [...env.values()],
+    cwd: o.cwd ?? base.cwd,
+    user: {
+      ...base.user,
+      ...(o.user ?? {}),
+      ...(o.additionalGids ? { additionalGids: o.additionalGids } : {}),
+    },
+    capabilities: o.caps?.length
+      ? {
+          bounding: add(caps.bounding),
+          effective: add(caps.effective),
+          permitted: add(caps.permitted),
+          inheritable: add(caps.inheritable),
+          ambient: add(caps.ambient),
+        }
+      : base.capabilities,
+    noNewPrivileges: o.noNewPrivs ? true : base.noNewPrivileges,
+    ...(o.apparmor ? { apparmorProfile: o.apparmor } : {}),
+    ...(o.processLabel ? { selinuxLabel: o.processLabel } : {}),
+  };
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * Runs a new process in a created or running container: in all its namespaces, with its seccomp filter,
+ * rlimits and (unless changed) its user and capabilities. In the foreground the result is the process's exit
+ * status (128+N on signal N); detached, 0 once it runs.
+ */
+export async function exec(id: string, opts: ExecOptions): Promise<number> {
+  const root = rootOf(opts);
+  const rec = readRecord(root, id);
+  const status = statusOf(rec, path.join(root, id));
+  check('exec', id, status);
+  const process = execProcess(rec.spec.process, opts);
+  if (process.terminal) throw new OcirunError('exec: terminals are not supported yet');
+  const spec: Spec = validateSpec({ ...rec.spec, process }); // a --process file is checked like config.json
+  const spawned = spawn(buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning }));
+  try {
+    if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
+    commit(spawned.syncFd);
+  } catch (err) {
+    signal(spawned.pid, 'SIGKILL');
+    throw err;
+  }
+  if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
+  if (opts.detach) return 0;
+  const forward = (sig: NodeJS.Signals) => signal(spawned.pid, sig);
+  for (const s of FORWARDED) globalThis.process.on(s, forward);
+  try {
+    const r = await waitExit(spawned.pid);
+    return r.signal ? 128 + r.signal : r.code;
+  } finally {
+    for (const s of FORWARDED) globalThis.process.off(s, forward);
+  }
+}
