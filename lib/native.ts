@@ -61,6 +61,10 @@ export interface NativePlan {
   hostname?: string;
   domainname?: string;
   cwd: string;
+  terminal?: boolean;
+  consoleSocket?: string;
+  consoleRows?: number;
+  consoleCols?: number;
   initArgv: string[];
   env: string[];
 }
@@ -68,6 +72,7 @@ export interface NativePlan {
 interface Addon {
   spawn(plan: NativePlan): Spawned;
   commit(syncFd: number): void;
+  setWinsize(fd: number, rows: number, cols: number): void;
   sendFd(socketPath: string, payload: string, fd: number): void;
   waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
@@ -98,6 +103,8 @@ export interface Spawned {
   notifyFd: number;
   /** Pass to commit() once the pid is recorded; until then the init waits, and dies with this process. */
   syncFd: number;
+  /** The pty master, when the process has a terminal and no console socket took it; else -1. */
+  consoleFd: number;
 }
 
 /** Creates the container's process; returns once it is ready, waiting to be committed. */
@@ -119,6 +126,15 @@ export async function waitExit(pid: number): Promise<{ code: number; signal: num
 export function commit(syncFd: number): void {
   try {
     load().commit(syncFd);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/** TIOCSWINSZ on a pty. */
+export function setWinsize(fd: number, rows: number, cols: number): void {
+  try {
+    load().setWinsize(fd, rows, cols);
   } catch (err) {
     rethrow(err);
   }

@@ -48,7 +48,7 @@ t.test('schema errors name the JSON pointer', async (t) => {
     [(c) => (c.process.rlimits = [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }]), /\/process\/rlimits\/0\/type: unknown rlimit RLIMIT_BOGUS/],
     [(c) => (c.process.capabilities.bounding = ['CAP_NOT_A_CAP']), /\/process\/capabilities\/bounding\/0: unknown capability CAP_NOT_A_CAP/],
     [(c) => (c.mounts = [{ destination: '/x', type: 'bind', source: '/no/such/source', options: ['bind'] }]), /\/mounts\/0\/source: bind source \/no\/such\/source does not exist/],
-    [(c) => (c.process.terminal = true), /\/process\/terminal: terminals are not supported yet/],
+    [(c) => (c.process.terminal = true), /\/process\/terminal: a terminal needs --console-socket/],
   ];
   for (const [edit, message] of cases) {
     const root = testRoot(t);

@@ -91,7 +91,7 @@ export const COMMANDS: Command[] = [
     summary: 'run a new process in a created or running container',
     flags: [
       { name: 'process', short: 'p', kind: 'string', help: 'a JSON file with the whole process (runtime-spec process)' },
-      { name: 'tty', short: 't', kind: 'bool', help: 'allocate a terminal (not supported yet)' },
+      { name: 'tty', short: 't', kind: 'bool', help: 'allocate a terminal' },
       { name: 'console-socket', kind: 'string', help: 'AF_UNIX socket that receives the pty master' },
       { name: 'detach', short: 'd', kind: 'bool', help: 'return once the process runs' },
       { name: 'pid-file', kind: 'string', help: 'file to write the process id to, once it runs' },
@@ -128,6 +128,7 @@ export const COMMANDS: Command[] = [
         noNewPrivs: f['no-new-privs'] === true,
         preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
         tty: f.tty === true,
+        consoleSocket: str(f['console-socket']),
         detach: f.detach === true,
         pidFile: str(f['pid-file']),
         apparmor: str(f.apparmor),

@@ -29,6 +29,19 @@ export interface PlanOptions {
   extraEnv?: string[];
   /** Told about what the config asks for that this kernel cannot give, and is left out. */
   warn?: (msg: string) => void;
+  /** Where the pty master of a terminal goes; none: back to the caller, who proxies it. */
+  consoleSocket?: string;
+}
+
+/** process.terminal and consoleSize, for create and exec alike. */
+function terminalPlan(spec: Spec, consoleSocket: string | undefined) {
+  const size = spec.process.consoleSize;
+  return {
+    terminal: spec.process.terminal === true,
+    consoleSocket: consoleSocket ? path.resolve(consoleSocket) : '',
+    consoleRows: size?.height ?? 0,
+    consoleCols: size?.width ?? 0,
+  };
 }
 
 interface Namespaces {
@@ -89,7 +102,11 @@ function timeOffsets(spec: Spec): string {
 }
 
 /** exec: a process that joins every namespace of the container's init that differs from the runtime's own. */
-export function buildExecPlan(spec: Spec, initPid: number, opts: { preserveFds?: number; warn?: (msg: string) => void }): NativePlan {
+export function buildExecPlan(
+  spec: Spec,
+  initPid: number,
+  opts: { preserveFds?: number; warn?: (msg: string) => void; consoleSocket?: string },
+): NativePlan {
   const differs = (t: NamespaceType) => {
     try {
       return fs.readlinkSync(`/proc/${initPid}/ns/${PROC_NS[t]}`) !== fs.readlinkSync(`/proc/self/ns/${PROC_NS[t]}`);
@@ -119,6 +136,7 @@ export function buildExecPlan(spec: Spec, initPid: number, opts: { preserveFds?:
     readonlyPaths: [],
     maskedPaths: [],
     cwd: spec.process.cwd,
+    ...terminalPlan(spec, opts.consoleSocket),
     initArgv: initArgv(spec, preserveFds, opts.warn),
     env: spec.process.env ?? [],
   };
@@ -158,6 +176,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     hostname: spec.hostname,
     domainname: spec.domainname,
     cwd: spec.process.cwd,
+    ...terminalPlan(spec, opts.consoleSocket),
     initArgv: initArgv(spec, preserveFds, opts.warn),
     env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
   };

@@ -23,6 +23,7 @@ export interface Hook {
 
 export interface Process {
   terminal?: boolean;
+  consoleSize?: { height: number; width: number };
   cwd: string;
   env?: string[];
   args: string[];

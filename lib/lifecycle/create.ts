@@ -33,17 +33,30 @@ function socketActivation(): { fds: number; env: string[] } {
  * until `start`. Validation happens before anything is made; a failure leaves nothing behind.
  */
 export async function create(id: string, opts: CreateOptions): Promise<ContainerState> {
+  return (await createContainer(id, opts, false)).state;
+}
+
+/**
+ * create, for `run` too: with `foregroundTerminal`, a terminal without a console socket is allowed and its
+ * pty master is returned for the caller to proxy.
+ */
+export async function createContainer(
+  id: string,
+  opts: CreateOptions,
+  foregroundTerminal: boolean,
+): Promise<{ state: ContainerState; consoleFd: number }> {
   const root = rootOf(opts);
   checkId(id);
   const bundle = loadBundle(opts.bundle);
-  if (bundle.spec.process.terminal)
-    throw new OcirunError('/process/terminal: terminals are not supported yet; set "terminal": false');
+  if (bundle.spec.process.terminal && !opts.consoleSocket && !foregroundTerminal)
+    throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime does not stay in the foreground');
   checkHooks(bundle.spec);
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const dir = await ContainerDir.create(root, id);
   let pid = 0;
   let syncFd = -1;
+  let consoleFd = -1;
   try {
     const plan = buildPlan(bundle, {
       id,
@@ -53,6 +66,7 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
       preserveFds,
       extraEnv: activation.env,
       warn: opts.onWarning,
+      consoleSocket: opts.consoleSocket,
     });
     const rec: ContainerRecord = {
       id,
@@ -70,6 +84,7 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
     const spawned = spawn(plan);
     pid = spawned.pid;
     syncFd = spawned.syncFd;
+    consoleFd = spawned.consoleFd;
     if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, publicState({ ...rec, pid }, 'creating'), spawned.notifyFd);
     if (bundle.spec.process.oomScoreAdj !== undefined)
       fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(bundle.spec.process.oomScoreAdj));
@@ -85,12 +100,13 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (err) {
     if (syncFd >= 0) fs.closeSync(syncFd); // the init sees EOF and exits
+    if (consoleFd >= 0) fs.closeSync(consoleFd);
     if (pid) killQuietly(pid);
     dir.remove();
     throw err;
   }
   dir.release();
-  return state(id, opts);
+  return { state: await state(id, opts), consoleFd };
 }
 
 function killQuietly(pid: number): void {

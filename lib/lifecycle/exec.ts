@@ -7,6 +7,7 @@ import { readRecord } from '../state/store';
 import { check, statusOf } from '../state/status';
 import * as path from 'node:path';
 import { handOverNotifyFd } from './notify';
+import { proxyConsole } from './console';
 import { rootOf, type CommonOptions } from './options';
 import { writePidFile } from './pidfile';
 import { signal } from './processes';
@@ -25,6 +26,8 @@ export interface ExecOptions extends CommonOptions {
   noNewPrivs?: boolean;
   preserveFds?: number;
   tty?: boolean;
+  /** Where the pty master goes when the process has a terminal; none: this process proxies it. */
+  consoleSocket?: string;
   /** Return once the process runs instead of waiting for it. */
   detach?: boolean;
   /** Written only once the process runs (a missing pid file is how conmon learns that exec failed). */
@@ -80,13 +83,18 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   const status = statusOf(rec, path.join(root, id));
   check('exec', id, status);
   const process = execProcess(rec.spec.process, opts);
-  if (process.terminal) throw new OcirunError('exec: terminals are not supported yet');
+  if (process.terminal && opts.detach && !opts.consoleSocket)
+    throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
   const spec: Spec = validateSpec({ ...rec.spec, process }); // a --process file is checked like config.json
-  const spawned = spawn(buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning }));
+  const spawned = spawn(
+    buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket }),
+  );
+  const proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
   try {
     if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
     commit(spawned.syncFd);
   } catch (err) {
+    proxy?.close();
     signal(spawned.pid, 'SIGKILL');
     throw err;
   }
@@ -96,8 +104,10 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   for (const s of FORWARDED) globalThis.process.on(s, forward);
   try {
     const r = await waitExit(spawned.pid);
+    await proxy?.drained;
     return r.signal ? 128 + r.signal : r.code;
   } finally {
+    proxy?.close();
     for (const s of FORWARDED) globalThis.process.off(s, forward);
   }
 }

@@ -1,6 +1,7 @@
 import { waitExit } from '../native';
 import { signal } from './processes';
-import { create, type CreateOptions } from './create';
+import { createContainer, type CreateOptions } from './create';
+import { proxyConsole, type ConsoleProxy } from './console';
 import { destroy } from './delete';
 import { start } from './start';
 
@@ -11,7 +12,7 @@ export interface RunOptions extends CreateOptions {
   keep?: boolean;
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /**
  * create + start. In the foreground, signals this process receives go to the container, and the result is the
@@ -19,10 +20,13 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * container, i.e. the one that created it.
  */
 export async function run(id: string, opts: RunOptions): Promise<number> {
-  const st = await create(id, opts);
+  const { state: st, consoleFd } = await createContainer(id, opts, !opts.detach);
+  let proxy: ConsoleProxy | undefined;
   try {
+    if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
     await start(id, opts);
   } catch (err) {
+    proxy?.close();
     await destroy(id, { ...opts, force: true }).catch(() => {});
     throw err;
   }
@@ -31,8 +35,10 @@ export async function run(id: string, opts: RunOptions): Promise<number> {
   for (const s of FORWARDED) process.on(s, forward);
   try {
     const r = await waitExit(st.pid);
+    await proxy?.drained;
     return r.signal ? 128 + r.signal : r.code;
   } finally {
+    proxy?.close();
     for (const s of FORWARDED) process.off(s, forward);
     if (!opts.keep) await destroy(id, { ...opts, force: true }).catch(() => {});
   }

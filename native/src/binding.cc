@@ -3,6 +3,7 @@
 // No isolation logic lives here.
 #include <napi.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <uv.h>
@@ -125,6 +126,10 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.domainname = str(o, "domainname");
   p.cwd = str(o, "cwd");
   p.sessionKeyring = str(o, "sessionKeyring");
+  p.terminal = flag(o, "terminal");
+  p.consoleSocket = str(o, "consoleSocket");
+  p.consoleRows = (unsigned short)num(o, "consoleRows");
+  p.consoleCols = (unsigned short)num(o, "consoleCols");
   p.initArgv = list<std::string>(o, "initArgv", as_string);
   p.env = list<std::string>(o, "env", as_string);
   return p;
@@ -143,7 +148,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   r.Set("pid", s.pid);
   r.Set("notifyFd", s.notify_fd);
   r.Set("syncFd", s.sync_fd);
+  r.Set("consoleFd", s.console_fd);
   return r;
+}
+
+// setWinsize(fd, rows, cols): the window size of a pty (TIOCSWINSZ), for the foreground proxy.
+Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
+  struct winsize ws = {(unsigned short)info[1].As<Napi::Number>().Uint32Value(),
+                       (unsigned short)info[2].As<Napi::Number>().Uint32Value(), 0, 0};
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &ws) < 0) {
+    SysError e;
+    ocirun::fail(e, "ioctl(TIOCSWINSZ)", "pty master");
+    throw to_js_error(info.Env(), e);
+  }
+  return info.Env().Undefined();
 }
 
 // commit(syncFd): the container's pid is recorded; its init may go on waiting for start.
@@ -220,6 +238,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
   exports.Set("commit", Napi::Function::New(env, Commit));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
   return exports;
 }
 

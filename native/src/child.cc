@@ -4,6 +4,8 @@
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -13,6 +15,7 @@
 #include "rootfs.h"
 #include "safe_path.h"
 #include "sync.h"
+#include "unix_socket.h"
 
 namespace ocirun {
 
@@ -152,6 +155,43 @@ int sysctls(ChildContext& ctx, SysError& e) { return write_sysctls(*ctx.plan, e)
 int readonly_paths(ChildContext& ctx, SysError& e) { return make_readonly_paths(*ctx.plan, e); }
 int masked_paths(ChildContext& ctx, SysError& e) { return mask_paths(*ctx.plan, e); }
 
+int console(ChildContext& ctx, SysError& e) {
+  const ContainerPlan& p = *ctx.plan;
+  if (!p.terminal) return 0;
+  // The container's own devpts instance: its /dev/ptmx, after pivot_root (or after joining its mounts).
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return fail(e, "open", "/dev/ptmx");
+  int unlock = 0;
+  int rc = 0;
+  int slave = -1;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+    rc = fail(e, "ioctl(TIOCSPTLCK)", "/dev/ptmx");
+  else if ((slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0)  // no path: no race on /dev/pts/N
+    rc = fail(e, "ioctl(TIOCGPTPEER)", "/dev/ptmx");
+  if (!rc && (p.consoleRows || p.consoleCols)) {
+    struct winsize ws = {p.consoleRows, p.consoleCols, 0, 0};
+    if (ioctl(slave, TIOCSWINSZ, &ws) < 0) rc = fail(e, "ioctl(TIOCSWINSZ)", "/dev/ptmx");
+  }
+  if (!rc) {
+    SyncMsg m = {};
+    m.type = kSyncConsole;
+    if (send_with_fd(ctx.sock, &m, sizeof m, master) != sizeof m) rc = fail(e, "sendmsg", "sync socket");
+  }
+  close(master);
+  if (rc) {
+    if (slave >= 0) close(slave);
+    return rc;
+  }
+  // A new session whose controlling terminal is the pty, and the pty as stdin, stdout and stderr.
+  if (setsid() < 0) rc = fail(e, "setsid", "");
+  else if (ioctl(slave, TIOCSCTTY, 0) < 0) rc = fail(e, "ioctl(TIOCSCTTY)", "");
+  else
+    for (int fd = 0; fd < 3 && !rc; fd++)
+      if (dup3(slave, fd, 0) < 0) rc = fail(e, "dup3", "pty");
+  if (slave > 2) close(slave);
+  return rc;
+}
+
 int working_dir(ChildContext& ctx, SysError& e) {
   const char* cwd = ctx.plan->cwd.c_str();
   int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -214,6 +254,8 @@ constexpr Step kSteps[] = {
     {"sysctl", sysctls},
     {"readonly-paths", readonly_paths},
     {"masked-paths", masked_paths},
+    // The pty comes from the container's /dev/pts, so after pivot_root; it replaces stdio before the exec.
+    {"console", console},
     {"cwd", working_dir},
     {"exec-init", exec_init},
 };
@@ -225,6 +267,7 @@ constexpr Step kJoinSteps[] = {
     {"protect", protect_process},  // non-dumpable before the pid namespace: the container must not see node
     {"join-namespaces", join},
     {"pid-namespace", pid_namespace},
+    {"console", console},
     {"cwd", working_dir},
     {"exec-init", exec_init},
 };

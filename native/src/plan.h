@@ -76,6 +76,11 @@ struct ContainerPlan {
   std::string hostname, domainname;
   bool setHostname = false, setDomainname = false;
   std::string cwd;  // inside the container; created if missing
+  // process.terminal: a pty from the container's /dev/ptmx becomes the process's controlling terminal and
+  // stdio; the master goes to consoleSocket, or back to the caller when that is empty.
+  bool terminal = false;
+  std::string consoleSocket;
+  unsigned short consoleRows = 0, consoleCols = 0;
   std::string sessionKeyring;  // name of a new session keyring; empty: keep the runtime's (--no-new-keyring)
 
   // The stub's argv (control words, "--", the process args) and the process environment.

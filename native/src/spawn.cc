@@ -186,7 +186,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
     SyncMsg m;
     int fd = -1;
     ssize_t n = recv_with_fd(sv[0], &m, sizeof m, &fd);
-    if (fd >= 0 && m.type != kSyncReady) close(fd);
+    if (fd >= 0 && m.type != kSyncReady && m.type != kSyncConsole) close(fd);
     if (n < 0 && errno == EINTR) continue;
     if (n != sizeof m) {
       fail(e, "recv", "container init exited before it was ready", n < 0 ? errno : EPIPE);
@@ -199,6 +199,21 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
       if (send(sv[0], &done, sizeof done, MSG_NOSIGNAL) != sizeof done) {
         fail(e, "send", "sync socket");
         break;
+      }
+    } else if (m.type == kSyncConsole) {
+      if (fd < 0) {
+        fail(e, "recvmsg", "pty master", EPROTO);
+        break;
+      }
+      if (plan.consoleSocket.empty()) {
+        out.console_fd = fd;  // foreground: the caller proxies it
+      } else {
+        int rc = send_fd_to(plan.consoleSocket, "/dev/ptmx", fd, e);
+        close(fd);
+        if (rc < 0) {
+          set_step(e, "console-socket");
+          break;
+        }
       }
     } else if (m.type == kSyncChildPid) {
       init = m.pid;
@@ -220,6 +235,8 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
     }
   }
   // Failure: take down whatever was started. The container's mounts die with its mount namespace.
+  if (out.console_fd >= 0) close(out.console_fd);
+  out.console_fd = -1;
   reap(init);
   if (child && child != init) reap(child);
   if (has_fifo) unlink(plan.fifoPath.c_str());

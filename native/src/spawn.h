@@ -13,6 +13,7 @@ struct Spawned {
   pid_t pid = -1;       // host pid of the container's init, waiting on exec.fifo
   int notify_fd = -1;   // the seccomp notify fd the init sent with kSyncReady, when its filter has a listener
   int sync_fd = -1;     // our end of the sync socket: commit_container() on it once the pid is recorded
+  int console_fd = -1;  // the pty master, when process.terminal and no console socket: the caller proxies it
 };
 
 // Tells the waiting init that the runtime has recorded it (kSyncCommit), and closes the sync socket.

@@ -8,6 +8,7 @@
 //          ----- kSyncUsermapDone -------->
 //          <---- kSyncChildPid ------------  (only when a second fork was needed for the pid namespace)
 //                                            mounts, devices, pivot_root, hostname
+//          <---- kSyncConsole + pty master - (only with process.terminal)
 //                                            execveat(sealed memfd) ---------->   resolve the executable
 //          <---- kSyncReady --------------------------------------------------  (+ seccomp notify fd)
 //   state.json written with the pid
@@ -30,6 +31,7 @@ enum SyncType : int32_t {
   kSyncReady = 4,
   kSyncError = 5,
   kSyncCommit = 6,
+  kSyncConsole = 7,  // child -> parent, with the pty master attached (SCM_RIGHTS)
 };
 
 struct SyncMsg {
