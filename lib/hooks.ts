@@ -1,17 +1,36 @@
-// OCI hooks that run in the runtime's namespaces: prestart and createRuntime (create), poststart (start),
-// poststop (delete). Each gets the container state on stdin and its own args and env, and is killed after
-// `timeout` seconds. The two that must run inside the container (createContainer, startContainer) are not
-// supported yet and are refused at create, never skipped.
+// OCI hooks. Those of the runtime's namespaces run here: prestart and createRuntime (create), poststart
+// (start), poststop (delete). startContainer runs inside the container, in the init stub, just before the
+// process (encoded by startHookWords). Each gets the container state on stdin, its own args and env, and is
+// killed after `timeout` seconds. createContainer is not supported yet: refused at create, never skipped.
 import { spawn } from 'node:child_process';
 import { ConfigError, OcirunError } from './errors';
 import type { Hook, Spec } from './config/spec';
 
-export const HOOK_KINDS = ['prestart', 'createRuntime', 'poststart', 'poststop'] as const;
+export const HOOK_KINDS = ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop'] as const;
 export type HookKind = (typeof HOOK_KINDS)[number];
 
 export function checkHooks(spec: Spec): void {
-  for (const kind of ['createContainer', 'startContainer'])
-    if (spec.hooks?.[kind]?.length) throw new ConfigError(`/hooks/${kind}`, `${kind} hooks are not supported yet`);
+  if (spec.hooks?.createContainer?.length)
+    throw new ConfigError('/hooks/createContainer', 'createContainer hooks are not supported yet');
+}
+
+const hex = (s: string) => Buffer.from(s).toString('hex');
+
+/**
+ * The stub's words for the startContainer hooks: each hook as "timeout:path:args:env" (strings hex-encoded),
+ * and the state they read, in which the stub writes its own pid over __PID__.
+ */
+export function startHookWords(spec: Spec, state: object): string[] {
+  const hooks = spec.hooks?.startContainer ?? [];
+  if (!hooks.length) return [];
+  if (hooks.length > 16) throw new ConfigError('/hooks/startContainer', 'at most 16 hooks');
+  const words = hooks.map((h, i) => {
+    if ((h.args?.length ?? 0) > 63 || (h.env?.length ?? 0) > 63)
+      throw new ConfigError(`/hooks/startContainer/${i}`, 'at most 63 args and 63 env entries');
+    return `hook.start=${h.timeout ?? 0}:${hex(h.path)}:${(h.args ?? []).map(hex).join(',')}:${(h.env ?? []).map(hex).join(',')}`;
+  });
+  const json = JSON.stringify({ ...state, pid: '__PID__', status: 'created' }).replace('"__PID__"', '__PID__');
+  return [...words, `hook.state=${hex(json)}`];
 }
 
 function runHook(kind: string, index: number, hook: Hook, state: string): Promise<void> {

@@ -1,7 +1,7 @@
 // Hooks that run in the runtime's namespaces, and the features document.
 import t from 'tap';
 import Ajv from 'ajv';
-import { fs, os, path, makeBundle, ocirun, ok, repo, state, testRoot } from './helpers.mjs';
+import { fs, os, path, makeBundle, ocirun, ok, repo, state, testRoot, waitFor } from './helpers.mjs';
 
 function hookDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-hooks-'));
@@ -82,14 +82,60 @@ t.test('failing poststart and poststop hooks are warnings; the rest still run', 
   t.same(entries().map((e) => e.kind), ['bad-poststart', 'poststart', 'bad-poststop', 'poststop']);
 });
 
-t.test('hooks that must run inside the container are refused, not skipped', async (t) => {
-  for (const kind of ['createContainer', 'startContainer']) {
+t.test('startContainer hooks run inside the container, after start, before the process', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'cat /tmp/hook.log > /tmp/seen-by-process'];
+    c.hooks = { startContainer: [{ path: '/hook.sh', args: ['hook.sh', 'first'], env: ['IN=container'] }, { path: '/hook.sh', args: ['hook.sh', 'second'] }] };
+  });
+  const rootfs = path.join(bundle, 'rootfs');
+  // Resolved and run in the container: this script exists only in its rootfs.
+  fs.writeFileSync(path.join(rootfs, 'hook.sh'), '#!/bin/sh\nstate=$(cat)\necho "$1 $IN $(hostname) $state" >> /tmp/hook.log\n');
+  fs.chmodSync(path.join(rootfs, 'hook.sh'), 0o755);
+  ok(root, ['create', '--bundle', bundle, 'sc']);
+  t.notOk(fs.existsSync(path.join(rootfs, 'tmp', 'hook.log')), 'not at create');
+  ok(root, ['start', 'sc']);
+  await waitFor(() => state(root, 'sc').status === 'stopped');
+  const lines = fs.readFileSync(path.join(rootfs, 'tmp', 'hook.log'), 'utf8').trim().split('\n');
+  t.equal(lines.length, 2, 'both hooks, in order');
+  const [kind, env, host, json] = lines[0].split(' ');
+  t.same([kind, env, host], ['first', 'container', 'ocirun'], 'its args and env, in the container\'s UTS namespace');
+  const st = JSON.parse(json);
+  t.same([st.id, st.status, st.pid], ['sc', 'created', 1], 'the state, with the pid as the container sees it');
+  t.match(lines[1], /^second  ocirun /);
+  t.equal(fs.readFileSync(path.join(rootfs, 'tmp', 'seen-by-process'), 'utf8'), lines.join('\n') + '\n', 'the hooks ran before the process');
+});
+
+t.test('a failing or hanging startContainer hook stops the container before its process', async (t) => {
+  for (const [hook, message] of [
+    [{ path: '/bin/false' }, /startContainer hook #0 failed: exit status 1/],
+    [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }, /startContainer hook #0 timed out after 1s/],
+  ]) {
     const root = testRoot(t);
-    const bundle = makeBundle(t, (c) => (c.hooks = { [kind]: [{ path: '/bin/true' }] }));
-    const r = ocirun(root, ['create', '--bundle', bundle, 'x']);
-    t.equal(r.status, 1);
-    t.match(r.stderr, new RegExp(`/hooks/${kind}: ${kind} hooks are not supported yet`));
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['touch', '/tmp/ran'];
+      c.hooks = { startContainer: [hook] };
+    });
+    const errFile = path.join(bundle, 'stderr');
+    const err = fs.openSync(errFile, 'w');
+    const { spawnSync } = await import('node:child_process');
+    spawnSync(path.join(repo, 'bin', 'ocirun'), ['--root', root, 'create', '--bundle', bundle, 'sf'], { stdio: ['ignore', 'ignore', err] });
+    fs.closeSync(err);
+    const t0 = Date.now();
+    ok(root, ['start', 'sf']);
+    await waitFor(() => state(root, 'sf').status === 'stopped', 10_000);
+    t.ok(Date.now() - t0 < 8000, 'the timeout is honoured');
+    t.notOk(fs.existsSync(path.join(bundle, 'rootfs', 'tmp', 'ran')), 'the process never ran');
+    t.match(fs.readFileSync(errFile, 'utf8'), message, 'the reason on the container\'s stderr, as with runc');
   }
+});
+
+t.test('createContainer hooks are refused, not skipped', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }));
+  const r = ocirun(root, ['create', '--bundle', bundle, 'x']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /\/hooks\/createContainer: createContainer hooks are not supported yet/);
 });
 
 t.test('features: valid against spec/features.schema.json, and true to this build', async (t) => {
@@ -98,7 +144,7 @@ t.test('features: valid against spec/features.schema.json, and true to this buil
   const doc = JSON.parse(r.stdout);
   const validate = new Ajv({ strict: true }).compile(JSON.parse(fs.readFileSync(path.join(repo, 'spec', 'features.schema.json'), 'utf8')));
   t.ok(validate(doc), JSON.stringify(validate.errors));
-  t.same(doc.hooks, ['prestart', 'createRuntime', 'poststart', 'poststop']);
+  t.same(doc.hooks, ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop']);
   t.ok(doc.mountOptions.includes('rro'), 'rro is supported (and tested in mounts.test.mjs)');
   t.equal(doc.linux.mountExtensions.idmap.enabled, false, 'idmapped mounts are not');
   t.equal(doc.linux.seccomp.enabled, true);

@@ -10,6 +10,7 @@ import { planDevSymlinks, planDevices } from './devices';
 import { PROPAGATION, planMount } from './mounts';
 import { initArgv } from './process';
 import { planSysctls } from './sysctl';
+import { startHookWords } from '../hooks';
 import type { IDMapping, NamespaceType, Spec } from './spec';
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
@@ -31,6 +32,8 @@ export interface PlanOptions {
   warn?: (msg: string) => void;
   /** Where the pty master of a terminal goes; none: back to the caller, who proxies it. */
   consoleSocket?: string;
+  /** The state the startContainer hooks read (its pid filled in by the init). */
+  hookState?: object;
 }
 
 /** process.terminal and consoleSize, for create and exec alike. */
@@ -142,6 +145,13 @@ export function buildExecPlan(
   };
 }
 
+/** Control words go before the "--" that starts the process args. */
+function withStartHooks(argv: string[], words: string[]): string[] {
+  if (!words.length) return argv;
+  const i = argv.indexOf('--');
+  return [...argv.slice(0, i), ...words, ...argv.slice(i)];
+}
+
 export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
   const { spec } = bundle;
   const ns = namespaces(spec);
@@ -177,7 +187,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     domainname: spec.domainname,
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
-    initArgv: initArgv(spec, preserveFds, opts.warn),
+    initArgv: withStartHooks(initArgv(spec, preserveFds, opts.warn), startHookWords(spec, opts.hookState ?? {})),
     env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
   };
 }

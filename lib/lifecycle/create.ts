@@ -8,6 +8,7 @@ import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { writePidFile } from './pidfile';
 import { checkHooks, runHooks } from '../hooks';
+import { SPEC_VERSION } from '../version';
 import { rootOf, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
 
@@ -54,6 +55,7 @@ export async function createContainer(
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const dir = await ContainerDir.create(root, id);
+  const created = new Date().toISOString();
   let pid = 0;
   let syncFd = -1;
   let consoleFd = -1;
@@ -67,6 +69,7 @@ export async function createContainer(
       extraEnv: activation.env,
       warn: opts.onWarning,
       consoleSocket: opts.consoleSocket,
+      hookState: { ociVersion: SPEC_VERSION, id, bundle: bundle.dir, rootfs: bundle.rootfs, created, annotations: bundle.spec.annotations, owner: '' },
     });
     const rec: ContainerRecord = {
       id,
@@ -74,7 +77,7 @@ export async function createContainer(
       startTime: '',
       bundle: bundle.dir,
       rootfs: bundle.rootfs,
-      created: new Date().toISOString(),
+      created,
       owner: '',
       annotations: bundle.spec.annotations,
       creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },

@@ -11,7 +11,7 @@
 //      capset, ambient, no_new_privs, umask), in runc's order,
 //   4. tells the runtime it is ready (handing it the seccomp notify fd, if any), waits until the runtime has
 //      recorded it, and blocks reading exec.fifo until `start` writes to it,
-//   5. execs the process.
+//   5. runs the startContainer hooks, and execs the process.
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,7 +27,10 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <ctype.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +47,14 @@ namespace {
 struct Rlimit {
   int resource;
   rlim_t soft, hard;
+};
+
+// A startContainer hook: its strings decoded in place from the control word.
+struct Hook {
+  unsigned timeout = 0;  // seconds; 0: none
+  char* path = nullptr;
+  char* argv[64] = {};
+  char* envp[64] = {};
 };
 
 struct Control {
@@ -69,6 +80,9 @@ struct Control {
   const char* selinux = nullptr;
   const char* seccomp_hex = nullptr;  // the BPF program the runtime compiled, as hex
   unsigned seccomp_flags = 0;
+  Hook hooks[16];
+  size_t nhooks = 0;
+  char* hook_state = nullptr;  // the state JSON the hooks read on stdin
   char** args = nullptr;
 };
 
@@ -89,6 +103,47 @@ int sync_fd = -1;
     dprintf(2, "ocirun-init: %s: %s %s: %s%s%s\n", step, syscall, path, strerror(err), *detail ? ": " : "", detail);
   }
   _exit(127);
+}
+
+int hexval(char ch) { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; }
+
+// Decodes hex in place up to the first character that is not hex; returns the end of what was read.
+char* unhex(char* s) {
+  char* out = s;
+  char* in = s;
+  while (isxdigit((unsigned char)in[0]) && isxdigit((unsigned char)in[1])) {
+    *out++ = char(hexval(in[0]) << 4 | hexval(in[1]));
+    in += 2;
+  }
+  char* end = in;
+  *out = 0;
+  return end;
+}
+
+// "timeout:path:arg,arg,...:env,env,..." with every string hex-encoded (so no separator can clash).
+void parse_hook(char* v, Hook& h) {
+  h.timeout = unsigned(strtoul(v, &v, 10));
+  if (*v++ != ':') fail("init-args", "parse", "hook", EINVAL);
+  char* end = unhex(v);
+  h.path = v;
+  char** lists[2] = {h.argv, h.envp};
+  for (char** list : lists) {
+    if (*end != ':') fail("init-args", "parse", "hook", EINVAL);
+    v = end + 1;
+    size_t n = 0;
+    while (isxdigit((unsigned char)*v) && n < 63) {
+      end = unhex(v);
+      list[n++] = v;
+      if (*end != ',') break;
+      v = end + 1;
+    }
+    if (!n) end = v;  // an empty list
+    list[n] = nullptr;
+  }
+  if (!h.argv[0]) {
+    h.argv[0] = h.path;
+    h.argv[1] = nullptr;
+  }
 }
 
 void parse(int argc, char** argv, Control& c) {
@@ -141,6 +196,11 @@ void parse(int argc, char** argv, Control& c) {
     else if (!strcmp(word, "apparmor")) c.apparmor = v;
     else if (!strcmp(word, "selinux")) c.selinux = v;
     else if (!strcmp(word, "seccomp")) c.seccomp_hex = v;
+    else if (!strcmp(word, "hook.start") && c.nhooks < 16) parse_hook(const_cast<char*>(v), c.hooks[c.nhooks++]);
+    else if (!strcmp(word, "hook.state")) {
+      c.hook_state = const_cast<char*>(v);
+      unhex(c.hook_state);
+    }
     else if (!strcmp(word, "seccomp.flags")) c.seccomp_flags = unsigned(strtoul(v, nullptr, 10));
     else fail("init-args", "parse", word, EINVAL);
   }
@@ -224,8 +284,6 @@ void apply_labels(const Control& c) {
   if (c.selinux) set_exec_label("/proc/self/attr/exec", nullptr, c.selinux, "selinux");
 }
 
-int hexval(char ch) { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; }
-
 // Installs the filter; returns its notify fd when the flags ask for a listener, else -1.
 int install_seccomp(const Control& c) {
   size_t len = strlen(c.seccomp_hex) / 2;
@@ -242,6 +300,57 @@ void apply_rlimits(const Control& c) {
   for (size_t i = 0; i < c.nrlimits; i++) {
     struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
     if (setrlimit(__rlimit_resource(c.rlimits[i].resource), &r) < 0) fail("rlimits", "setrlimit", "", errno);
+  }
+}
+
+// startContainer hooks: after `start`, before the process; in the container (its root, its namespaces).
+// A failing or timed-out hook stops the container here, as with runc: the process never runs.
+void run_start_hooks(const Control& c) {
+  for (size_t i = 0; i < c.nhooks; i++) {
+    const Hook& h = c.hooks[i];
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0) fail("startContainer-hook", "pipe2", h.path, errno);
+    pid_t pid = fork();
+    if (pid < 0) fail("startContainer-hook", "fork", h.path, errno);
+    if (pid == 0) {
+      dup2(in[0], 0);
+      execve(h.path, h.argv, h.envp);
+      _exit(127);
+    }
+    close(in[0]);
+    // The state, with __PID__ replaced by our pid as the container sees it (what runc's init reports).
+    if (c.hook_state) {
+      const char* mark = strstr(c.hook_state, "__PID__");
+      char pidtext[16];
+      int n = snprintf(pidtext, sizeof pidtext, "%d", (int)getpid());
+      size_t head = mark ? size_t(mark - c.hook_state) : strlen(c.hook_state);
+      // A hook need not read its stdin: write errors (EPIPE) are ignored, SIGPIPE is ours to ignore too.
+      signal(SIGPIPE, SIG_IGN);
+      if (write(in[1], c.hook_state, head) >= 0 && mark && write(in[1], pidtext, size_t(n)) >= 0)
+        if (write(in[1], mark + 7, strlen(mark + 7)) < 0) { /* see above */ }
+      signal(SIGPIPE, SIG_DFL);
+    }
+    close(in[1]);
+    int status = 0;
+    for (unsigned waited_ms = 0;; waited_ms += 10) {
+      pid_t r = waitpid(pid, &status, WNOHANG);
+      if (r == pid) break;
+      if (h.timeout && waited_ms >= h.timeout * 1000) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        char detail[128];
+        snprintf(detail, sizeof detail, "startContainer hook #%zu timed out after %us", i, h.timeout);
+        fail("startContainer-hook", "wait", h.path, ETIMEDOUT, detail);
+      }
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, nullptr);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      char detail[128];
+      snprintf(detail, sizeof detail, "startContainer hook #%zu failed: %s %d", i,
+               WIFEXITED(status) ? "exit status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+      fail("startContainer-hook", "execve", h.path, ECANCELED, detail);
+    }
   }
 }
 
@@ -342,6 +451,7 @@ int main(int argc, char** argv) {
   drop_privileges(c);
   if (c.seccomp_hex && c.no_new_privs) notify_fd = install_seccomp(c);
   report_ready_and_wait(c, notify_fd);
+  run_start_hooks(c);
   execve(exe, c.args, environ);
   fail("exec", "execve", exe, errno);
 }
