@@ -1,17 +1,25 @@
 // OCI hooks. Those of the runtime's namespaces run here: prestart and createRuntime (create), poststart
-// (start), poststop (delete). startContainer runs inside the container, in the init stub, just before the
-// process (encoded by startHookWords). Each gets the container state on stdin, its own args and env, and is
-// killed after `timeout` seconds. createContainer is not supported yet: refused at create, never skipped.
+// (start), poststop (delete). The two of the container's namespaces run in native code at the spec's moments:
+// createContainer in the cloned child before pivot_root (createContainerPlan), startContainer in the init stub
+// just before the process (startHookWords). Each gets the container state on stdin, its own args and env,
+// and is killed after `timeout` seconds.
 import { spawn } from 'node:child_process';
 import { ConfigError, OcirunError } from './errors';
 import type { Hook, Spec } from './config/spec';
 
-export const HOOK_KINDS = ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop'] as const;
+export const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
 export type HookKind = (typeof HOOK_KINDS)[number];
 
-export function checkHooks(spec: Spec): void {
-  if (spec.hooks?.createContainer?.length)
-    throw new ConfigError('/hooks/createContainer', 'createContainer hooks are not supported yet');
+/** The state a hook run by native code reads: "__PID__" is replaced with the pid there. */
+const stateTemplate = (state: object, status: string) =>
+  JSON.stringify({ ...state, pid: '__PID__', status }).replace('"__PID__"', '__PID__');
+
+export function createContainerPlan(spec: Spec, state: object) {
+  const hooks = spec.hooks?.createContainer ?? [];
+  return {
+    createContainerHooks: hooks.map((h) => ({ path: h.path, args: h.args?.length ? h.args : [h.path], env: h.env ?? [], timeout: h.timeout ?? 0 })),
+    hookStateTemplate: hooks.length ? stateTemplate(state, 'creating') : '',
+  };
 }
 
 const hex = (s: string) => Buffer.from(s).toString('hex');
@@ -29,8 +37,7 @@ export function startHookWords(spec: Spec, state: object): string[] {
       throw new ConfigError(`/hooks/startContainer/${i}`, 'at most 63 args and 63 env entries');
     return `hook.start=${h.timeout ?? 0}:${hex(h.path)}:${(h.args ?? []).map(hex).join(',')}:${(h.env ?? []).map(hex).join(',')}`;
   });
-  const json = JSON.stringify({ ...state, pid: '__PID__', status: 'created' }).replace('"__PID__"', '__PID__');
-  return [...words, `hook.state=${hex(json)}`];
+  return [...words, `hook.state=${hex(stateTemplate(state, 'created'))}`];
 }
 
 function runHook(kind: string, index: number, hook: Hook, state: string): Promise<void> {

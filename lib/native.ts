@@ -55,6 +55,8 @@ export interface NativePlan {
   mounts: NativeMount[];
   devices: NativeDevice[];
   symlinks: { target: string; linkpath: string }[];
+  createContainerHooks?: { path: string; args: string[]; env: string[]; timeout: number }[];
+  hookStateTemplate?: string;
   sysctls: { path: string; value: string }[];
   readonlyPaths: string[];
   maskedPaths: string[];

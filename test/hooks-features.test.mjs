@@ -130,12 +130,36 @@ t.test('a failing or hanging startContainer hook stops the container before its 
   }
 });
 
-t.test('createContainer hooks are refused, not skipped', async (t) => {
+t.test('createContainer hooks run in the container\'s namespaces before pivot_root', async (t) => {
   const root = testRoot(t);
-  const bundle = makeBundle(t, (c) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }));
-  const r = ocirun(root, ['create', '--bundle', bundle, 'x']);
-  t.equal(r.status, 1);
-  t.match(r.stderr, /\/hooks\/createContainer: createContainer hooks are not supported yet/);
+  const { hook, entries, script } = hookDir(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.hooks = { createRuntime: [hook('createRuntime')], createContainer: [hook('createContainer')] };
+  });
+  ok(root, ['create', '--bundle', bundle, 'cc']);
+  const pid = state(root, 'cc').pid;
+  const [cc, cr] = entries();
+  t.same(entries().map((e) => e.kind), ['createContainer', 'createRuntime'], 'the host path resolved: before pivot_root');
+  t.equal(cc.ns, fs.readlinkSync(`/proc/${pid}/ns/mnt`), 'in the container mount namespace');
+  t.equal(cr.ns, fs.readlinkSync('/proc/self/ns/mnt'), 'createRuntime in the runtime\'s');
+  t.same([cc.state.id, cc.state.pid, cc.state.status, cc.name], ['cc', pid, 'creating', 'createContainer-hook'], 'its state (host pid) and env');
+  t.ok(script);
+
+  for (const [extra, message] of [
+    [{ args: ['hook.sh', 'bad', '2'] }, /createContainer-hooks: \/tmp\/ocirun-hooks-\w+\/hook\.sh: createContainer hook #0 failed: exit status 2/],
+    [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }, /createContainer hook #0 timed out after 1s/],
+  ]) {
+    const r2 = testRoot(t);
+    const b2 = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '100'];
+      c.hooks = { createContainer: [hook('createContainer', extra)] };
+    });
+    const r = ocirun(r2, ['create', '--bundle', b2, 'bad']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, message);
+    t.same(fs.readdirSync(r2), [], 'nothing left');
+  }
 });
 
 t.test('features: valid against spec/features.schema.json, and true to this build', async (t) => {
@@ -144,7 +168,7 @@ t.test('features: valid against spec/features.schema.json, and true to this buil
   const doc = JSON.parse(r.stdout);
   const validate = new Ajv({ strict: true }).compile(JSON.parse(fs.readFileSync(path.join(repo, 'spec', 'features.schema.json'), 'utf8')));
   t.ok(validate(doc), JSON.stringify(validate.errors));
-  t.same(doc.hooks, ['prestart', 'createRuntime', 'startContainer', 'poststart', 'poststop']);
+  t.same(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
   t.ok(doc.mountOptions.includes('rro'), 'rro is supported (and tested in mounts.test.mjs)');
   t.equal(doc.linux.mountExtensions.idmap.enabled, false, 'idmapped mounts are not');
   t.equal(doc.linux.seccomp.enabled, true);

@@ -10,7 +10,7 @@ import { planDevSymlinks, planDevices } from './devices';
 import { PROPAGATION, planMount } from './mounts';
 import { initArgv } from './process';
 import { planSysctls } from './sysctl';
-import { startHookWords } from '../hooks';
+import { createContainerPlan, startHookWords } from '../hooks';
 import type { IDMapping, NamespaceType, Spec } from './spec';
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
@@ -180,6 +180,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir)),
     devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),
     symlinks: planDevSymlinks(spec.mounts),
+    ...createContainerPlan(spec, opts.hookState ?? {}),
     sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(ns.joined.get(t)!, t))),
     readonlyPaths: spec.linux?.readonlyPaths ?? [],
     maskedPaths: spec.linux?.maskedPaths ?? [],

@@ -7,7 +7,7 @@ import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { writePidFile } from './pidfile';
-import { checkHooks, runHooks } from '../hooks';
+import { runHooks } from '../hooks';
 import { SPEC_VERSION } from '../version';
 import { rootOf, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
@@ -51,7 +51,6 @@ export async function createContainer(
   const bundle = loadBundle(opts.bundle);
   if (bundle.spec.process.terminal && !opts.consoleSocket && !foregroundTerminal)
     throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime does not stay in the foreground');
-  checkHooks(bundle.spec);
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const dir = await ContainerDir.create(root, id);

@@ -114,6 +114,16 @@ ContainerPlan to_plan(const Napi::Object& o) {
     Napi::Object s = v.As<Napi::Object>();
     return ocirun::SymlinkPlan{str(s, "target"), str(s, "linkpath")};
   });
+  p.createContainerHooks = list<ocirun::HookPlan>(o, "createContainerHooks", [](Napi::Value v) {
+    Napi::Object h = v.As<Napi::Object>();
+    ocirun::HookPlan hp;
+    hp.path = str(h, "path");
+    hp.args = list<std::string>(h, "args", as_string);
+    hp.env = list<std::string>(h, "env", as_string);
+    hp.timeout = unsigned(num(h, "timeout"));
+    return hp;
+  });
+  p.hookStateTemplate = str(o, "hookStateTemplate");
   p.sysctls = list<ocirun::SysctlPlan>(o, "sysctls", [](Napi::Value v) {
     Napi::Object s = v.As<Napi::Object>();
     return ocirun::SysctlPlan{str(s, "path"), str(s, "value")};

@@ -4,6 +4,8 @@
 // no malloc, no locks, no V8. Everything it reads was prepared by the parent in ChildContext.
 #pragma once
 
+#include <vector>
+
 #include "error.h"
 #include "plan.h"
 
@@ -20,6 +22,9 @@ struct ChildContext {
   int fifo_target;
   char* const* init_argv;  // the stub's argv, ready for execveat
   char* const* envp;
+  // createContainer hooks, ready for execve: argv and envp per hook (null-terminated).
+  const std::vector<char*>* hook_argv;
+  const std::vector<char*>* hook_envp;
   int root_fd = -1;    // set by the prepare-rootfs step
 };
 

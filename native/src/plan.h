@@ -50,6 +50,13 @@ struct SysctlPlan {
   std::string value;
 };
 
+struct HookPlan {
+  std::string path;
+  std::vector<std::string> args;  // argv, args[0] included
+  std::vector<std::string> env;
+  unsigned timeout = 0;  // seconds; 0: none
+};
+
 struct ContainerPlan {
   // Parent side.
   std::string initPath;  // the ocirun-init stub; copied into a sealed memfd, never exec'd from disk
@@ -70,6 +77,10 @@ struct ContainerPlan {
   std::vector<MountPlan> mounts;
   std::vector<DevicePlan> devices;
   std::vector<SymlinkPlan> symlinks;
+  // createContainer hooks: run by the child after the mounts, before pivot_root. They read the state, whose
+  // "__PID__" the parent replaces with the init's host pid.
+  std::vector<HookPlan> createContainerHooks;
+  std::string hookStateTemplate;
   std::vector<SysctlPlan> sysctls;
   std::vector<std::string> readonlyPaths;  // bound read-only onto themselves; missing ones are skipped
   std::vector<std::string> maskedPaths;    // /dev/null over a file, an empty read-only tmpfs over a directory

@@ -90,6 +90,22 @@ int write_id_maps(pid_t pid, const ContainerPlan& p, SysError& e) {
   return 0;
 }
 
+// The state for createContainer hooks, in a memfd the child hands to each hook as stdin.
+int send_hook_state(int sock, const std::string& tmpl, pid_t pid, SysError& e) {
+  std::string state = tmpl;
+  size_t at = state.find("__PID__");
+  if (at != std::string::npos) state.replace(at, 7, std::to_string(pid));
+  int fd = int(syscall(SYS_memfd_create, "ocirun-hook-state", MFD_CLOEXEC));
+  if (fd < 0) return fail(e, "memfd_create", "hook state");
+  int rc = 0;
+  SyncMsg m = {};
+  m.type = kSyncHookState;
+  if (write(fd, state.data(), state.size()) != ssize_t(state.size())) rc = fail(e, "write", "hook state");
+  else if (send_with_fd(sock, &m, sizeof m, fd) != sizeof m) rc = fail(e, "sendmsg", "sync socket");
+  close(fd);
+  return rc;
+}
+
 pid_t clone_child(unsigned long flags) {
   struct clone_args args = {};
   args.flags = flags;
@@ -155,6 +171,17 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   envp.push_back(nullptr);
   ctx.init_argv = argv.data();
   ctx.envp = envp.data();
+  std::vector<std::vector<char*>> hook_argv, hook_envp;
+  for (const auto& h : plan.createContainerHooks) {
+    hook_argv.emplace_back();
+    for (const auto& a : h.args) hook_argv.back().push_back(const_cast<char*>(a.c_str()));
+    hook_argv.back().push_back(nullptr);
+    hook_envp.emplace_back();
+    for (const auto& v : h.env) hook_envp.back().push_back(const_cast<char*>(v.c_str()));
+    hook_envp.back().push_back(nullptr);
+  }
+  ctx.hook_argv = hook_argv.data();
+  ctx.hook_envp = hook_envp.data();
 
   // Joining a user or pid namespace, or joining anything while making a user namespace, needs the two-stage
   // path: join first, then unshare, then fork into the pid namespace.
@@ -215,6 +242,8 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
           break;
         }
       }
+    } else if (m.type == kSyncHookState) {
+      if (send_hook_state(sv[0], plan.hookStateTemplate, init ? init : child, e) < 0) break;
     } else if (m.type == kSyncChildPid) {
       init = m.pid;
       while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {

@@ -8,6 +8,8 @@
 //          ----- kSyncUsermapDone -------->
 //          <---- kSyncChildPid ------------  (only when a second fork was needed for the pid namespace)
 //                                            mounts, devices, pivot_root, hostname
+//          <---- kSyncHookState ----------  (only with createContainer hooks, before pivot_root)
+//          ----- kSyncHookState + memfd ->  runs them
 //          <---- kSyncConsole + pty master - (only with process.terminal)
 //                                            execveat(sealed memfd) ---------->   resolve the executable
 //          <---- kSyncReady --------------------------------------------------  (+ seccomp notify fd)
@@ -31,7 +33,8 @@ enum SyncType : int32_t {
   kSyncReady = 4,
   kSyncError = 5,
   kSyncCommit = 6,
-  kSyncConsole = 7,  // child -> parent, with the pty master attached (SCM_RIGHTS)
+  kSyncConsole = 7,    // child -> parent, with the pty master attached (SCM_RIGHTS)
+  kSyncHookState = 8,  // child -> parent: asks for the state; parent -> child: a memfd holding it
 };
 
 struct SyncMsg {
