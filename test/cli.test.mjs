@@ -53,6 +53,11 @@ t.test('--log with --log-format json: exactly one error line per failure', async
   t.equal(entry.msg, 'container "ghost" does not exist');
   t.match(entry.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   ocirun(root, ['--log', log, 'delete', 'ghost']);
+  const debugLog = path.join(path.dirname(log), 'debug.json');
+  ocirun(root, ['--debug', '--log', debugLog, '--log-format', 'json', 'list']);
+  const debug = JSON.parse(fs.readFileSync(debugLog, 'utf8').trim().split('\n')[0]);
+  t.equal(debug.level, 'debug', '--debug adds debug lines');
+  t.match(debug.msg, /^ocirun .*list$/);
   t.match(fs.readFileSync(log, 'utf8').trim().split('\n')[1], /^time="[^"]+" level=error msg="container \\"ghost\\" does not exist"$/);
 });
 

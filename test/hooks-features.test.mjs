@@ -41,6 +41,16 @@ t.test('prestart, createRuntime, poststart, poststop: order, stdin, env, namespa
   t.same(entries().slice(4).map((e) => [e.kind, e.state.status, e.state.pid]), [['poststop', 'stopped', 0]]);
 });
 
+t.test('a failing prestart hook aborts create', async (t) => {
+  const root = testRoot(t);
+  const { hook } = hookDir(t);
+  const bundle = makeBundle(t, (c) => (c.hooks = { prestart: [hook('prestart', { args: ['hook.sh', 'p', '9'] })] }));
+  const r = ocirun(root, ['create', '--bundle', bundle, 'p']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /prestart hook #0 .* failed: exit status 9/);
+  t.same(fs.readdirSync(root), []);
+});
+
 t.test('a failing or hanging createRuntime hook aborts create and leaves nothing', async (t) => {
   for (const [extra, message] of [
     [{ args: ['hook.sh', 'failing', '3'] }, /createRuntime hook #0 \(.*hook\.sh\) failed: exit status 3/],

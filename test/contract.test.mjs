@@ -1,0 +1,70 @@
+// The exact command lines of ../shared/contract.md, as each caller sends them (those whose commands exist:
+// ps, update, pause, resume and events come with cgroups).
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { bin, fs, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+
+function processFile(bundle, proc) {
+  const file = path.join(bundle, 'process.json');
+  fs.writeFileSync(file, JSON.stringify({ cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'], ...proc }));
+  return file;
+}
+
+t.test('containerd (runc shim)', async (t) => {
+  const root = testRoot(t);
+  const B = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', '--bundle', B, '--pid-file', `${B}/init.pid`, '--no-pivot', '--no-new-keyring', 'ctrd']);
+  t.match(fs.readFileSync(`${B}/init.pid`, 'utf8'), /^\d+$/);
+  ok(root, ['start', 'ctrd']);
+  t.equal(JSON.parse(ok(root, ['state', 'ctrd']).stdout).status, 'running');
+  const P = path.join(B, 'exec.pid');
+  ok(root, ['exec', '--process', processFile(B, { args: ['sleep', '50'] }), '--detach', '--pid-file', P, 'ctrd']);
+  t.match(fs.readFileSync(P, 'utf8'), /^\d+$/, 'exec pid file');
+  t.same(JSON.parse(ok(root, ['list', '--format=json']).stdout).map((c) => c.id), ['ctrd']);
+  t.equal(JSON.parse(ocirun('/nonexistent', ['features']).stdout).ociVersionMin, '1.0.0', 'features, no global flags');
+  // TERM reaches every process; only the exec'd one dies of it (a pid 1 without a handler ignores it, as
+  // under runc, which is why callers follow with KILL).
+  const execPid = Number(fs.readFileSync(P, 'utf8'));
+  ok(root, ['kill', '--all', 'ctrd', '15']);
+  await waitFor(() => !fs.existsSync(`/proc/${execPid}/stat`) || fs.readFileSync(`/proc/${execPid}/stat`, 'utf8').includes(') Z'));
+  ok(root, ['kill', 'ctrd', '9']);
+  await waitFor(() => state(root, 'ctrd').status === 'stopped');
+  ok(root, ['delete', 'ctrd']);
+  t.match(ocirun(root, ['delete', '--force', 'ctrd']).stderr, '', 'delete --force of a gone container is quiet');
+});
+
+t.test('conmon (podman)', async (t) => {
+  const root = testRoot(t);
+  const B = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'cat <&3; sleep 100']));
+  const P = path.join(B, 'conmon.pid');
+  const dataFile = path.join(B, 'data');
+  fs.writeFileSync(dataFile, 'fd3\n');
+  const fd = fs.openSync(dataFile, 'r');
+  const out = fs.openSync(path.join(B, 'out'), 'w');
+  const create = spawn(bin, ['--root', root, 'create', '--bundle', B, '--pid-file', P, '--no-pivot', '--no-new-keyring', '--preserve-fds', '1', 'cmn'], { stdio: ['ignore', out, 'inherit', fd] });
+  t.equal(await new Promise((r) => create.on('exit', r)), 0);
+  fs.closeSync(fd);
+  fs.closeSync(out);
+  ok(root, ['start', 'cmn']);
+  await waitFor(() => fs.readFileSync(path.join(B, 'out'), 'utf8') === 'fd3\n');
+  const EP = path.join(B, 'exec.pid');
+  ok(root, ['exec', '--pid-file', EP, '--process', processFile(B, { args: ['sleep', '50'] }), '--detach', '--preserve-fds', '0', '--cap', 'CAP_NET_RAW', 'cmn']);
+  t.ok(fs.existsSync(EP));
+  ok(root, ['delete', '--force', 'cmn']);
+});
+
+t.test('CRI-O and the conformance suite', async (t) => {
+  const root = testRoot(t);
+  const B = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const P = path.join(B, 'p.pid');
+  ok(root, ['create', '--pid-file', P, '--bundle', B, 'conf']);
+  ok(root, ['start', 'conf']);
+  const r = ocirun('/ignored', [`--root=${root}`, 'kill', '-a', 'conf', 'KILL']);
+  t.equal(r.status, 0, r.stderr);
+  await waitFor(() => state(root, 'conf').status === 'stopped');
+  ok(root, ['delete', '--force', 'conf']);
+  ok(root, ['create', '--pid-file', P, '--bundle', B, 'conf2']);
+  ok(root, ['kill', 'conf2', 'TERM']);
+  await waitFor(() => state(root, 'conf2').status === 'stopped');
+  ok(root, ['delete', 'conf2']);
+});
