@@ -91,6 +91,9 @@ t.test('errors: no pid file on failure, stopped or unknown containers, a missing
   t.notOk(fs.existsSync(pidFile), 'no pid file: how conmon learns that exec failed');
   t.match(ocirun(root, ['exec', 'x']).stderr, /a command is required/);
   t.match(ocirun(root, ['exec', 'ghost', 'true']).stderr, /container "ghost" does not exist/);
+  t.match(ocirun(root, ['exec', '--apparmor', 'p', 'x', 'true']).stderr, /AppArmor is not enabled on this host/);
+  t.match(ocirun(root, ['exec', '--process-label', 'l', 'x', 'true']).stderr, /SELinux is not enabled on this host/);
+  t.equal(ocirun(root, ['exec', '--ignore-paused', 'x', 'true']).status, 0, '--ignore-paused is accepted');
   ok(root, ['kill', 'x', 'KILL']);
   await waitFor(() => state(root, 'x').status === 'stopped');
   const s = ocirun(root, ['exec', 'x', 'true']);
