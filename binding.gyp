@@ -20,7 +20,13 @@
     {
       "target_name": "ocirun-init",
       "type": "executable",
-      "sources": ["native/src/init/main.cc"],
+      "sources": [
+        "native/src/init/main.cc",
+        "native/src/init/control.cc",
+        "native/src/init/process.cc",
+        "native/src/init/privileges.cc",
+        "native/src/init/hooks.cc"
+      ],
       "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "ldflags": ["-static", "-s"]
     }

@@ -2,7 +2,7 @@ import { validateSpec } from '../config/load';
 import { buildExecPlan } from '../config/plan';
 import type { Process, Spec } from '../config/spec';
 import { OcirunError } from '../errors';
-import { commit, spawn, waitExit } from '../native';
+import { commit, spawn } from '../native';
 import { readRecord } from '../state/store';
 import { check, statusOf } from '../state/status';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { handOverNotifyFd } from './notify';
 import { proxyConsole } from './console';
 import { rootOf, type CommonOptions } from './options';
 import { writePidFile } from './pidfile';
-import { signal } from './processes';
+import { signal, waitForeground } from './processes';
 import { publicState } from './state';
 
 export interface ExecOptions extends CommonOptions {
@@ -70,8 +70,6 @@ function execProcess(base: Process, o: ExecOptions): Process {
   };
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-
 /**
  * Runs a new process in a created or running container: in all its namespaces, with its seccomp filter,
  * rlimits and (unless changed) its user and capabilities. In the foreground the result is the process's exit
@@ -100,14 +98,5 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   }
   if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
   if (opts.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => signal(spawned.pid, sig);
-  for (const s of FORWARDED) globalThis.process.on(s, forward);
-  try {
-    const r = await waitExit(spawned.pid);
-    await proxy?.drained;
-    return r.signal ? 128 + r.signal : r.code;
-  } finally {
-    proxy?.close();
-    for (const s of FORWARDED) globalThis.process.off(s, forward);
-  }
+  return waitForeground(spawned.pid, proxy);
 }

@@ -1,6 +1,8 @@
 // Finding and signalling a container's processes without cgroups: every process in the container's own pid
 // namespace. (With a shared pid namespace, only the init is known to be the container's.)
 import * as fs from 'node:fs';
+import { waitExit } from '../native';
+import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
 import { isAlive } from '../state/status';
 
@@ -41,4 +43,23 @@ export async function waitGone(rec: ContainerRecord, timeoutMs = 10_000): Promis
     await new Promise((r) => setTimeout(r, 5));
   }
   return true;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * The foreground of `run` and `exec`: signals this process receives go to `pid` (a child of this process),
+ * the terminal proxy, if any, is drained, and the result is its exit status (128+N when signal N ended it).
+ */
+export async function waitForeground(pid: number, proxy?: ConsoleProxy): Promise<number> {
+  const forward = (sig: NodeJS.Signals) => signal(pid, sig);
+  for (const s of FORWARDED) process.on(s, forward);
+  try {
+    const r = await waitExit(pid);
+    await proxy?.drained;
+    return r.signal ? 128 + r.signal : r.code;
+  } finally {
+    proxy?.close();
+    for (const s of FORWARDED) process.off(s, forward);
+  }
 }

@@ -1,5 +1,4 @@
-import { waitExit } from '../native';
-import { signal } from './processes';
+import { waitForeground } from './processes';
 import { createContainer, type CreateOptions } from './create';
 import { proxyConsole, type ConsoleProxy } from './console';
 import { destroy } from './delete';
@@ -11,8 +10,6 @@ export interface RunOptions extends CreateOptions {
   /** Keep the stopped container instead of deleting it (foreground only). */
   keep?: boolean;
 }
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /**
  * create + start. In the foreground, signals this process receives go to the container, and the result is the
@@ -31,15 +28,9 @@ export async function run(id: string, opts: RunOptions): Promise<number> {
     throw err;
   }
   if (opts.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => signal(st.pid, sig);
-  for (const s of FORWARDED) process.on(s, forward);
   try {
-    const r = await waitExit(st.pid);
-    await proxy?.drained;
-    return r.signal ? 128 + r.signal : r.code;
+    return await waitForeground(st.pid, proxy);
   } finally {
-    proxy?.close();
-    for (const s of FORWARDED) process.off(s, forward);
     if (!opts.keep) await destroy(id, { ...opts, force: true }).catch(() => {});
   }
 }

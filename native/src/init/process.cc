@@ -1,0 +1,66 @@
+// Per-process settings applied while still privileged: scheduling, I/O priority, CPU affinity, LSM exec
+// labels, rlimits.
+#include "init.h"
+
+namespace init {
+
+// "0-3,6" -> sched_setaffinity.
+void set_affinity(const char* list, const char* step) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (char* p = const_cast<char*>(list); *p;) {
+    long lo = strtol(p, &p, 10), hi = lo;
+    if (*p == '-') hi = strtol(p + 1, &p, 10);
+    for (long cpu = lo; cpu <= hi && cpu < CPU_SETSIZE; cpu++) CPU_SET(cpu, &set);
+    if (*p == ',') p++;
+    else if (*p) fail(step, "parse", list, EINVAL);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) < 0) fail(step, "sched_setaffinity", list, errno);
+}
+
+namespace {
+
+struct SchedAttr {
+  uint32_t size, policy;
+  uint64_t flags;
+  int32_t nice;
+  uint32_t priority;
+  uint64_t runtime, deadline, period;
+};
+
+}  // namespace
+
+void apply_scheduling(const Control& c) {
+  if (c.ioprio_class >= 0 && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (c.ioprio_class << 13) | c.ioprio_level) < 0)
+    fail("io-priority", "ioprio_set", "", errno);
+  if (!c.set_sched) return;
+  SchedAttr a = {sizeof(SchedAttr), uint32_t(c.sched[0]), c.sched[3], int32_t(c.sched[1]), uint32_t(c.sched[2]),
+                 c.sched[4], c.sched[5], c.sched[6]};
+  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) fail("scheduler", "sched_setattr", "", errno);
+}
+
+// The LSM label the process execs into: written to /proc/self/attr/... just before the exec.
+static void set_exec_label(const char* file, const char* fallback, const char* text, const char* step) {
+  int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && fallback) fd = open(fallback, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, text, strlen(text)) < 0) fail(step, "write", file, errno);
+  close(fd);
+}
+
+void apply_labels(const Control& c) {
+  char buf[4096];
+  if (c.apparmor) {
+    snprintf(buf, sizeof buf, "exec %s", c.apparmor);
+    set_exec_label("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec", buf, "apparmor");
+  }
+  if (c.selinux) set_exec_label("/proc/self/attr/exec", nullptr, c.selinux, "selinux");
+}
+
+void apply_rlimits(const Control& c) {
+  for (size_t i = 0; i < c.nrlimits; i++) {
+    struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
+    if (setrlimit(__rlimit_resource(c.rlimits[i].resource), &r) < 0) fail("rlimits", "setrlimit", "", errno);
+  }
+}
+
+}  // namespace init
