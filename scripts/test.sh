@@ -5,7 +5,20 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: run as root (the tests run real containers)" >&2; exit 1; }
 bash scripts/setup.sh || exit 1
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The tests' temporary files (bundles, state roots) live under a directory of this run's own. Each test
+# cleans up after itself; one killed at its timeout cannot, so the containers left in this run's state roots
+# are force-deleted at the end (never those of anything else).
+export TMPDIR
+TMPDIR=$(mktemp -d /tmp/ocirun-test-XXXXXX)
+chmod 755 "$TMPDIR"   # a container's mapped root (user namespace tests) must reach its bundle
+sweep() {
+  for root in "$TMPDIR"/ocirun-root-* "$TMPDIR"/ocirun-api-*; do
+    [ -d "$root" ] || continue
+    for id in $(ls "$root"); do bin/ocirun --root "$root" delete --force "$id" >/dev/null 2>&1; done
+  done
+  rm -rf "$TMPDIR" "$log"
+}
+trap sweep EXIT
 npx tap "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # One plain closing line for whoever reads only the end.
