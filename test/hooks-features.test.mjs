@@ -157,7 +157,7 @@ t.test('createContainer hooks run in the container\'s namespaces before pivot_ro
   t.ok(script);
 
   for (const [extra, message] of [
-    [{ args: ['hook.sh', 'bad', '2'] }, /createContainer-hooks: \/tmp\/ocirun-hooks-\w+\/hook\.sh: createContainer hook #0 failed: exit status 2/],
+    [{ args: ['hook.sh', 'bad', '2'] }, /createContainer-hooks: \/\S*\/ocirun-hooks-\w+\/hook\.sh: createContainer hook #0 failed: exit status 2/],
     [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }, /createContainer hook #0 timed out after 1s/],
   ]) {
     const r2 = testRoot(t);
