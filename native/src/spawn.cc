@@ -276,9 +276,13 @@ int commit_container(int sync_fd, SysError& e) {
   SyncMsg m = {};
   m.type = kSyncCommit;
   ssize_t n = send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  if (n == sizeof m)  // the init's answer: it no longer dies with us
+    while ((n = recv(sync_fd, &m, sizeof m, 0)) < 0 && errno == EINTR) {
+    }
   int err = errno;
   close(sync_fd);
-  if (n != sizeof m) return fail(e, "send", "container init exited before it was committed", n < 0 ? err : EPIPE);
+  if (n != sizeof m || m.type != kSyncCommit)
+    return fail(e, "commit", "container init exited before it was committed", n < 0 ? err : EPIPE);
   return 0;
 }
 

@@ -14,7 +14,9 @@
 //                                            execveat(sealed memfd) ---------->   resolve the executable
 //          <---- kSyncReady --------------------------------------------------  (+ seccomp notify fd)
 //   state.json written with the pid
-//          ----- kSyncCommit -------------------------------------------------->  then waits on exec.fifo
+//          ----- kSyncCommit -------------------------------------------------->  clears its death signal
+//          <---- kSyncCommit --------------------------------------------------  then waits on exec.fifo
+//   (the runtime may exit only after that answer: before it, its exit would still kill the init)
 //   Any side may send kSyncError (carrying a SysError) instead; EOF before kSyncReady means init died, EOF
 //   before kSyncCommit means the runtime died: the init exits rather than wait for a `start` that cannot
 //   find it.

@@ -41,8 +41,10 @@ void report_ready_and_wait(const Control& c, int notify_fd) {
   while ((n = recv(c.sync_fd, &m, sizeof m, 0)) < 0 && errno == EINTR) {
   }
   if (n != sizeof m || m.type != ocirun::kSyncCommit) _exit(1);
-  // From here on the container outlives the runtime that made it.
+  // From here on the container outlives the runtime that made it; the runtime waits for this answer before
+  // it may exit, or its exit could still deliver the death signal.
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (send(c.sync_fd, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) _exit(1);
   close(c.sync_fd);
   sync_fd = -1;
   if (c.fifo_fd < 0) return;  // exec: no `start` to wait for
