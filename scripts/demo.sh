@@ -16,4 +16,4 @@ node -e '
   c.process.args = ["sh", "-c", "echo \"hostname: $(hostname)\"; echo \"my pid:   $$\"; echo \"user:     $(id)\"; echo \"processes: $(ls /proc | grep -c \"^[0-9]\")\"; echo \"network:  $(ip -o link | cut -d: -f2 | tr -d \" \\n\")\"; echo mounts:; cat /proc/mounts"];
   fs.writeFileSync(file, JSON.stringify(c, null, 2));' "$bundle/config.json"
 echo "+ ocirun run --bundle $bundle demo"
-exec bin/ocirun run --bundle "$bundle" "demo-$$"
+bin/ocirun run --bundle "$bundle" "demo-$$"   # not exec: the trap above removes the bundle afterwards
