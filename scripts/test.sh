@@ -19,6 +19,7 @@ sweep() {
   rm -rf "$TMPDIR" "$log"
 }
 trap sweep EXIT
+trap 'exit 130' INT TERM HUP PIPE   # a signal must not skip the sweep
 npx tap "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # One plain closing line for whoever reads only the end.
