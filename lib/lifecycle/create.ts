@@ -8,7 +8,6 @@ import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
-import { SPEC_VERSION } from '../version';
 import { rootOf, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
 
@@ -59,17 +58,6 @@ export async function createContainer(
   let syncFd = -1;
   let consoleFd = -1;
   try {
-    const plan = buildPlan(bundle, {
-      id,
-      stateDir: dir.dir,
-      noPivot: opts.noPivot,
-      newKeyring: !opts.noNewKeyring,
-      preserveFds,
-      extraEnv: activation.env,
-      warn: opts.onWarning,
-      consoleSocket: opts.consoleSocket,
-      hookState: { ociVersion: SPEC_VERSION, id, bundle: bundle.dir, rootfs: bundle.rootfs, created, annotations: bundle.spec.annotations, owner: '' },
-    });
     const rec: ContainerRecord = {
       id,
       pid: 0,
@@ -82,6 +70,17 @@ export async function createContainer(
       creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
       spec: bundle.spec,
     };
+    const plan = buildPlan(bundle, {
+      id,
+      stateDir: dir.dir,
+      noPivot: opts.noPivot,
+      newKeyring: !opts.noNewKeyring,
+      preserveFds,
+      extraEnv: activation.env,
+      warn: opts.onWarning,
+      consoleSocket: opts.consoleSocket,
+      hookState: publicState(rec, 'creating'),
+    });
     dir.write(rec);
     const spawned = spawn(plan);
     pid = spawned.pid;
@@ -94,7 +93,7 @@ export async function createContainer(
     const committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
     dir.write(committed);
     // The namespaces exist and the process waits: the runtime-namespace hooks of create run now. (runc runs
-    // them a little earlier, before pivot_root; nothing they can observe from the host differs.)
+    // them before pivot_root; a hook that looks into the container's mounts sees them after it here.)
     await runHooks(bundle.spec, 'prestart', publicState(committed, 'creating'));
     await runHooks(bundle.spec, 'createRuntime', publicState(committed, 'creating'));
     syncFd = -1;

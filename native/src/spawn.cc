@@ -202,10 +202,8 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   close(child_sock);
   if (child < 0) {
     if (has_fifo) unlink(plan.fifoPath.c_str());
-    {
     fail(e, "clone3", "", clone_err);
     return out;
-  }
   }
 
   pid_t init = ctx.two_stage ? 0 : child;
