@@ -7,6 +7,7 @@
         "native/src/spawn.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",
+        "native/src/ops.cc",
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",
         "native/src/unix_socket.cc"

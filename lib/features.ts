@@ -1,18 +1,9 @@
 // `ocirun features`: the runtime-spec features document, stating what this build really supports, so that
 // callers (containerd enables rro and idmapped mounts from it) never ask for something that is ignored.
-import * as fs from 'node:fs';
 import { FLAG_OPTIONS_NAMES, PROPAGATION } from './config/mounts';
-import { CAPABILITIES } from './config/process';
+import { CAPABILITIES, hostHas } from './config/process';
 import { HOOK_KINDS } from './hooks';
 import { SPEC_VERSION, VERSION } from './version';
-
-const lsm = (file: string) => {
-  try {
-    return fs.readFileSync(file, 'utf8').trim() === 'Y' || fs.statSync(file).isDirectory();
-  } catch {
-    return false;
-  }
-};
 
 export function features(): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -34,8 +25,8 @@ export function features(): Record<string, unknown> {
         knownFlags: Object.keys(seccomp.FLAGS).sort(),
         supportedFlags: Object.keys(seccomp.FLAGS).sort(),
       },
-      apparmor: { enabled: lsm('/sys/module/apparmor/parameters/enabled') },
-      selinux: { enabled: lsm('/sys/fs/selinux') },
+      apparmor: { enabled: hostHas('/sys/module/apparmor/parameters/enabled') },
+      selinux: { enabled: hostHas('/sys/fs/selinux') },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
     },

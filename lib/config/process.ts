@@ -63,7 +63,8 @@ const SCHED_FLAG: Record<string, number> = {
 };
 const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
 
-const hostHas = (file: string) => {
+/** Whether the host has an LSM enabled (its parameters file says Y, or its filesystem is there). */
+export const hostHas = (file: string) => {
   try {
     return fs.readFileSync(file, 'utf8').trim() === 'Y' || fs.statSync(file).isDirectory();
   } catch {

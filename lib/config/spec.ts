@@ -1,5 +1,8 @@
 // The parts of the runtime-spec config (config.json) that ocirun reads. spec/config.schema.json is the full
 // definition; these types describe a config that has passed it.
+import type { SeccompProfile } from '../seccomp/compile';
+
+export type { SeccompProfile };
 
 export interface IDMapping {
   containerID: number;
@@ -58,9 +61,6 @@ export interface Device {
   uid?: number;
   gid?: number;
 }
-
-export type { SeccompProfile } from '../seccomp/compile';
-import type { SeccompProfile } from '../seccomp/compile';
 
 export interface Linux {
   uidMappings?: IDMapping[];

@@ -2,15 +2,13 @@
 // SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
 // No isolation logic lives here.
 #include <napi.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <uv.h>
 
 #include <cstring>
 #include <functional>
 
+#include "ops.h"
 #include "spawn.h"
 #include "unix_socket.h"
 
@@ -162,15 +160,12 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   return r;
 }
 
-// setWinsize(fd, rows, cols): the window size of a pty (TIOCSWINSZ), for the foreground proxy.
+// setWinsize(fd, rows, cols): the window size of a pty, for the foreground proxy.
 Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
-  struct winsize ws = {(unsigned short)info[1].As<Napi::Number>().Uint32Value(),
-                       (unsigned short)info[2].As<Napi::Number>().Uint32Value(), 0, 0};
-  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &ws) < 0) {
-    SysError e;
-    ocirun::fail(e, "ioctl(TIOCSWINSZ)", "pty master");
+  SysError e;
+  if (ocirun::set_winsize(info[0].As<Napi::Number>().Int32Value(), (unsigned short)info[1].As<Napi::Number>().Uint32Value(),
+                          (unsigned short)info[2].As<Napi::Number>().Uint32Value(), "pty master", e) < 0)
     throw to_js_error(info.Env(), e);
-  }
   return info.Env().Undefined();
 }
 
@@ -218,14 +213,7 @@ class BlockingCall : public Napi::AsyncWorker {
 // waitExit(pid) -> Promise<{a: exit code or -1, b: signal or 0}>. Only for children of this process.
 Napi::Value WaitExit(const Napi::CallbackInfo& info) {
   pid_t pid = info[0].As<Napi::Number>().Int32Value();
-  auto* w = new BlockingCall(info.Env(), [pid](SysError& e, int& code, int& sig) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-      if (errno != EINTR) return ocirun::fail(e, "waitpid", "");
-    code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    return 0;
-  });
+  auto* w = new BlockingCall(info.Env(), [pid](SysError& e, int& code, int& sig) { return ocirun::wait_exit(pid, &code, &sig, e); });
   w->Queue();
   return w->Promise();
 }
@@ -233,11 +221,7 @@ Napi::Value WaitExit(const Napi::CallbackInfo& info) {
 // lock(fd) -> Promise: flock(LOCK_EX), waiting for other ocirun processes working on the same container.
 Napi::Value Lock(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
-  auto* w = new BlockingCall(info.Env(), [fd](SysError& e, int&, int&) {
-    while (flock(fd, LOCK_EX) < 0)
-      if (errno != EINTR) return ocirun::fail(e, "flock", "");
-    return 0;
-  });
+  auto* w = new BlockingCall(info.Env(), [fd](SysError& e, int&, int&) { return ocirun::lock_exclusive(fd, e); });
   w->Queue();
   return w->Promise();
 }

@@ -15,6 +15,7 @@
 
 #include "fmt.h"
 #include "namespaces.h"
+#include "ops.h"
 #include "rootfs.h"
 #include "safe_path.h"
 #include "sync.h"
@@ -232,10 +233,7 @@ int console(ChildContext& ctx, SysError& e) {
     rc = fail(e, "ioctl(TIOCSPTLCK)", "/dev/ptmx");
   else if ((slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0)  // no path: no race on /dev/pts/N
     rc = fail(e, "ioctl(TIOCGPTPEER)", "/dev/ptmx");
-  if (!rc && (p.consoleRows || p.consoleCols)) {
-    struct winsize ws = {p.consoleRows, p.consoleCols, 0, 0};
-    if (ioctl(slave, TIOCSWINSZ, &ws) < 0) rc = fail(e, "ioctl(TIOCSWINSZ)", "/dev/ptmx");
-  }
+  if (!rc && (p.consoleRows || p.consoleCols)) rc = set_winsize(slave, p.consoleRows, p.consoleCols, "/dev/ptmx", e);
   if (!rc) {
     SyncMsg m = {};
     m.type = kSyncConsole;

@@ -1,0 +1,20 @@
+// Small operations the runtime performs on the host side outside of spawn: waiting for a child, locking a
+// state directory, sizing a pty. Plain syscalls with the error contract; binding.cc only converts.
+#pragma once
+
+#include <sys/types.h>
+
+#include "error.h"
+
+namespace ocirun {
+
+// waitpid until `pid` ends: *code is its exit code (-1 if a signal ended it), *sig the signal (0 if none).
+int wait_exit(pid_t pid, int* code, int* sig, SysError& e);
+
+// flock(LOCK_EX), retried on EINTR.
+int lock_exclusive(int fd, SysError& e);
+
+// TIOCSWINSZ. Allocation-free: the cloned child uses it too.
+int set_winsize(int fd, unsigned short rows, unsigned short cols, const char* what, SysError& e);
+
+}  // namespace ocirun
