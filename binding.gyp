@@ -4,6 +4,7 @@
       "target_name": "ocirun",
       "sources": [
         "native/src/binding.cc",
+        "native/src/cgroup.cc",
         "native/src/spawn.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",

@@ -16,7 +16,7 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: CAPABILITIES,
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         actions: Object.keys(seccomp.ACTIONS).sort(),

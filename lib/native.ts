@@ -46,6 +46,12 @@ export interface NativePlan {
   gidMap: string;
   timeOffsets: string;
   preserveFds: number;
+  /** The container's cgroup2 directory: the process is born in it. */
+  cgroupPath?: string;
+  /** cgroup.procs files (v1 controllers) the process is written into before its first step. */
+  cgroupProcs?: string[];
+  /** A new cgroup namespace, made once the process is in its cgroups. */
+  cgroupNamespace?: boolean;
   rootfs: string;
   rootReadonly: boolean;
   noPivot: boolean;
@@ -78,6 +84,7 @@ interface Addon {
   sendFd(socketPath: string, payload: string, fd: number): void;
   waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
+  attachDeviceFilter(dir: string, program: Buffer): void;
 }
 
 const buildDir = path.join(__dirname, '..', 'build', 'Release');
@@ -154,4 +161,13 @@ export function sendFd(socketPath: string, payload: string, fd: number): void {
 /** flock(LOCK_EX) on an open fd; released when the fd is closed. */
 export async function lock(fd: number): Promise<void> {
   await load().lock(fd).catch(rethrow);
+}
+
+/** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup2 directory. */
+export function attachDeviceFilter(dir: string, program: Buffer): void {
+  try {
+    load().attachDeviceFilter(dir, program);
+  } catch (err) {
+    rethrow(err);
+  }
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs what it needs, builds, runs every tap test on this host.
+# The whole test suite, as CI runs it: installs what it needs, builds, runs every tap test on this host, then
+# the cgroup v2 tests in the project's guest (scripts/vm: one emulated Debian kernel for the whole run).
+# With test files as arguments, only those run, on this host. OCIRUN_GUEST=0 leaves the guest out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test: run as root (the tests run real containers)" >&2; exit 1; }
 bash scripts/setup.sh || exit 1
 log=$(mktemp)
+glog=$(mktemp)
 # The tests' temporary files (bundles, state roots) live under a directory of this run's own. Each test
 # cleans up after itself; one killed at its timeout cannot, so the containers left in this run's state roots
 # are force-deleted at the end (never those of anything else).
@@ -16,7 +19,7 @@ sweep() {
     [ -d "$root" ] || continue
     for id in $(ls "$root"); do bin/ocirun --root "$root" delete --force "$id" >/dev/null 2>&1; done
   done
-  rm -rf "$TMPDIR" "$log"
+  rm -rf "$TMPDIR" "$log" "$glog"
 }
 trap sweep EXIT
 trap 'exit 130' INT TERM HUP PIPE   # a signal must not skip the sweep
@@ -27,6 +30,20 @@ summary=$(grep -E '^# \{ total: [0-9]+' "$log" | tail -1)
 pass=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")
 fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
 skip=$(sed -nE 's/.*skip: ([0-9]+).*/\1/p' <<<"$summary")
+host="${pass:-0} passed, ${fail:-0} failed${skip:+, $skip skipped}"
+[ -n "$summary" ] || status=1
+if [ $# -eq 0 ] && [ "${OCIRUN_GUEST:-1}" != 0 ]; then
+  bash scripts/vm/run-guest.sh 'sh scripts/vm/guest-tests.sh' 2>&1 | tee "$glog"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  g=$(grep -E '^guest: [0-9]+ passed' "$glog" | tail -1)
+  [ -n "$g" ] || { g="guest: no result"; status=1; }
+  gpass=$(sed -nE 's/^guest: ([0-9]+) passed.*/\1/p' <<<"$g")
+  gfail=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$g")
+  gskip=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$g")
+  echo "host: $host; cgroup v2 guest: ${g#guest: }"
+  pass=$((${pass:-0} + ${gpass:-0})) fail=$((${fail:-0} + ${gfail:-0})) skip=$((${skip:-0} + ${gskip:-0}))
+  [ "$skip" = 0 ] && skip=
+fi
 echo "${pass:-0} passed, ${fail:-0} failed${skip:+, $skip skipped}"
 [ "${skip:-0}" = 0 ] || status=1   # a skipped test is not a passing one
 exit "$status"

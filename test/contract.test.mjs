@@ -1,5 +1,4 @@
-// The exact command lines of ../shared/contract.md, as each caller sends them (those whose commands exist:
-// ps, update, pause, resume and events come with cgroups).
+// The exact command lines of ../shared/contract.md, as each caller sends them.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { bin, fs, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
@@ -9,6 +8,31 @@ function processFile(bundle, proc) {
   fs.writeFileSync(file, JSON.stringify({ cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'], ...proc }));
   return file;
 }
+
+t.test('containerd and CRI-O: the cgroup commands', async (t) => {
+  const root = testRoot(t);
+  const B = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'sleep 100 & sleep 100'];
+    c.linux.resources = { pids: { limit: 100 } };
+  });
+  ok(root, ['run', '-d', '--bundle', B, 'ctrd']);
+  const pids = JSON.parse(ok(root, ['ps', '--format', 'json', 'ctrd']).stdout);
+  t.equal(pids.length, 2, 'ps --format json: an array of pids');
+  t.ok(pids.every(Number.isInteger));
+  ok(root, ['update', '--resources=-', 'ctrd'], { input: JSON.stringify({ pids: { limit: 50 } }) });
+  ok(root, ['update', '--resources', '-', 'ctrd'], { input: JSON.stringify({ pids: { limit: 40 } }) });
+  t.equal(JSON.parse(ok(root, ['events', '--stats', 'ctrd']).stdout).data.pids.limit, 40, 'update took, events --stats saw it');
+  ok(root, ['pause', 'ctrd']);
+  t.equal(state(root, 'ctrd').status, 'paused');
+  ok(root, ['resume', 'ctrd']);
+  t.equal(state(root, 'ctrd').status, 'running');
+  const stream = spawn(bin, ['--root', root, 'events', '--interval=5s', 'ctrd'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => stream.kill('SIGKILL'));
+  let out = '';
+  stream.stdout.on('data', (d) => (out += d));
+  await waitFor(() => out.includes('\n'), 10_000);
+  t.equal(JSON.parse(out.split('\n')[0]).type, 'stats', 'events --interval=5s: a stream of JSON lines');
+});
 
 t.test('containerd (runc shim)', async (t) => {
   const root = testRoot(t);

@@ -184,5 +184,5 @@ t.test('features: valid against spec/features.schema.json, and true to this buil
   t.ok(doc.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
   t.same(doc.linux.seccomp.archs, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64']);
   t.equal(doc.linux.capabilities.length, 41);
-  t.same(doc.linux.cgroup, { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false });
+  t.same(doc.linux.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
 });

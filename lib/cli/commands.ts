@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError } from '../errors';
 import type { FlagSpec, FlagValues } from './args';
+import { CGROUP_COMMANDS } from './cgroup-commands';
 
 export interface Globals {
   root?: string;
@@ -104,7 +105,7 @@ export const COMMANDS: Command[] = [
       { name: 'preserve-fds', kind: 'int', help: 'pass N additional fds (3 .. 3+N-1)' },
       { name: 'process-label', kind: 'string', help: 'SELinux label of the process' },
       { name: 'apparmor', kind: 'string', help: 'AppArmor profile of the process' },
-      { name: 'ignore-paused', kind: 'bool', help: 'accepted for compatibility with runc' },
+      { name: 'ignore-paused', kind: 'bool', help: 'exec even in a paused container' },
     ],
     args: [1, Infinity],
     async run(f, [id, ...args], g) {
@@ -133,6 +134,7 @@ export const COMMANDS: Command[] = [
         pidFile: str(f['pid-file']),
         apparmor: str(f.apparmor),
         processLabel: str(f['process-label']),
+        ignorePaused: f['ignore-paused'] === true,
       });
     },
   },
@@ -158,6 +160,7 @@ export const COMMANDS: Command[] = [
       return 0;
     },
   },
+  ...CGROUP_COMMANDS,
   {
     name: 'delete',
     usage: '[command options] <container-id>',

@@ -157,7 +157,8 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
   const ns = namespaces(spec);
   checkNamespaces(spec, ns);
   const preserveFds = opts.preserveFds ?? 0;
-  const cloneFlags = [...ns.fresh].reduce((f, t) => f + CLONE_FLAGS[t], 0);
+  // A new cgroup namespace is made after the process is in its cgroups (native child step), not by clone.
+  const cloneFlags = [...ns.fresh].filter((t) => t !== 'cgroup').reduce((f, t) => f + CLONE_FLAGS[t], 0);
   const joins = JOIN_ORDER.filter((t) => ns.joined.has(t)).map((t) => ({
     type: CLONE_FLAGS[t],
     path: ns.joined.get(t)!,
@@ -168,6 +169,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     fifoPath: path.join(opts.stateDir, 'exec.fifo'),
     cloneFlags,
     joins,
+    cgroupNamespace: ns.fresh.has('cgroup'),
     uidMap: idMap(spec.linux?.uidMappings),
     gidMap: idMap(spec.linux?.gidMappings),
     timeOffsets: timeOffsets(spec),

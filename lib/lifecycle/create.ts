@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
+import { createCgroups, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import type { Resources } from '../cgroups/types';
+import type { CgroupRecord } from '../cgroups/manager';
 import { OcirunError } from '../errors';
 import { commit, spawn } from '../native';
 import { handOverNotifyFd } from './notify';
@@ -52,11 +55,14 @@ export async function createContainer(
     throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime does not stay in the foreground');
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
+  const linux = bundle.spec.linux;
+  const cgroups = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id);
   const dir = await ContainerDir.create(root, id);
   const created = new Date().toISOString();
   let pid = 0;
   let syncFd = -1;
   let consoleFd = -1;
+  let cgroupsMade = false;
   try {
     const rec: ContainerRecord = {
       id,
@@ -69,6 +75,7 @@ export async function createContainer(
       annotations: bundle.spec.annotations,
       creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
       spec: bundle.spec,
+      cgroup: cgroups.record,
     };
     const plan = buildPlan(bundle, {
       id,
@@ -81,8 +88,10 @@ export async function createContainer(
       consoleSocket: opts.consoleSocket,
       hookState: publicState(rec, 'creating'),
     });
+    createCgroups(cgroups);
+    cgroupsMade = true;
     dir.write(rec);
-    const spawned = spawn(plan);
+    const spawned = spawn({ ...plan, ...cgroupPlacement(cgroups.record) });
     pid = spawned.pid;
     syncFd = spawned.syncFd;
     consoleFd = spawned.consoleFd;
@@ -103,6 +112,10 @@ export async function createContainer(
     if (syncFd >= 0) fs.closeSync(syncFd); // the init sees EOF and exits
     if (consoleFd >= 0) fs.closeSync(consoleFd);
     if (pid) killQuietly(pid);
+    if (cgroupsMade) {
+      await killAll(cgroups.record).catch(() => undefined);
+      removeCgroups(cgroups.record);
+    }
     dir.remove();
     throw err;
   }
@@ -116,4 +129,13 @@ function killQuietly(pid: number): void {
   } catch {
     /* already gone */
   }
+}
+
+/** Where the native side puts the process: born in the cgroup2 directory, written into each v1 one. */
+export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupProcs?: string[] } {
+  if (!rec) return {};
+  return {
+    cgroupPath: rec.unified,
+    cgroupProcs: [...new Set(Object.values(rec.v1))].map((d) => `${d}/cgroup.procs`),
+  };
 }

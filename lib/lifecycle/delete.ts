@@ -7,6 +7,7 @@ import { containerPids, signal, waitGone } from './processes';
 import { rootOf, type CommonOptions } from './options';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
+import { killAll, removeCgroups } from '../cgroups/manager';
 
 export interface DeleteOptions extends CommonOptions {
   /** Kill a container that is not stopped, then delete it. */
@@ -32,6 +33,11 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
       if (!opts?.force) check('delete', id, status);
       for (const pid of containerPids(rec)) signal(pid, 9);
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
+    }
+    if (rec.cgroup) {
+      // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
+      await killAll(rec.cgroup);
+      removeCgroups(rec.cgroup);
     }
     dir.remove();
     if (rec.spec.hooks?.poststop?.length)

@@ -12,6 +12,7 @@ import { rootOf, type CommonOptions } from './options';
 import { writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
 import { publicState } from './state';
+import { cgroupPlacement } from './create';
 
 export interface ExecOptions extends CommonOptions {
   /** The whole process (runc's --process FILE); otherwise the container's, changed by the fields below. */
@@ -34,6 +35,8 @@ export interface ExecOptions extends CommonOptions {
   pidFile?: string;
   apparmor?: string;
   processLabel?: string;
+  /** Run the process even in a paused container (it starts frozen). */
+  ignorePaused?: boolean;
 }
 
 /** The container's process with the exec flags applied, as runc builds it. */
@@ -79,14 +82,15 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   const root = rootOf(opts);
   const rec = readRecord(root, id);
   const status = statusOf(rec, path.join(root, id));
-  check('exec', id, status);
+  if (!(status === 'paused' && opts.ignorePaused)) check('exec', id, status);
   const process = execProcess(rec.spec.process, opts);
   if (process.terminal && opts.detach && !opts.consoleSocket)
     throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
   const spec: Spec = validateSpec({ ...rec.spec, process }); // a --process file is checked like config.json
-  const spawned = spawn(
-    buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket }),
-  );
+  const spawned = spawn({
+    ...buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket }),
+    ...cgroupPlacement(rec.cgroup),
+  });
   const proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
   try {
     if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);

@@ -1,10 +1,11 @@
-// Finding and signalling a container's processes without cgroups: every process in the container's own pid
-// namespace. (With a shared pid namespace, only the init is known to be the container's.)
+// Finding and signalling a container's processes: those in its cgroups; for a record without cgroups, every
+// process in the container's own pid namespace (with a shared pid namespace, only the init is known).
 import * as fs from 'node:fs';
 import { waitExit } from '../native';
 import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
 import { isAlive } from '../state/status';
+import { cgroupPids } from '../cgroups/manager';
 
 function pidNamespace(pid: number | string): string | undefined {
   try {
@@ -15,6 +16,7 @@ function pidNamespace(pid: number | string): string | undefined {
 }
 
 export function containerPids(rec: ContainerRecord): number[] {
+  if (rec.cgroup) return cgroupPids(rec.cgroup);
   if (!isAlive(rec.pid, rec.startTime)) return [];
   const ownNs = (rec.spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
   const ns = pidNamespace(rec.pid);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError } from '../errors';
 import type { ContainerRecord } from './store';
+import { isFrozen } from '../cgroups/manager';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -27,17 +28,22 @@ export const isAlive = (pid: number, startTime: string) => !!pid && processStart
 export function statusOf(rec: ContainerRecord, dir: string): Status {
   if (rec.creating) return isAlive(rec.creating.pid, rec.creating.startTime) ? 'creating' : 'stopped';
   if (!isAlive(rec.pid, rec.startTime)) return 'stopped';
+  if (isFrozen(rec.cgroup)) return 'paused';
   if (fs.existsSync(path.join(dir, 'exec.fifo'))) return 'created';
   return 'running';
 }
 
-export type Operation = 'start' | 'kill' | 'delete' | 'exec';
+export type Operation = 'start' | 'kill' | 'delete' | 'exec' | 'pause' | 'resume' | 'update' | 'events';
 
 const ALLOWED: Record<Operation, Status[]> = {
   start: ['created'],
   kill: ['created', 'running', 'paused'],
   delete: ['stopped'],
   exec: ['created', 'running'],
+  pause: ['created', 'running'],
+  resume: ['paused'],
+  update: ['created', 'running', 'paused'],
+  events: ['created', 'running', 'paused'],
 };
 
 function refusal(op: Operation, id: string, status: Status): string {
@@ -51,7 +57,15 @@ function refusal(op: Operation, id: string, status: Status): string {
     case 'delete':
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'exec':
+      if (status === 'paused') return 'cannot exec in a paused container (use --ignore-paused to override)';
       return status === 'stopped' ? 'cannot exec in a stopped container' : `cannot exec in a ${status} container`;
+    case 'pause':
+      return 'container not running';
+    case 'resume':
+      return 'container not paused';
+    case 'update':
+    case 'events':
+      return `container ${id} is not running`;
   }
 }
 

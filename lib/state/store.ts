@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { OcirunError, notFound } from '../errors';
 import { lock } from '../native';
 import type { Spec } from '../config/spec';
+import type { CgroupRecord } from '../cgroups/manager';
 
 export interface ContainerRecord {
   id: string;
@@ -17,6 +18,8 @@ export interface ContainerRecord {
   annotations?: Record<string, string>;
   creating?: { pid: number; startTime: string }; // the `create` that is still at work
   spec: Spec;
+  /** The container's cgroups (absent for a container made before it had any). */
+  cgroup?: CgroupRecord;
 }
 
 const ID_PATTERN = /^[\w+\-.]+$/;

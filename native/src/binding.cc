@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 
+#include "cgroup.h"
 #include "ops.h"
 #include "spawn.h"
 #include "unix_socket.h"
@@ -77,6 +78,9 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.gidMap = str(o, "gidMap");
   p.timeOffsets = str(o, "timeOffsets");
   p.preserveFds = int(num(o, "preserveFds"));
+  p.cgroupPath = str(o, "cgroupPath");
+  p.cgroupProcs = list<std::string>(o, "cgroupProcs", as_string);
+  p.cgroupNamespace = flag(o, "cgroupNamespace");
   p.rootfs = str(o, "rootfs");
   p.rootReadonly = flag(o, "rootReadonly");
   p.noPivot = flag(o, "noPivot");
@@ -176,6 +180,17 @@ Napi::Value Commit(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// attachDeviceFilter(dir, program): a BPF_PROG_TYPE_CGROUP_DEVICE program (a Buffer of instructions) on a
+// cgroup2 directory.
+Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
+  Napi::Buffer<unsigned char> prog = info[1].As<Napi::Buffer<unsigned char>>();
+  std::vector<unsigned char> insns(prog.Data(), prog.Data() + prog.Length());
+  SysError e;
+  ocirun::set_step(e, "cgroups");
+  if (ocirun::attach_device_filter(info[0].As<Napi::String>().Utf8Value(), insns, e) < 0) throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
 // sendFd(socketPath, payload, fd): one message with the fd attached (SCM_RIGHTS).
 Napi::Value SendFd(const Napi::CallbackInfo& info) {
   SysError e;
@@ -233,6 +248,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
   exports.Set("commit", Napi::Function::New(env, Commit));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
+  exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
   return exports;
 }
 

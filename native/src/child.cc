@@ -53,6 +53,19 @@ int protect_process(ChildContext&, SysError& e) {
   return 0;
 }
 
+int wait_for_cgroups(ChildContext& ctx, SysError& e) {
+  if (!ctx.wait_cgroups) return 0;
+  SyncMsg m = {};
+  if (recv(ctx.sock, &m, sizeof m, 0) != sizeof m) return fail(e, "recv", "sync socket", errno ? errno : EPIPE);
+  if (m.type != kSyncCgroupDone) return fail(e, "recv", "sync socket", EPROTO);
+  return 0;
+}
+
+int cgroup_namespace(ChildContext& ctx, SysError& e) {
+  if (ctx.plan->cgroupNamespace && unshare(CLONE_NEWCGROUP) < 0) return fail(e, "unshare(CLONE_NEWCGROUP)", "");
+  return 0;
+}
+
 int join(ChildContext& ctx, SysError& e) {
   if (join_namespaces(*ctx.plan, ctx.ns_fds, e) < 0) return -1;
   for (const auto& j : ctx.plan->joins)
@@ -293,12 +306,18 @@ constexpr Step kSteps[] = {
     // Until the stub is exec'd, /proc/PID/exe is the host's node binary (CVE-2019-5736): not dumpable means
     // no other process may open it. The death signal makes us die with the runtime while create is unfinished.
     {"protect", protect_process},
+    // In every cgroup before anything else runs: limits apply to all that follows, and the cgroup namespace
+    // below takes these cgroups as its root.
+    {"cgroups", wait_for_cgroups},
     // Joined namespaces first: new ones are then owned by the joined user namespace.
     {"join-namespaces", join},
     {"unshare", unshare_new},
     // Before anything creates a file: ids must be mapped so that files get a valid owner.
     {"user-mapping", user_mapping},
     {"pid-namespace", pid_namespace},
+    // Owned by the container's user namespace, rooted at the container's cgroups; before the mounts, so that a
+    // cgroup mount shows only the container's tree.
+    {"cgroup-namespace", cgroup_namespace},
     {"time-namespace", time_namespace},
     {"hostname", hostname},
     // The host's session keyring must not be reachable from the container.
@@ -329,6 +348,7 @@ constexpr Step kSteps[] = {
 constexpr Step kJoinSteps[] = {
     {"signals", reset_signals},
     {"protect", protect_process},  // non-dumpable before the pid namespace: the container must not see node
+    {"cgroups", wait_for_cgroups},  // in the container's cgroups before its cgroup namespace is joined
     {"join-namespaces", join},
     {"pid-namespace", pid_namespace},
     {"console", console},

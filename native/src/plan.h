@@ -68,6 +68,13 @@ struct ContainerPlan {
   std::string uidMap, gidMap;        // /proc/PID/{uid,gid}_map contents when a user namespace is new
   std::string timeOffsets;           // /proc/self/timens_offsets contents when a time namespace is new
   int preserveFds = 0;
+  // Cgroups, made by the TypeScript side before clone. The process is born in cgroupPath (cgroup2, through
+  // clone3's CLONE_INTO_CGROUP, else by a write) and written into every cgroupProcs file (v1 controllers)
+  // before its child side goes past its first step.
+  std::string cgroupPath;
+  std::vector<std::string> cgroupProcs;
+  // A new cgroup namespace: made by unshare once the process is in its cgroups, so that they are its root.
+  bool cgroupNamespace = false;
 
   // Child side: the root filesystem.
   std::string rootfs;  // absolute host path

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup.h"
 #include "child.h"
 #include "namespaces.h"
 #include "sync.h"
@@ -106,13 +107,43 @@ int send_hook_state(int sock, const std::string& tmpl, pid_t pid, SysError& e) {
   return rc;
 }
 
-pid_t clone_child(unsigned long flags) {
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// clone3, born in the cgroup `cgroup_fd` when there is one (*placed says whether that happened); clone3
+// without it where the kernel refuses (older than 5.7, or a cgroup that cannot take processes directly), and
+// clone where there is no clone3.
+pid_t clone_child(unsigned long flags, int cgroup_fd, bool* placed) {
   struct clone_args args = {};
   args.flags = flags;
   args.exit_signal = SIGCHLD;
+  *placed = false;
+  if (cgroup_fd >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = uint64_t(cgroup_fd);
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      *placed = true;
+      return pid_t(pid);
+    }
+    args.flags = flags;
+    args.cgroup = 0;
+  }
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0 && errno == ENOSYS) pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
   return pid_t(pid);
+}
+
+// The parent's half of the first sync point: the child waits until it is in every cgroup it belongs in.
+int place_in_cgroups(pid_t child, const ContainerPlan& plan, bool placed, int sock, SysError& e) {
+  std::vector<std::string> procs = plan.cgroupProcs;
+  if (!placed && !plan.cgroupPath.empty()) procs.push_back(plan.cgroupPath + "/cgroup.procs");
+  if (join_cgroups(child, procs, e) < 0) return -1;
+  SyncMsg m = {};
+  m.type = kSyncCgroupDone;
+  if (send(sock, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) return fail(e, "send", "sync socket");
+  return 0;
 }
 
 void reap(pid_t pid) {
@@ -151,6 +182,13 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   }
   fds.add(sv[0]);
   int child_sock = sv[1];
+  int cgroup_fd = -1;
+  if (!plan.cgroupPath.empty() &&
+      (cgroup_fd = fds.add(open(plan.cgroupPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))) < 0) {
+    close(child_sock);
+    fail(e, "open", plan.cgroupPath.c_str());
+    return out;
+  }
 
   // Everything the child reads is built here, before clone.
   ChildContext ctx = {};
@@ -187,6 +225,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   // path: join first, then unshare, then fork into the pid namespace.
   bool joins_user_or_pid = false;
   for (const auto& j : plan.joins) joins_user_or_pid |= (j.type == CLONE_NEWUSER || j.type == CLONE_NEWPID);
+  ctx.wait_cgroups = !plan.cgroupPath.empty() || !plan.cgroupProcs.empty();
   ctx.two_stage = joins_user_or_pid || (!plan.joins.empty() && (plan.cloneFlags & CLONE_NEWUSER));
   // A time namespace is always made by unshare in the child (its offsets must be written before entry).
   unsigned long flags = ctx.two_stage ? 0 : (plan.cloneFlags & ~(unsigned long)CLONE_NEWTIME);
@@ -195,7 +234,8 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t child = clone_child(flags);
+  bool placed = false;
+  pid_t child = clone_child(flags, cgroup_fd, &placed);
   if (child == 0) child_main(ctx);
   int clone_err = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -207,7 +247,9 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   }
 
   pid_t init = ctx.two_stage ? 0 : child;
-  for (;;) {
+  bool ok = !ctx.wait_cgroups || place_in_cgroups(child, plan, placed, sv[0], e) == 0;
+  if (!ok) set_step(e, "cgroups");
+  while (ok) {
     SyncMsg m;
     int fd = -1;
     ssize_t n = recv_with_fd(sv[0], &m, sizeof m, &fd);

@@ -2,7 +2,10 @@
 // Shared by the addon and the ocirun-init stub. Every message is one fixed-size SyncMsg.
 //
 //   parent                                  child (cloned from the runtime)       ocirun-init (exec'd stub)
-//   clone ------------------------------->  [stage 1: join namespaces, unshare]
+//   clone (into the cgroup2 directory) -->
+//   write the pid into v1 cgroup.procs
+//          ----- kSyncCgroupDone --------->  (only with cgroups) then the cgroup namespace, if new
+//                                            [stage 1: join namespaces, unshare]
 //          <---- kSyncUsermapRequest ------  (only when a user namespace is new)
 //   write uid_map/gid_map
 //          ----- kSyncUsermapDone -------->
@@ -37,6 +40,7 @@ enum SyncType : int32_t {
   kSyncCommit = 6,
   kSyncConsole = 7,    // child -> parent, with the pty master attached (SCM_RIGHTS)
   kSyncHookState = 8,  // child -> parent: asks for the state; parent -> child: a memfd holding it
+  kSyncCgroupDone = 9,  // parent -> child: the process is in all its cgroups
 };
 
 struct SyncMsg {

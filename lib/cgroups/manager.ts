@@ -1,0 +1,240 @@
+// A container's cgroups: made before its process exists (so it is placed in them at birth), written from
+// linux.resources, frozen and thawed, listed, and removed by delete. Only directories this runtime made are
+// ever removed; a cgroupsPath that already existed is joined and left in place.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, SystemError } from '../errors';
+import { attachDeviceFilter } from '../native';
+import { cgroupDir, hierarchies, type CgroupMode, type Hierarchies } from './hierarchy';
+import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
+import { v1Writes, v2Writes } from './resources';
+import type { CgroupWrite, Resources } from './types';
+
+/** Kept in the container's state record. */
+export interface CgroupRecord {
+  mode: CgroupMode;
+  /** The container's cgroup2 directory (every mode but legacy). */
+  unified?: string;
+  /** v1 controller -> the container's directory in its hierarchy. */
+  v1: Record<string, string>;
+  /** Directories this runtime created, parents first. */
+  created: string[];
+}
+
+export interface CgroupPlan {
+  record: CgroupRecord;
+  writes: CgroupWrite[];
+  /** cgroup v2 only: the BPF program for the device rules. */
+  deviceProgram?: Buffer;
+}
+
+/** Named hierarchies (name=systemd) carry no controller: not joined. */
+const v1Controllers = (h: Hierarchies) => [...h.v1.keys()];
+
+/** Everything about the cgroups that can be decided without touching them; throws on a bad config. */
+export function planCgroups(resources: Resources | undefined, cgroupsPath: string | undefined, id: string): CgroupPlan {
+  const h = hierarchies();
+  const r = resources ?? {};
+  const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
+  if (h.unified) record.unified = cgroupDir(h, '', cgroupsPath, id);
+  if (h.mode !== 'unified') for (const c of v1Controllers(h)) record.v1[c] = cgroupDir(h, c, cgroupsPath, id);
+  const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
+  if (h.mode === 'unified') {
+    return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)) };
+  }
+  const writes = v1Writes(r);
+  if (h.v1.has('devices')) writes.push(...v1DeviceWrites(devicePolicy(rules)));
+  for (const w of writes)
+    if (!h.v1.has(w.controller))
+      throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
+  return { record, writes };
+}
+
+function systemError(err: unknown, syscall: string, file: string, what: string): SystemError {
+  const e = err as NodeJS.ErrnoException;
+  // Node's "ERANGE: result too large, write" -> "result too large (ERANGE)"
+  const text = e.code ? `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})` : String(err);
+  return new SystemError(`${what}: ${syscall} ${file}: ${text}`, { code: e.code, errno: e.errno, syscall, path: file, step: 'cgroups' });
+}
+
+/** mkdir -p, noting each directory made; a new cpuset directory gets its parent's cpus and mems (v1). */
+function makeDirs(dir: string, created: string[], cpuset: boolean): void {
+  if (fs.existsSync(dir)) return;
+  makeDirs(path.dirname(dir), created, cpuset);
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw systemError(err, 'mkdir', dir, 'cgroup');
+  }
+  created.push(dir);
+  if (cpuset)
+    for (const f of ['cpuset.cpus', 'cpuset.mems'])
+      if (!fs.readFileSync(path.join(dir, f), 'utf8').trim())
+        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(path.dirname(dir), f)));
+}
+
+/** cgroup v2: controllers must be enabled in every ancestor's subtree_control to appear in the container's. */
+function enableControllers(mount: string, dir: string): void {
+  for (let d = mount; d !== dir; d = path.join(d, path.relative(d, dir).split('/')[0])) {
+    const available = fs.readFileSync(path.join(d, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
+    const enabled = new Set(fs.readFileSync(path.join(d, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/));
+    for (const c of available)
+      if (!enabled.has(c))
+        try {
+          fs.writeFileSync(path.join(d, 'cgroup.subtree_control'), `+${c}`);
+        } catch {
+          /* a controller that cannot be enabled here: a write that needs it fails with its own error */
+        }
+  }
+}
+
+function dirOf(rec: CgroupRecord, controller: string): string {
+  return controller === '' ? rec.unified! : rec.v1[controller];
+}
+
+/** Writes resource values; a failure names the config field, the file and the errno. */
+export function applyWrites(rec: CgroupRecord, list: CgroupWrite[]): void {
+  const writes = [...list];
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i];
+    let file = path.join(dirOf(rec, w.controller), w.file);
+    let value = w.value;
+    if (!fs.existsSync(file)) {
+      if (w.optional) continue;
+      if (w.fallback) {
+        file = path.join(dirOf(rec, w.controller), w.fallback.file);
+        value = w.fallback.value;
+      }
+      // cgroupfs refuses to create files (EACCES): say what is missing instead.
+      if (!fs.existsSync(file))
+        throw new ConfigError(w.field, `${file} does not exist: the kernel does not offer it (controller not available?)`);
+    }
+    try {
+      fs.writeFileSync(file, value, { flag: 'r+' });
+    } catch (err) {
+      // v1: lowering memory below memory+swap, or raising it above, depends on the order: try swap first.
+      const next = writes[i + 1];
+      if (w.file === 'memory.limit_in_bytes' && next?.file === 'memory.memsw.limit_in_bytes') {
+        writes[i] = next;
+        writes[i + 1] = w;
+        i--;
+        continue;
+      }
+      throw systemError(err, 'write', file, w.field);
+    }
+  }
+}
+
+/** Makes the container's cgroups and applies its resources. On failure nothing it made is left. */
+export function createCgroups(plan: CgroupPlan): void {
+  const rec = plan.record;
+  try {
+    if (rec.unified) {
+      const mount = hierarchies().unified!;
+      makeDirs(rec.unified, rec.created, false);
+      if (rec.mode === 'unified') enableControllers(mount, rec.unified);
+    }
+    for (const [c, dir] of Object.entries(rec.v1)) makeDirs(dir, rec.created, c === 'cpuset');
+    applyWrites(rec, plan.writes);
+    if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
+  } catch (err) {
+    removeCgroups(rec);
+    throw err;
+  }
+}
+
+/** Every pid in the container's cgroup tree (its own cgroup and any it made below). */
+export function cgroupPids(rec: CgroupRecord): number[] {
+  const dir = rec.unified && rec.mode !== 'legacy' ? rec.unified : rec.v1.pids ?? rec.v1.freezer ?? Object.values(rec.v1)[0];
+  const pids = new Set<number>();
+  const walk = (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      for (const p of fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n')) if (p) pids.add(Number(p));
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name));
+  };
+  if (dir) walk(dir);
+  return [...pids];
+}
+
+/** Freezes or thaws the container, waiting until the kernel says it is done. */
+export async function setFrozen(rec: CgroupRecord, frozen: boolean): Promise<void> {
+  const v2 = rec.mode === 'unified';
+  if (!v2 && !rec.v1.freezer) throw new ConfigError('/linux/resources', 'the freezer cgroup controller is not mounted on this host');
+  const file = v2 ? path.join(rec.unified!, 'cgroup.freeze') : path.join(rec.v1.freezer, 'freezer.state');
+  try {
+    fs.writeFileSync(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
+  } catch (err) {
+    throw systemError(err, 'write', file, frozen ? 'pause' : 'resume');
+  }
+  for (let i = 0; i < 2000 && isFrozen(rec) !== frozen; i++) {
+    if (!v2 && frozen) fs.writeFileSync(file, 'FROZEN'); // v1 can stop at FREEZING while tasks fork: ask again
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  if (isFrozen(rec) !== frozen) throw new SystemError(`${frozen ? 'pause' : 'resume'}: the cgroup did not reach that state`, { step: 'cgroups', path: file });
+}
+
+export function isFrozen(rec: CgroupRecord | undefined): boolean {
+  if (!rec) return false;
+  try {
+    if (rec.mode === 'unified') return /^frozen 1$/m.test(fs.readFileSync(path.join(rec.unified!, 'cgroup.events'), 'utf8'));
+    return !!rec.v1.freezer && fs.readFileSync(path.join(rec.v1.freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL to every process of the container: cgroup.kill where the kernel has it, else pid by pid. */
+export async function killAll(rec: CgroupRecord, timeoutMs = 10_000): Promise<void> {
+  const killFile = rec.mode === 'unified' ? path.join(rec.unified!, 'cgroup.kill') : '';
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const pids = cgroupPids(rec);
+    if (!pids.length) return;
+    if (killFile && fs.existsSync(killFile)) fs.writeFileSync(killFile, '1');
+    else for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (isFrozen(rec)) await setFrozen(rec, false).catch(() => undefined); // a frozen task dies only when thawed
+    if (Date.now() > until) throw new SystemError(`cgroup still has processes after SIGKILL: ${pids.join(' ')}`, { step: 'cgroups' });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function rmdirTree(dir: string): void {
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) rmdirTree(path.join(dir, e.name));
+  for (let i = 0; ; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // EBUSY: the last tasks are still leaving after SIGKILL.
+      if (code !== 'EBUSY' || i > 1000) throw systemError(err, 'rmdir', dir, 'delete cgroup');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    }
+  }
+}
+
+/** Removes the directories this runtime made (and any the container made below them), deepest first. */
+export function removeCgroups(rec: CgroupRecord): void {
+  const made = new Set(rec.created);
+  const leaves = [rec.unified, ...Object.values(rec.v1)].filter((d): d is string => !!d && made.has(d));
+  for (const d of new Set(leaves)) rmdirTree(d);
+  for (const d of [...rec.created].reverse())
+    try {
+      fs.rmdirSync(d); // a parent we made: only if nothing else lives there now
+    } catch {
+      /* not empty, or gone */
+    }
+}

@@ -1,0 +1,140 @@
+// The commands that act on a container's cgroups: pause, resume, ps, update, events.
+import * as fs from 'node:fs';
+import { OcirunError } from '../errors';
+import type { Resources } from '../cgroups/types';
+import type { FlagSpec, FlagValues } from './args';
+import type { Command } from './commands';
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+/** Sizes as runc's update takes them (docker's RAMInBytes): 1024, 512k, 100m, 1.5g, 2GiB; -1 for unlimited. */
+export function parseBytes(flag: string, s: string): number {
+  if (s === '-1') return -1;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(s);
+  if (!m) throw new OcirunError(`invalid value for --${flag}: ${s}`);
+  const mult = 1024 ** ' kmgtp'.indexOf(m[2].toLowerCase() || ' ');
+  return Math.floor(Number(m[1]) * mult);
+}
+
+/** Go durations as runc's --interval takes them: 5s, 100ms, 1m30s. */
+export function parseDuration(s: string): number {
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let ms = 0;
+  const rest = s.replace(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, (_, n, u) => {
+    ms += Number(n) * unit[u];
+    return '';
+  });
+  if (rest || !s || ms <= 0) throw new OcirunError(`invalid value for --interval: ${s}`);
+  return ms;
+}
+
+const UPDATE_FLAGS: [flag: string, section: 'memory' | 'cpu' | 'pids' | 'blockIO', field: string, kind: 'bytes' | 'int' | 'string'][] = [
+  ['memory', 'memory', 'limit', 'bytes'],
+  ['memory-reservation', 'memory', 'reservation', 'bytes'],
+  ['memory-swap', 'memory', 'swap', 'bytes'],
+  ['kernel-memory', 'memory', 'kernel', 'bytes'],
+  ['kernel-memory-tcp', 'memory', 'kernelTCP', 'bytes'],
+  ['cpu-share', 'cpu', 'shares', 'int'],
+  ['cpu-quota', 'cpu', 'quota', 'int'],
+  ['cpu-period', 'cpu', 'period', 'int'],
+  ['cpu-burst', 'cpu', 'burst', 'int'],
+  ['cpu-rt-period', 'cpu', 'realtimePeriod', 'int'],
+  ['cpu-rt-runtime', 'cpu', 'realtimeRuntime', 'int'],
+  ['cpu-idle', 'cpu', 'idle', 'int'],
+  ['cpuset-cpus', 'cpu', 'cpus', 'string'],
+  ['cpuset-mems', 'cpu', 'mems', 'string'],
+  ['pids-limit', 'pids', 'limit', 'int'],
+  ['blkio-weight', 'blockIO', 'weight', 'int'],
+];
+
+const updateFlagSpecs: FlagSpec[] = [
+  { name: 'resources', short: 'r', kind: 'string', help: 'a JSON file of linux.resources ("-" for stdin)' },
+  ...UPDATE_FLAGS.map(([name, section, field]): FlagSpec => ({ name, kind: 'string', help: `linux.resources.${section}.${field}` })),
+  { name: 'l3-cache-schema', kind: 'string', help: 'Intel RDT: not supported' },
+  { name: 'mem-bw-schema', kind: 'string', help: 'Intel RDT: not supported' },
+];
+
+function updateResources(f: FlagValues): Resources {
+  const file = str(f.resources);
+  const r: Record<string, Record<string, unknown>> = file ? JSON.parse(fs.readFileSync(file === '-' ? 0 : file, 'utf8')) : {};
+  if (f['l3-cache-schema'] || f['mem-bw-schema']) throw new OcirunError('Intel RDT is not supported');
+  for (const [flag, section, field, kind] of UPDATE_FLAGS) {
+    const v = str(f[flag]);
+    if (v === undefined) continue;
+    let value: number | string = v;
+    if (kind === 'bytes') value = parseBytes(flag, v);
+    if (kind === 'int') {
+      if (!/^-?\d+$/.test(v)) throw new OcirunError(`invalid value for --${flag}: ${v}`);
+      value = Number(v);
+    }
+    (r[section] ??= {})[field] = value;
+  }
+  return r as Resources;
+}
+
+export const CGROUP_COMMANDS: Command[] = [
+  {
+    name: 'pause',
+    usage: '<container-id>',
+    summary: 'freeze every process of the container',
+    flags: [],
+    args: [1, 1],
+    async run(_f, [id], g) {
+      await (await import('../lifecycle/pause')).pause(id, { root: g.root });
+      return 0;
+    },
+  },
+  {
+    name: 'resume',
+    usage: '<container-id>',
+    summary: 'thaw a paused container',
+    flags: [],
+    args: [1, 1],
+    async run(_f, [id], g) {
+      await (await import('../lifecycle/resume')).resume(id, { root: g.root });
+      return 0;
+    },
+  },
+  {
+    name: 'ps',
+    usage: '[command options] <container-id> [ps options]',
+    summary: 'list the processes of a container',
+    flags: [{ name: 'format', short: 'f', kind: 'string', help: 'table or json (default table)' }],
+    args: [1, Infinity],
+    async run(f, [id, ...psArgs], g) {
+      const format = str(f.format) ?? 'table';
+      if (format !== 'table' && format !== 'json') throw new OcirunError(`invalid format option: ${format}`);
+      const { ps, psTable } = await import('../lifecycle/ps');
+      const pids = await ps(id, { root: g.root });
+      process.stdout.write(format === 'json' ? JSON.stringify(pids) + '\n' : psTable(pids, psArgs));
+      return 0;
+    },
+  },
+  {
+    name: 'update',
+    usage: '[command options] <container-id>',
+    summary: "change a running container's resource limits",
+    flags: updateFlagSpecs,
+    args: [1, 1],
+    async run(f, [id], g) {
+      await (await import('../lifecycle/update')).update(id, updateResources(f), { root: g.root });
+      return 0;
+    },
+  },
+  {
+    name: 'events',
+    usage: '[command options] <container-id>',
+    summary: 'print resource usage and OOM events (JSON lines)',
+    flags: [
+      { name: 'stats', kind: 'bool', help: 'print one stats event and exit' },
+      { name: 'interval', kind: 'string', help: 'how often to print stats (default 5s)' },
+    ],
+    args: [1, 1],
+    async run(f, [id], g) {
+      const events = await import('../lifecycle/events');
+      if (f.stats) process.stdout.write((await events.stats(id, { root: g.root })) + '\n');
+      else await events.watch(id, parseDuration(str(f.interval) ?? '5s'), (l) => process.stdout.write(l + '\n'), { root: g.root });
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,8 @@
+import { setFrozen } from '../cgroups/manager';
+import { withCgroups } from './cgroup-verbs';
+import type { CommonOptions } from './options';
+
+/** Thaws a paused container. */
+export async function resume(id: string, opts?: CommonOptions): Promise<void> {
+  await withCgroups(id, 'resume', opts, (cg) => setFrozen(cg, false));
+}

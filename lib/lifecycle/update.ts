@@ -1,0 +1,33 @@
+import { applyWrites } from '../cgroups/manager';
+import { v1Writes, v2Writes } from '../cgroups/resources';
+import type { Resources } from '../cgroups/types';
+import { withCgroups } from './cgroup-verbs';
+import type { CommonOptions } from './options';
+
+type Section = Exclude<keyof Resources, 'devices'>;
+const SECTIONS: Section[] = ['memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits', 'network', 'rdma', 'unified'];
+
+/**
+ * Changes the resources of a live container. Each section given is merged into the container's own and
+ * written in full (so that swap is converted against the current memory limit); the record keeps the result.
+ * Device rules are not updated, as with runc.
+ */
+export async function update(id: string, changes: Resources, opts?: CommonOptions): Promise<void> {
+  await withCgroups(id, 'update', opts, (cg, rec, dir) => {
+    const linux = (rec.spec.linux ??= {});
+    const current = (linux.resources ?? {}) as Resources;
+    const merged: Resources = { ...current };
+    const patch: Resources = {};
+    for (const s of SECTIONS) {
+      const change = changes[s];
+      if (change === undefined) continue;
+      const before = current[s];
+      const next = Array.isArray(change) || typeof change !== 'object' ? change : { ...(before as object), ...change };
+      (merged as Record<string, unknown>)[s] = next;
+      (patch as Record<string, unknown>)[s] = next;
+    }
+    applyWrites(cg, cg.mode === 'unified' ? v2Writes(patch) : v1Writes(patch));
+    linux.resources = merged as Record<string, unknown>;
+    dir.write(rec);
+  });
+}

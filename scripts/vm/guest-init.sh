@@ -1,0 +1,40 @@
+#!/bin/busybox sh
+# PID 1 of the cgroup-v2 test guest (initramfs). Mounts the host's / read-only over 9p as the real root
+# (switch_root, not chroot: user namespaces refuse a chrooted creator), a writable overlay over the checkout,
+# tmpfs where programs write, cgroup2 with every controller enabled, then runs the job's command and writes
+# its exit status where the host reads it (qemu's own exit status means nothing).
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "guest: insmod $m failed"; done
+arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+JOB=$(arg ocirun.job)
+REPO=$(arg ocirun.repo)
+N=/newroot
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 root $N || { echo "guest: no root share"; poweroff -f; }
+for d in tmp run var/tmp root; do mount -t tmpfs -o mode=1777 tmpfs $N/$d; done
+chmod 700 $N/root
+mkdir -p $N$JOB $N/run/overlay/upper $N/run/overlay/work
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 job $N$JOB || { echo "guest: no job share"; poweroff -f; }
+mount -t overlay overlay -o lowerdir=$N$REPO,upperdir=$N/run/overlay/upper,workdir=$N/run/overlay/work $N$REPO
+mount --move /dev $N/dev
+mkdir -p $N/dev/pts $N/dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts $N/dev/pts
+mount -t tmpfs -o mode=1777 shm $N/dev/shm
+mount --move /proc $N/proc
+mount --move /sys $N/sys
+mount -t cgroup2 -o nsdelegate cgroup2 $N/sys/fs/cgroup
+# Every controller, for the subtree below the root.
+for c in $(cat $N/sys/fs/cgroup/cgroup.controllers); do echo "+$c" > $N/sys/fs/cgroup/cgroup.subtree_control; done
+mount -t tmpfs tmpfs $N/sys/fs/bpf 2>/dev/null || true
+exec switch_root $N /bin/busybox sh -c '
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+  hostname ocirun-guest
+  ip link set lo up 2>/dev/null
+  cd "$1"
+  /bin/sh "$2/cmd" > "$2/output" 2>&1
+  echo $? > "$2/status"
+  sync
+  busybox poweroff -f' guest "$REPO" "$JOB"

@@ -1,0 +1,281 @@
+// Cgroups in effect, on whatever this machine has: cgroup v1 controllers on the hybrid host, cgroup v2 in the
+// project's guest (scripts/vm, run by scripts/test.sh). Every limit is shown working on real processes, and
+// every cgroup a test makes is gone when it ends. A check that only one mode can make is defined in that mode
+// only; the closing note of issue 4 lists where each runs.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { fs, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+
+const v2 = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
+let seq = 0;
+
+/** A cgroupsPath of its own (absolute: directly below each hierarchy's root), removed at teardown if left. */
+function cgroupsPath(t) {
+  const top = `ocirun-test-${process.pid}-${seq++}`;
+  t.teardown(() => {
+    for (const d of cgroupDirsNamed(top)) try { fs.rmdirSync(d); } catch { /* a test's failure shows elsewhere */ }
+  });
+  return { top, path: `/${top}/c` };
+}
+
+function cgroupDirsNamed(top) {
+  const roots = v2 ? ['/sys/fs/cgroup'] : fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}`);
+  return roots.map((r) => path.join(r, top)).filter((d) => fs.existsSync(d));
+}
+
+const record = (root, id) => JSON.parse(fs.readFileSync(path.join(root, id, 'state.json'), 'utf8')).cgroup;
+/** A file of the container's cgroup: v2's own directory, or the v1 controller's. */
+const cgFile = (root, id, controller, file) => {
+  const rec = record(root, id);
+  return path.join(v2 ? rec.unified : rec.v1[controller], file);
+};
+const read = (f) => fs.readFileSync(f, 'utf8').trim();
+
+function start(t, args, resources = {}, edit = () => {}) {
+  const root = testRoot(t);
+  const cg = cgroupsPath(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = args;
+    c.linux.cgroupsPath = cg.path;
+    c.linux.resources = { ...c.linux.resources, ...resources };
+    edit(c);
+  });
+  return { root, bundle, cg };
+}
+
+function running(t, args, resources, edit) {
+  const s = start(t, args, resources, edit);
+  ok(s.root, ['run', '-d', '--bundle', s.bundle, 'x']);
+  return { ...s, pid: state(s.root, 'x').pid };
+}
+
+t.test('the process is born in its cgroups; the cgroup namespace roots them; delete removes them', async (t) => {
+  const { root, cg, pid } = running(t, ['sleep', '100']);
+  const rec = record(root, 'x');
+  t.equal(rec.mode, v2 ? 'unified' : 'hybrid');
+  const host = read(`/proc/${pid}/cgroup`);
+  if (v2) t.equal(host, `0::${cg.path}`, 'in the v2 cgroup');
+  else for (const c of ['memory', 'pids', 'freezer', 'devices']) t.match(host, new RegExp(`:${c}:${cg.path}$`, 'm'), `in the ${c} cgroup`);
+  const inside = ok(root, ['exec', 'x', 'cat', '/proc/self/cgroup']).stdout.trim().split('\n');
+  t.ok(inside.every((l) => l.endsWith(':/')), `inside, every hierarchy is rooted at the container: ${inside.join(' ')}`);
+  t.ok(cgroupDirsNamed(cg.top).length > 0, 'the cgroups exist');
+  ok(root, ['delete', '--force', 'x']);
+  t.same(cgroupDirsNamed(cg.top), [], 'delete removed the cgroups it made, parents included');
+});
+
+t.test('the cgroup mount shows the container its own cgroups', async (t) => {
+  const { root } = running(t, ['sleep', '100'], { pids: { limit: 42 } });
+  const file = v2 ? '/sys/fs/cgroup/pids.max' : '/sys/fs/cgroup/pids/pids.max';
+  t.equal(ok(root, ['exec', 'x', 'cat', file]).stdout.trim(), '42', `${file} inside is the container's`);
+  const procs = ok(root, ['exec', 'x', 'cat', v2 ? '/sys/fs/cgroup/cgroup.procs' : '/sys/fs/cgroup/pids/cgroup.procs']).stdout;
+  t.match(procs, /^1$/m, 'its processes are listed by their pids in the container');
+  const w = ocirun(root, ['exec', 'x', 'sh', '-c', `echo 1000 > ${file}`]);
+  t.not(w.status, 0, 'read-only, as the default spec mounts it');
+});
+
+t.test('a cgroup that existed before is joined and left in place', async (t) => {
+  const cg = cgroupsPath(t);
+  const dirs = v2 ? ['/sys/fs/cgroup'] : ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/memory'];
+  for (const d of dirs) fs.mkdirSync(path.join(d, cg.top));
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.linux.cgroupsPath = `/${cg.top}`;
+  });
+  const r = ocirun(root, ['run', '--bundle', bundle, 'x']);
+  t.equal(r.status, 0, r.stderr);
+  for (const d of dirs) t.ok(fs.existsSync(path.join(d, cg.top)), `${d}/${cg.top} is still there`);
+});
+
+t.test('memory: a hog is OOM-killed at the limit', async (t) => {
+  // dd's 64 MiB buffer, filled from /dev/zero, is twice the limit.
+  const hog = 'dd if=/dev/zero of=/dev/null bs=64M count=1 && echo survived';
+  const { root, bundle } = start(t, ['sh', '-c', hog], { memory: { limit: 33554432, swap: 33554432 } });
+  ok(root, ['create', '--bundle', bundle, 'x']);
+  const limitFile = cgFile(root, 'x', 'memory', v2 ? 'memory.max' : 'memory.limit_in_bytes');
+  t.equal(read(limitFile), '33554432', 'the limit is written');
+  if (v2) t.equal(read(cgFile(root, 'x', 'memory', 'memory.swap.max')), '0', 'memory+swap = memory: no swap');
+  const events = cgFile(root, 'x', 'memory', v2 ? 'memory.events' : 'memory.oom_control');
+  ok(root, ['start', 'x']);
+  await waitFor(() => state(root, 'x').status === 'stopped', 20_000);
+  t.match(read(events), /oom_kill [1-9]/, 'the kernel OOM killer acted in the container');
+});
+
+t.test('pids: a fork bomb stops at the limit', async (t) => {
+  // The bomb runs in a shell of its own (ash exits when fork fails); counted with builtins only, since once
+  // the limit is reached nothing else can fork.
+  const bomb = 'sh -c "for i in \\$(seq 60); do sleep 30 & done" 2>/dev/null; set -- /proc/[0-9]*; echo $#';
+  const { root, bundle } = start(t, ['sh', '-c', bomb], { pids: { limit: 16 } });
+  const r = ocirun(root, ['run', '--bundle', bundle, 'x']);
+  t.equal(r.status, 0, r.stderr);
+  const count = Number(r.stdout.trim());
+  t.ok(count > 5 && count <= 16, `processes in the container: ${count}, limit 16`);
+});
+
+t.test('cpu and cpuset: weight or shares, quota and period, the cpus the process may use', async (t) => {
+  const { root, pid } = running(t, ['sleep', '100'], { cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' } });
+  if (v2) {
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.weight')), '20', 'shares 512 -> weight 20, as runc converts');
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.max')), '50000 100000');
+  } else {
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.shares')), '512');
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.cfs_quota_us')), '50000');
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.cfs_period_us')), '100000');
+  }
+  t.match(read(`/proc/${pid}/status`), /^Cpus_allowed_list:\s+0$/m, 'the kernel confines the process to cpu 0');
+  t.match(ok(root, ['exec', 'x', 'grep', 'Cpus_allowed_list', '/proc/self/status']).stdout, /:\s+0\n/, 'an exec too');
+});
+
+t.test('devices: a denied device cannot be opened, an allowed one can, for the access allowed', async (t) => {
+  // /dev/kmsg opened write-only needs no privilege of its own: only the device rules decide.
+  const kmsg = { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o666 };
+  const probe = ['sh', '-c', 'echo ocirun-device-test > /dev/kmsg && echo write-ok; head -c1 /dev/null; echo done'];
+  const attempt = (rules) => {
+    const s = start(t, probe, { devices: [{ allow: false, access: 'rwm' }, ...rules] }, (c) => (c.linux.devices = [kmsg]));
+    const r = ocirun(s.root, ['run', '--bundle', s.bundle, 'x']);
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stdout, /done/, '/dev/null, always allowed, works');
+    return r;
+  };
+  const denied = attempt([]);
+  t.notMatch(denied.stdout, /write-ok/, 'a device not allowed cannot be opened');
+  t.match(denied.stderr, /kmsg: Operation not permitted/, 'EPERM from the device controller');
+  const readOnly = attempt([{ allow: true, type: 'c', major: 1, minor: 11, access: 'r' }]);
+  t.notMatch(readOnly.stdout, /write-ok/, 'allowed for reading only: still not for writing');
+  const writable = attempt([{ allow: true, type: 'c', major: 1, minor: 11, access: 'w' }]);
+  t.match(writable.stdout, /write-ok/, 'allowed for writing: opened and written');
+  const wildcard = attempt([{ allow: true, type: 'c', major: 1, access: 'rw' }]);
+  t.match(wildcard.stdout, /write-ok/, 'a rule with any minor covers it');
+});
+
+t.test('pause and resume: frozen processes make no progress, state says paused, exec waits for --ignore-paused', async (t) => {
+  const { root, bundle, pid } = running(t, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done']);
+  const count = () => Number(ok(root, ['exec', '--ignore-paused', 'x', 'cat', '/tmp/count']).stdout) || Number(fs.readFileSync(`/proc/${pid}/root/tmp/count`, 'utf8'));
+  const file = `/proc/${pid}/root/tmp/count`;
+  await waitFor(() => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')) > 2);
+  ok(root, ['pause', 'x']);
+  t.equal(state(root, 'x').status, 'paused');
+  const frozenAt = fs.readFileSync(file, 'utf8');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(fs.readFileSync(file, 'utf8'), frozenAt, 'no progress while paused');
+  const e = ocirun(root, ['exec', 'x', 'true']);
+  t.equal(e.status, 1);
+  t.match(e.stderr, /cannot exec in a paused container/);
+  t.match(ocirun(root, ['pause', 'x']).stderr, /container not running/, 'pausing twice is refused');
+  ok(root, ['resume', 'x']);
+  t.equal(state(root, 'x').status, 'running');
+  await waitFor(() => fs.readFileSync(file, 'utf8') !== frozenAt);
+  t.pass('progress again after resume');
+  t.match(ocirun(root, ['resume', 'x']).stderr, /container not paused/);
+  t.ok(count() > 0);
+  void bundle;
+});
+
+t.test('update: flags and --resources change the limits of a live container', async (t) => {
+  const { root } = running(t, ['sleep', '100'], { memory: { limit: 67108864 }, pids: { limit: 100 } });
+  ok(root, ['update', '--memory', '48m', '--pids-limit=30', '--cpu-share', '1024', 'x']);
+  t.equal(read(cgFile(root, 'x', 'memory', v2 ? 'memory.max' : 'memory.limit_in_bytes')), String(48 * 1024 * 1024));
+  t.equal(read(cgFile(root, 'x', 'pids', 'pids.max')), '30');
+  t.equal(read(cgFile(root, 'x', 'cpu', v2 ? 'cpu.weight' : 'cpu.shares')), v2 ? '39' : '1024');
+  ok(root, ['update', '--resources', '-', 'x'], { input: JSON.stringify({ pids: { limit: 12 } }) });
+  t.equal(read(cgFile(root, 'x', 'pids', 'pids.max')), '12', 'from stdin');
+  const stats = JSON.parse(ok(root, ['events', '--stats', 'x']).stdout);
+  t.equal(stats.data.pids.limit, 12, 'events sees the new limit');
+  const bad = ocirun(root, ['update', '--memory', 'lots', 'x']);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr, /invalid value for --memory: lots/);
+});
+
+t.test('events: --stats is one stats object; the stream reports stats and an oom', async (t) => {
+  const hog = 'while true; do sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; done'; // an OOM kill every second
+  const { root } = running(t, ['sh', '-c', hog], { memory: { limit: 33554432, swap: 33554432 }, pids: { limit: 50 } });
+  const one = JSON.parse(ok(root, ['events', '--stats', 'x']).stdout);
+  t.equal(one.type, 'stats');
+  t.equal(one.id, 'x');
+  t.equal(one.data.memory.usage.limit, 33554432, 'memory limit');
+  t.ok(one.data.memory.usage.usage > 0, 'memory usage');
+  t.ok(one.data.pids.current >= 1 && one.data.pids.limit === 50, 'pids');
+  t.ok(one.data.cpu.usage.total > 0, 'cpu time');
+  const { spawn } = await import('node:child_process');
+  const { bin } = await import('./helpers.mjs');
+  const stream = spawn(bin, ['--root', root, 'events', '--interval', '200ms', 'x'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => stream.kill('SIGKILL'));
+  let out = '';
+  stream.stdout.on('data', (d) => (out += d));
+  await waitFor(() => /"type":"oom"/.test(out), 20_000);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  t.ok(lines.some((e) => e.type === 'stats'), 'stats events');
+  t.ok(lines.some((e) => e.type === 'oom' && e.id === 'x'), 'an oom event');
+  t.ok(state(root, 'x').status === 'running', 'the init survived; only the hog was killed');
+});
+
+t.test('ps and kill --all: every process of the container, with a shared pid namespace too', async (t) => {
+  const { root, pid } = running(t, ['sh', '-c', 'sleep 100 & sleep 100 & sleep 100'], {}, (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'pid');
+  });
+  await waitFor(() => JSON.parse(ok(root, ['ps', '--format', 'json', 'x']).stdout).length === 3);
+  const pids = JSON.parse(ok(root, ['ps', '--format=json', 'x']).stdout);
+  t.ok(pids.includes(pid), 'the init is listed by its host pid');
+  const table = ok(root, ['ps', 'x']).stdout.trim().split('\n');
+  t.match(table[0], /PID/, 'the table has ps -ef\'s header');
+  t.equal(table.length, 4, 'and one row per process');
+  t.match(ok(root, ['ps', 'x', '-o', 'pid,comm']).stdout, /sleep/, 'ps options are passed on');
+  ok(root, ['kill', '--all', 'x', 'KILL']);
+  await waitFor(() => pids.every((p) => !fs.existsSync(`/proc/${p}`) || /^State:\s+Z/m.test(read(`/proc/${p}/status`))));
+  t.pass('every process is gone, not just the init');
+});
+
+t.test('exec joins the container\'s cgroups', async (t) => {
+  const { root } = running(t, ['sleep', '100']);
+  ok(root, ['exec', '-d', 'x', 'sleep', '99']);
+  const pids = JSON.parse(ok(root, ['ps', '--format', 'json', 'x']).stdout);
+  t.equal(pids.length, 2, 'the exec\'d process is in the container\'s cgroup');
+});
+
+t.test('bad resources: a clear error naming the field, exit 1, no cgroup and no state left', async (t) => {
+  const cases = [
+    [{ memory: { limit: 67108864, swap: 1048576 } }, /\/linux\/resources\/memory\/swap: memory\+swap limit should be >= memory limit/],
+    [{ cpu: { cpus: '999' } }, /\/linux\/resources\/cpu\/cpus: write \/sys\/fs\/cgroup\/.*cpuset\.cpus: .* \(E[A-Z]+\)/],
+  ];
+  if (v2) cases.push([{ unified: { 'memory.nosuchfile': '1' } }, /\/linux\/resources\/unified\/memory\.nosuchfile: .* does not exist/]);
+  else cases.push(
+    [{ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }, /\/linux\/resources\/hugepageLimits\/0: the hugetlb cgroup controller is not mounted on this host/],
+    [{ unified: { 'memory.high': '1' } }, /\/linux\/resources\/unified: unified resources need cgroup v2/],
+  );
+  for (const [resources, message] of cases) {
+    const { root, bundle, cg } = start(t, ['true'], resources);
+    const r = ocirun(root, ['create', '--bundle', bundle, 'x']);
+    t.equal(r.status, 1, JSON.stringify(resources));
+    t.match(r.stderr, message);
+    t.same(fs.readdirSync(root), [], 'no state');
+    t.same(cgroupDirsNamed(cg.top), [], 'no cgroup');
+  }
+  const { root, bundle, cg } = start(t, ['nosuchprogram']);
+  t.equal(ocirun(root, ['create', '--bundle', bundle, 'x']).status, 1, 'a create that fails in the init');
+  t.same(cgroupDirsNamed(cg.top), [], 'leaves no cgroup either');
+});
+
+t.test('pause, update and events refuse a stopped container; ps of one is empty', async (t) => {
+  const { root, bundle } = start(t, ['true']);
+  ok(root, ['run', '--keep', '--bundle', bundle, 'x']);
+  t.match(ocirun(root, ['pause', 'x']).stderr, /container not running/);
+  t.match(ocirun(root, ['update', '--pids-limit', '5', 'x']).stderr, /container x is not running/);
+  t.match(ocirun(root, ['events', '--stats', 'x']).stderr, /container x is not running/);
+  t.equal(ok(root, ['ps', '--format', 'json', 'x']).stdout.trim(), '[]');
+});
+
+if (v2)
+  t.test('cgroup v2 only: unified keys, io weight, memory reservation, a nested cgroup is removed too', async (t) => {
+    const { root } = running(t, ['sleep', '100'], {
+      memory: { limit: 67108864, reservation: 16777216 },
+      unified: { 'memory.high': '50331648', 'pids.max': '77' },
+    }, (c) => (c.mounts.find((m) => m.destination === '/sys/fs/cgroup').options = ['nosuid', 'noexec', 'nodev', 'rw']));
+    t.equal(read(cgFile(root, 'x', '', 'memory.high')), '50331648');
+    t.equal(read(cgFile(root, 'x', '', 'pids.max')), '77');
+    t.equal(read(cgFile(root, 'x', '', 'memory.low')), '16777216');
+    ok(root, ['exec', 'x', 'mkdir', '/sys/fs/cgroup/inner']);
+    t.ok(fs.existsSync(cgFile(root, 'x', '', 'inner')), 'the container made a cgroup below its own');
+    const rec = record(root, 'x');
+    ok(root, ['delete', '--force', 'x']);
+    t.notOk(fs.existsSync(rec.unified), 'delete removed it with the container\'s');
+  });
