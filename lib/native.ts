@@ -22,6 +22,8 @@ export interface NativeMount {
   sourceIsFile: boolean;
   cgroupNames?: string[];
   cgroupOptions?: string[];
+  /** Host directories bound in place of each hierarchy ("" mounts the hierarchy itself). */
+  cgroupSources?: string[];
 }
 
 export interface NativeDevice {

@@ -21,6 +21,8 @@ export function hierarchies(): Hierarchies {
   if (cached) return cached;
   const v1 = new Map<string, string>();
   let unified: string | undefined;
+  // Mount options that are controllers (xattr, noprefix, ... are not).
+  const known = new Set(fs.readFileSync('/proc/cgroups', 'utf8').split('\n').map((l) => l.split('\t')[0]));
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [pre, post] = line.split(' - ');
     if (!post) continue;
@@ -29,7 +31,8 @@ export function hierarchies(): Hierarchies {
     if (fstype === 'cgroup2' && (!unified || mountPoint === '/sys/fs/cgroup')) unified = mountPoint;
     if (fstype === 'cgroup')
       for (const opt of superOpts.split(','))
-        if (opt !== 'rw' && opt !== 'ro' && !opt.includes('=') && !v1.has(opt)) v1.set(opt, mountPoint);
+        // Controllers, and named hierarchies (name=systemd) which are joined too, as runc does.
+        if ((known.has(opt) || opt.startsWith('name=')) && !v1.has(opt)) v1.set(opt, mountPoint);
   }
   const mode: CgroupMode = unified === '/sys/fs/cgroup' || (unified && !v1.size) ? 'unified' : v1.size ? (unified ? 'hybrid' : 'legacy') : 'unified';
   if (!unified && !v1.size) throw new ConfigError('/linux/cgroupsPath', 'no cgroup filesystem is mounted on this host');

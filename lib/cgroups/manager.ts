@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, SystemError } from '../errors';
 import { attachDeviceFilter } from '../native';
-import { cgroupDir, hierarchies, type CgroupMode, type Hierarchies } from './hierarchy';
+import { cgroupDir, hierarchies, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
 import type { CgroupWrite, Resources } from './types';
@@ -15,7 +15,7 @@ export interface CgroupRecord {
   mode: CgroupMode;
   /** The container's cgroup2 directory (every mode but legacy). */
   unified?: string;
-  /** v1 controller -> the container's directory in its hierarchy. */
+  /** v1 controller (or named hierarchy, name=systemd) -> the container's directory in its hierarchy. */
   v1: Record<string, string>;
   /** Directories this runtime created, parents first. */
   created: string[];
@@ -28,8 +28,6 @@ export interface CgroupPlan {
   deviceProgram?: Buffer;
 }
 
-/** Named hierarchies (name=systemd) carry no controller: not joined. */
-const v1Controllers = (h: Hierarchies) => [...h.v1.keys()];
 
 /** Everything about the cgroups that can be decided without touching them; throws on a bad config. */
 export function planCgroups(resources: Resources | undefined, cgroupsPath: string | undefined, id: string): CgroupPlan {
@@ -37,7 +35,7 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   const r = resources ?? {};
   const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
   if (h.unified) record.unified = cgroupDir(h, '', cgroupsPath, id);
-  if (h.mode !== 'unified') for (const c of v1Controllers(h)) record.v1[c] = cgroupDir(h, c, cgroupsPath, id);
+  if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = cgroupDir(h, c, cgroupsPath, id);
   const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
   if (h.mode === 'unified') {
     return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)) };

@@ -34,7 +34,11 @@ export const PROPAGATION: Record<string, number> = {
 };
 
 /** One config mount; `index` names it in errors. */
-export function planMount(m: Mount, index: number, bundleDir: string): NativeMount {
+/**
+ * `ownCgroups`: the container's cgroup directories, when it has no cgroup namespace of its own. A cgroup
+ * mount then binds those (as runc does), since a cgroup filesystem mounted there would show the host's root.
+ */
+export function planMount(m: Mount, index: number, bundleDir: string, ownCgroups?: CgroupDirs): NativeMount {
   const where = `/mounts/${index}`;
   let flags = 0;
   let propagation = 0;
@@ -68,7 +72,7 @@ export function planMount(m: Mount, index: number, bundleDir: string): NativeMou
     return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, sourceIsFile: !st.isDirectory() };
   }
   if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
-  if (m.type === 'cgroup') return planCgroupMount(base, flags);
+  if (m.type === 'cgroup') return planCgroupMount(base, flags, ownCgroups);
   return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags };
 }
 
@@ -98,11 +102,25 @@ export function hostCgroupHierarchies(): Hierarchy[] {
   return (hierarchies = found);
 }
 
-function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number): NativeMount {
+/** A container's cgroup directories: cgroup2's, and each v1 hierarchy's (whatever its controllers). */
+export interface CgroupDirs {
+  unified?: string;
+  v1: Record<string, string>;
+}
+
+function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number, own?: CgroupDirs): NativeMount {
   const hs = hostCgroupHierarchies();
   const unifiedOnly = hs.length === 1 && hs[0].name === '';
+  if ((unifiedOnly || hs.length === 0) && own?.unified)
+    return { ...base, kind: MountKind.Bind, source: own.unified, type: '', flags: flags | MS.BIND | MS.REC };
   if (unifiedOnly || hs.length === 0)
     return { ...base, kind: MountKind.Filesystem, source: 'cgroup', type: 'cgroup2', flags };
+  // The container's directory in the hierarchy mounted at /sys/fs/cgroup/<name>.
+  const ownDir = (name: string) => {
+    const mount = path.join('/sys/fs/cgroup', name);
+    if (own?.unified?.startsWith(mount + '/')) return own.unified;
+    return Object.values(own?.v1 ?? {}).find((d) => d.startsWith(mount + '/')) ?? '';
+  };
   // v1 or hybrid host: a tmpfs holding one mount per hierarchy, as the host lays them out.
   return {
     ...base,
@@ -112,5 +130,6 @@ function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'f
     flags,
     cgroupNames: hs.map((h) => h.name),
     cgroupOptions: hs.map((h) => h.options),
+    ...(own ? { cgroupSources: hs.map((h) => ownDir(h.name)) } : {}),
   };
 }

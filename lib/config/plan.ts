@@ -7,7 +7,7 @@ import { ConfigError } from '../errors';
 import { initStubPath, type NativePlan } from '../native';
 import type { Bundle } from './load';
 import { planDevSymlinks, planDevices } from './devices';
-import { PROPAGATION, planMount } from './mounts';
+import { PROPAGATION, planMount, type CgroupDirs } from './mounts';
 import { initArgv } from './process';
 import { planSysctls } from './sysctl';
 import { createContainerPlan, startHookWords } from '../hooks';
@@ -34,6 +34,8 @@ export interface PlanOptions {
   consoleSocket?: string;
   /** The state the startContainer hooks read (its pid filled in by the init). */
   hookState?: object;
+  /** The container's cgroups, already planned: a cgroup mount without a cgroup namespace binds them. */
+  cgroups?: CgroupDirs;
 }
 
 /** process.terminal and consoleSize, for create and exec alike. */
@@ -179,7 +181,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     noPivot: opts.noPivot === true,
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
-    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir)),
+    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, has(ns, 'cgroup') ? undefined : opts.cgroups)),
     devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),
     symlinks: planDevSymlinks(spec.mounts),
     ...createContainerPlan(spec, opts.hookState ?? {}),

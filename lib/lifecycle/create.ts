@@ -87,6 +87,7 @@ export async function createContainer(
       warn: opts.onWarning,
       consoleSocket: opts.consoleSocket,
       hookState: publicState(rec, 'creating'),
+      cgroups: cgroups.record,
     });
     createCgroups(cgroups);
     cgroupsMade = true;

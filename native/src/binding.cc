@@ -99,6 +99,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
     mp.sourceIsFile = flag(m, "sourceIsFile");
     mp.cgroupNames = list<std::string>(m, "cgroupNames", as_string);
     mp.cgroupOptions = list<std::string>(m, "cgroupOptions", as_string);
+    mp.cgroupSources = list<std::string>(m, "cgroupSources", as_string);
     return mp;
   });
   p.devices = list<ocirun::DevicePlan>(o, "devices", [](Napi::Value v) {

@@ -29,6 +29,9 @@ struct MountPlan {
   // kCgroupV1Tree: one sub-mount per host hierarchy: names[i] mounted with options opts[i].
   std::vector<std::string> cgroupNames;
   std::vector<std::string> cgroupOptions;
+  // Host directories bound in place of each hierarchy (the container's own cgroups, when it has no cgroup
+  // namespace); "" mounts the hierarchy itself.
+  std::vector<std::string> cgroupSources;
 };
 
 struct DevicePlan {

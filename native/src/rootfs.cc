@@ -65,10 +65,25 @@ int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, Sy
     if (fd < 0) return -1;
     FdPath at(fd);
     const bool unified = m.cgroupOptions[i].empty();
-    int rc = mount("cgroup", at.c_str(), unified ? "cgroup2" : "cgroup", m.flags,
-                   unified ? nullptr : m.cgroupOptions[i].c_str());
+    const char* source = i < m.cgroupSources.size() ? m.cgroupSources[i].c_str() : "";
+    int rc;
+    if (*source) {  // the container's own cgroup, bound from the host's hierarchy, then given the mount's flags
+      rc = mount(source, at.c_str(), nullptr, MS_BIND, nullptr);
+      if (rc == 0) {
+        close(fd);
+        if ((fd = open_in_root(root_fd, sub, e)) < 0) return -1;  // the bind mount, not the directory under it
+        FdPath bound(fd);
+        const unsigned long keep = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        if (mount(nullptr, bound.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & keep), nullptr) < 0) {
+          close(fd);
+          return fail(e, "mount(MS_REMOUNT)", sub);
+        }
+      }
+    } else {
+      rc = mount("cgroup", at.c_str(), unified ? "cgroup2" : "cgroup", m.flags, unified ? nullptr : m.cgroupOptions[i].c_str());
+    }
     close(fd);
-    if (rc < 0) return fail(e, unified ? "mount(cgroup2)" : "mount(cgroup)", sub);
+    if (rc < 0) return fail(e, *source ? "mount(MS_BIND)" : unified ? "mount(cgroup2)" : "mount(cgroup)", *source ? source : sub);
   }
   if (!(m.flags & MS_RDONLY)) return 0;
   int fd = open_in_root(root_fd, m.destination.c_str(), e);  // the tmpfs now, not the dir under it
