@@ -56,10 +56,18 @@ void apply_labels(const Control& c) {
   if (c.selinux) set_exec_label("/proc/self/attr/exec", nullptr, c.selinux, "selinux");
 }
 
+// The kernel's numbering (asm-generic/resource.h), for errors that name the limit.
+const char* const kRlimitNames[] = {"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE",
+                                    "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS",
+                                    "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+                                    "RLIMIT_RTPRIO", "RLIMIT_RTTIME"};
+
 void apply_rlimits(const Control& c) {
   for (size_t i = 0; i < c.nrlimits; i++) {
     struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
-    if (setrlimit(__rlimit_resource(c.rlimits[i].resource), &r) < 0) fail("rlimits", "setrlimit", "", errno);
+    unsigned res = unsigned(c.rlimits[i].resource);
+    const char* name = res < sizeof kRlimitNames / sizeof *kRlimitNames ? kRlimitNames[res] : "";
+    if (setrlimit(__rlimit_resource(res), &r) < 0) fail("rlimits", "setrlimit", name, errno);
   }
 }
 

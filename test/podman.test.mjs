@@ -1,0 +1,116 @@
+// podman (with conmon), from Debian's packages, running its containers on ocirun: a private storage and
+// state under this test's own directory, ocirun named in a test containers.conf (with runtime_supports_json,
+// so podman asks for JSON error logs), an image imported from the busybox rootfs the tests build.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { bin, fs, os, path, repo } from './helpers.mjs';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-podman-'));
+const image = 'localhost/ocirun-test:1';
+fs.writeFileSync(path.join(dir, 'containers.conf'), `
+[containers]
+# The host's NOFILE hard limit is 20000 and CAP_SYS_RESOURCE is not in its bounding set: podman's default
+# nofile of 1048576 cannot be granted by any runtime here.
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+netns = "none"
+[engine]
+runtime = "ocirun"
+runtime_supports_json = ["ocirun"]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+[engine.runtimes]
+ocirun = ["${bin}"]
+`);
+const env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
+const base = ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'vfs'];
+
+/** podman with the private state; { status, stdout, stderr }. */
+function podman(args, opts = {}) {
+  const r = spawnSync('podman', [...base, ...args], { env, encoding: 'utf8', timeout: 60_000, ...opts });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function ok(args, opts) {
+  const r = podman(args, opts);
+  if (r.status !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+/** A command under a real terminal (script(1)); its exit status is the command's. */
+function inTerminal(command) {
+  const cmd = ['podman', ...base, ...command].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8', timeout: 60_000, input: '' });
+  return { status: r.status, stdout: r.stdout.replace(/\r/g, '') };
+}
+
+t.teardown(() => {
+  podman(['rm', '--all', '--force', '--time', '0']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+t.before(() => {
+  const rootfs = path.join(dir, 'rootfs');
+  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
+  execFileSync('tar', ['-C', rootfs, '-cf', path.join(dir, 'rootfs.tar'), '.']);
+  ok(['import', path.join(dir, 'rootfs.tar'), image]);
+});
+
+t.test('podman uses ocirun', async (t) => {
+  t.equal(ok(['info', '--format', '{{.Host.OCIRuntime.Name}}']).trim(), 'ocirun');
+  t.equal(ok(['info', '--format', '{{.Host.OCIRuntime.Path}}']).trim(), bin);
+});
+
+t.test('run --rm: output and exit status', async (t) => {
+  t.equal(ok(['run', '--rm', image, 'echo', 'hello from ocirun']), 'hello from ocirun\n');
+  t.equal(podman(['run', '--rm', image, 'sh', '-c', 'exit 7']).status, 7);
+  t.equal(ok(['ps', '--all', '--quiet']), '', 'nothing left');
+});
+
+t.test('run -d, exec, exec -t, logs, stop, rm', async (t) => {
+  ok(['run', '-d', '--name', 'c1', image, 'sh', '-c', 'echo started; exec sleep 1000']);
+  t.teardown(() => podman(['rm', '-f', '-t', '0', 'c1']));
+  t.equal(ok(['inspect', '--format', '{{.OCIRuntime}} {{.State.Status}}', 'c1']).trim(), 'ocirun running');
+  t.equal(ok(['exec', 'c1', 'sh', '-c', 'echo $((6*7)); cat /proc/1/cmdline | tr "\\0" " "']).trim(), '42\nsleep 1000');
+  // (conmon puts a NUL before the output of exec -t; it does so with runc too.)
+  const tty = inTerminal(['exec', '-it', 'c1', 'sh', '-c', 'tty; exit 5']);
+  t.equal(tty.status, 5, 'exec -t: the exit status comes back');
+  t.match(tty.stdout, /\/dev\/pts\/\d+\n/, 'a terminal inside');
+  t.equal(ok(['logs', 'c1']), 'started\n');
+  ok(['stop', '--time', '1', 'c1']);
+  t.equal(ok(['inspect', '--format', '{{.State.Status}}', 'c1']).trim(), 'exited');
+  ok(['rm', 'c1']);
+  t.equal(podman(['inspect', 'c1']).status, 125, 'removed');
+});
+
+t.test('run --memory and --pids-limit: in effect in the container', async (t) => {
+  const out = ok(['run', '--rm', '--memory', '64m', '--pids-limit', '50', image, 'sh', '-c',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']);
+  t.equal(out, '67108864\n50\n', 'the limits, seen in the container\'s own cgroups');
+  const hog = podman(['run', '--rm', '--memory', '32m', '--memory-swap', '32m', image, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
+  t.equal(hog.status, 137, 'a memory hog is OOM-killed');
+});
+
+t.test('pause and unpause', async (t) => {
+  ok(['run', '-d', '--name', 'c2', image, 'sleep', '1000']);
+  t.teardown(() => podman(['rm', '-f', '-t', '0', 'c2']));
+  ok(['pause', 'c2']);
+  t.equal(ok(['inspect', '--format', '{{.State.Status}}', 'c2']).trim(), 'paused');
+  ok(['unpause', 'c2']);
+  t.equal(ok(['inspect', '--format', '{{.State.Status}}', 'c2']).trim(), 'running');
+  t.equal(ok(['exec', 'c2', 'echo', 'alive']), 'alive\n');
+});
+
+t.test('a failing command: the runtime\'s error reaches the user intact', async (t) => {
+  const r = podman(['run', '--rm', image, 'nosuchcommand']);
+  t.equal(r.status, 127, 'podman\'s status for a command not found');
+  t.match(r.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
+  // A limit above the host's hard limit, without CAP_SYS_RESOURCE: only the runtime finds out.
+  const bad = podman(['run', '--rm', '--ulimit', 'nofile=30000:30000', image, 'true']);
+  t.equal(bad.status, 126);
+  t.match(bad.stderr, /ocirun: rlimits: setrlimit RLIMIT_NOFILE: Operation not permitted/, 'the step, the syscall, the limit and errno, through podman');
+  t.equal(ok(['ps', '--all', '--quiet']), '', 'nothing left');
+});
+
+t.test('run -it through a real terminal', async (t) => {
+  const r = inTerminal(['run', '-it', '--rm', image, 'sh', '-c', 'tty; exit 3']);
+  t.equal(r.status, 3);
+  t.match(r.stdout, /^\/dev\/pts\/0\n/);
+});
