@@ -5,6 +5,7 @@ import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { bin, fs, os, path, repo, waitFor } from './helpers.mjs';
 import { buildOciArchive } from './oci-image.mjs';
+import { CriClient, decode, str } from './cri-client.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-containerd-'));
 const sock = path.join(dir, 'containerd.sock');
@@ -12,20 +13,49 @@ const ns = `ocirun-test-${process.pid}`; // the shim keeps runtime state in /run
 const image = 'localhost/ocirun-test:1';
 const runtimeRoot = `/run/containerd/runc/${ns}`;
 let daemon;
+// Host directories containerd and its shim make outside the private paths: removed at the end if this test
+// made them (and they are empty), left alone otherwise.
+const hostDirs = ['/run/containerd/s', `/run/containerd/runc/${ns}`, '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']
+  .filter((d) => !fs.existsSync(d));
+const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/${ns}`).filter((d) => fs.existsSync(d));
 
+/** The RuntimeClass block of docs/containerd.md, exactly, with BinaryName pointing at this checkout. */
+function documentedRuntimeConfig() {
+  const doc = fs.readFileSync(path.join(repo, 'docs', 'containerd.md'), 'utf8');
+  const block = /<!-- containerd-runtime-config -->\n```toml\n([\s\S]*?)```/.exec(doc)[1];
+  const withBin = block.replace('BinaryName = "/usr/local/bin/ocirun"', `BinaryName = "${bin}"`);
+  if (withBin === block) throw new Error('docs/containerd.md: the BinaryName line changed; update this test');
+  return withBin;
+}
+
+// Private paths, a local sandbox image (no registry here) and no CNI (the pod uses the host's network).
+fs.mkdirSync(path.join(dir, 'cni'));
 fs.writeFileSync(path.join(dir, 'config.toml'), `
 version = 2
 root = "${dir}/root"
 state = "${dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "${sock}"
 [ttrpc]
   address = "${sock}.ttrpc"
-`);
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/ocirun-pause:1"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  # This host's bounding set lacks CAP_SYS_RESOURCE: the sandbox's oom_score_adj of -998 cannot be granted (runc
+  # fails the same way). containerd's option for such hosts keeps it at containerd's own.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "${dir}/cni"
+    conf_dir = "${dir}/cni"
+  # The default runtime of a stock config: the documented block is added beside it, as on a real node.
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+${documentedRuntimeConfig()}`);
 
 function ctr(args, opts = {}) {
-  const r = spawnSync('ctr', ['--address', sock, '--namespace', ns, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
+  const namespace = args[0] === '--namespace' ? [] : ['--namespace', ns];
+  const r = spawnSync('ctr', ['--address', sock, ...namespace, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function ok(args, opts) {
@@ -33,7 +63,7 @@ function ok(args, opts) {
   if (r.status !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
-const run = (args) => ['run', '--runc-binary', bin, ...args];
+const run = (args) => ['run', '--fifo-dir', path.join(dir, 'fifo'), '--runc-binary', bin, ...args];
 const taskStatus = (id) => ok(['task', 'ls']).split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2];
 
 t.before(async () => {
@@ -44,6 +74,9 @@ t.before(async () => {
   execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
   buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
   ok(['image', 'import', path.join(dir, 'image.tar')]);
+  // Kubernetes' images live in the k8s.io namespace: the pod's container and its sandbox ("pause") image.
+  buildOciArchive(rootfs, path.join(dir, 'pause.tar'), 'localhost/ocirun-pause:1', ['sleep', '2147483647']);
+  for (const tar of ['image.tar', 'pause.tar']) ok(['--namespace', 'k8s.io', 'image', 'import', path.join(dir, tar)]);
 });
 
 t.teardown(async () => {
@@ -53,7 +86,8 @@ t.teardown(async () => {
     ctr(['task', 'rm', '-f', id]);
   }
   for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
-  for (const img of ctr(['image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['image', 'rm', img]);
+  for (const n of [ns, 'k8s.io'])
+    for (const img of ctr(['--namespace', n, 'image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['--namespace', n, 'image', 'rm', img]);
   if (daemon && daemon.exitCode === null) {
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
@@ -62,6 +96,10 @@ t.teardown(async () => {
   for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(runtimeRoot, { recursive: true, force: true });
+  // ctr puts a namespace's containers below the cgroup /<namespace>: ocirun made it, each container's own
+  // delete left it (another container was still in it then).
+  for (const d of cgroupDirs()) fs.rmdirSync(d);
+  for (const d of hostDirs) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
 });
 
 t.test('ctr run --rm: output and exit status', async (t) => {
@@ -75,8 +113,8 @@ t.test('a running task: ocirun keeps its state; task exec, ps, pause, resume, ki
   ok(run(['-d', image, 'c3', 'sleep', '1000']));
   const st = JSON.parse(execFileSync(bin, ['--root', runtimeRoot, 'state', 'c3'], { encoding: 'utf8' }));
   t.equal(st.status, 'running', 'the shim created it with ocirun (ocirun reads its own state)');
-  t.equal(ok(['task', 'exec', '--exec-id', 'e1', 'c3', 'sh', '-c', 'echo $((6*7))']), '42\n');
-  ok(['task', 'exec', '-d', '--exec-id', 'e2', 'c3', 'sleep', '999']);
+  t.equal(ok(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '--exec-id', 'e1', 'c3', 'sh', '-c', 'echo $((6*7))']), '42\n');
+  ok(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '-d', '--exec-id', 'e2', 'c3', 'sleep', '999']);
   const ps = ok(['task', 'ps', 'c3']).trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]));
   t.equal(ps.length, 2, 'task ps: the init and the exec\'d process');
   t.ok(ps.includes(st.pid));
@@ -98,3 +136,53 @@ t.test('an error path: containerd shows ocirun\'s message', async (t) => {
   t.match(r.stderr, /OCI runtime create failed: .*exec: "nosuchcommand": executable file not found in \$PATH/);
   ctr(['container', 'rm', 'c4']);
 });
+
+t.test('Kubernetes: a pod with runtime_handler "ocirun", through the CRI API and the documented config', async (t) => {
+  const cri = new CriClient(sock);
+  t.teardown(() => cri.close());
+  const version = await cri.runtime('Version', { 1: 'v1' });
+  t.equal(str(version, 2), 'containerd', 'the CRI plugin answers');
+  const logs = path.join(dir, 'pod-logs');
+  fs.mkdirSync(logs);
+  const NODE = 2; // NamespaceMode: the host's network, so that no CNI plugin is needed
+  const podConfig = {
+    1: { 1: 'hello', 2: 'uid-hello', 3: 'default', 4: 0 }, // metadata: name, uid, namespace, attempt
+    3: logs, // log_directory
+    8: { 2: { 1: { 1: NODE } } }, // linux.security_context.namespace_options.network
+  };
+  const pod = str(await cri.runtime('RunPodSandbox', { 1: podConfig, 2: 'ocirun' }), 1);
+  t.teardown(async () => {
+    await cri.runtime('StopPodSandbox', { 1: pod }).catch(() => {});
+    await cri.runtime('RemovePodSandbox', { 1: pod }).catch(() => {});
+  });
+  t.equal(JSON.parse(execFileSync(bin, ['--root', '/run/containerd/runc/k8s.io', 'state', pod], { encoding: 'utf8' })).status,
+    'running', 'the sandbox container runs on ocirun');
+  const created = await cri.runtime('CreateContainer', {
+    1: pod,
+    2: { 1: { 1: 'hello', 2: 0 }, 2: { 1: 'localhost/ocirun-test:1' }, 3: ['sh', '-c', 'echo hello from a pod; exec sleep 1000'], 11: 'hello.log' },
+    3: podConfig,
+  });
+  const id = str(created, 1);
+  await cri.runtime('StartContainer', { 1: id });
+  const status = decodeStatus(await cri.runtime('ContainerStatus', { 1: id }));
+  t.equal(status.state, 1, 'CONTAINER_RUNNING');
+  const st = JSON.parse(execFileSync(bin, ['--root', '/run/containerd/runc/k8s.io', 'state', id], { encoding: 'utf8' }));
+  t.equal(st.status, 'running', 'the container runs on ocirun');
+  const exec = await cri.runtime('ExecSync', { 1: id, 2: ['sh', '-c', 'echo $((6*7)); exit 3'], 3: 10 });
+  t.equal(str(exec, 1), '42\n', 'ExecSync (an ocirun exec): its output');
+  t.equal(exec[3]?.[0], 3, 'and its exit code');
+  await waitFor(() => fs.existsSync(path.join(logs, 'hello.log')) && /stdout F hello from a pod/.test(fs.readFileSync(path.join(logs, 'hello.log'), 'utf8')));
+  t.pass('the container\'s output is in the pod log');
+  await cri.runtime('StopContainer', { 1: id, 2: 1 });
+  t.equal(decodeStatus(await cri.runtime('ContainerStatus', { 1: id })).state, 2, 'CONTAINER_EXITED');
+  await cri.runtime('RemoveContainer', { 1: id });
+  await cri.runtime('StopPodSandbox', { 1: pod });
+  await cri.runtime('RemovePodSandbox', { 1: pod });
+  t.notOk(fs.existsSync(`/run/containerd/runc/k8s.io/${id}`), 'ocirun\'s state is gone with the container');
+});
+
+/** ContainerStatusResponse.status: the state (0 CREATED, 1 RUNNING, 2 EXITED; a proto3 zero is absent). */
+function decodeStatus(resp) {
+  const s = decode(resp[1][0]);
+  return { state: s[3]?.[0] ?? 0, exitCode: s[7]?.[0] ?? 0 };
+}

@@ -21,6 +21,13 @@ events_logger = "file"
 [engine.runtimes]
 ocirun = ["${bin}"]
 `);
+// podman puts conmon in the cgroup /libpod_parent/conmon and the containers below /libpod_parent: removed at
+// the end when this test made them, left alone when they were there before.
+const podmanCgroups = () =>
+  fs.readdirSync('/sys/fs/cgroup').flatMap((c) => [`/sys/fs/cgroup/${c}/libpod_parent/conmon`, `/sys/fs/cgroup/${c}/libpod_parent`]);
+const cgroupsBefore = new Set(podmanCgroups().filter((d) => fs.existsSync(d)));
+// Outside the private paths: podman's runtime state root for ocirun, and containers/image's blob cache.
+const hostPaths = ['/run/ocirun', '/var/lib/containers'].filter((d) => !fs.existsSync(d));
 const env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
 const base = ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'vfs'];
 
@@ -44,6 +51,8 @@ function inTerminal(command) {
 t.teardown(() => {
   podman(['rm', '--all', '--force', '--time', '0']);
   fs.rmSync(dir, { recursive: true, force: true });
+  for (const d of hostPaths) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of podmanCgroups()) if (!cgroupsBefore.has(d) && fs.existsSync(d)) try { fs.rmdirSync(d); } catch { /* in use */ }
 });
 
 t.before(() => {

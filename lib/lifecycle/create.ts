@@ -4,7 +4,7 @@ import { buildPlan } from '../config/plan';
 import { createCgroups, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
 import type { CgroupRecord } from '../cgroups/manager';
-import { OcirunError } from '../errors';
+import { OcirunError, SystemError } from '../errors';
 import { commit, spawn } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
@@ -97,8 +97,7 @@ export async function createContainer(
     syncFd = spawned.syncFd;
     consoleFd = spawned.consoleFd;
     if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, publicState({ ...rec, pid }, 'creating'), spawned.notifyFd);
-    if (bundle.spec.process.oomScoreAdj !== undefined)
-      fs.writeFileSync(`/proc/${pid}/oom_score_adj`, String(bundle.spec.process.oomScoreAdj));
+    if (bundle.spec.process.oomScoreAdj !== undefined) setOomScoreAdj(pid, bundle.spec.process.oomScoreAdj);
     delete rec.creating;
     const committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
     dir.write(committed);
@@ -122,6 +121,18 @@ export async function createContainer(
   }
   dir.release();
   return { state: await state(id, opts), consoleFd };
+}
+
+/** Lowering it below our own needs CAP_SYS_RESOURCE: the error names the file and the errno. */
+function setOomScoreAdj(pid: number, value: number): void {
+  const file = `/proc/${pid}/oom_score_adj`;
+  try {
+    fs.writeFileSync(file, String(value));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const text = `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})`;
+    throw new SystemError(`oom-score-adj: write ${file}: ${text}`, { code: e.code, errno: e.errno, syscall: 'write', path: file, step: 'oom-score-adj' });
+  }
 }
 
 function killQuietly(pid: number): void {
