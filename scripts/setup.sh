@@ -11,6 +11,8 @@ command -v python3 >/dev/null || need+=(python3)
 [ -f /usr/include/seccomp.h ] || need+=(libseccomp-dev)   # the oracle of the seccomp differential tests
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)   # the cgroup v2 guest (scripts/vm)
 command -v xz >/dev/null || need+=(xz-utils)
+command -v podman >/dev/null || need+=(podman)              # the real callers (test/podman, test/containerd)
+command -v containerd >/dev/null || need+=(containerd)      # (brings runc, the benchmarks' peer)
 if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "setup: please install: ${need[*]}" >&2; exit 1; }
   apt-get update -qq

@@ -1,5 +1,6 @@
 // The ocirun command: global flags, then one command (see commands.ts). Errors become one message on stderr,
 // one `error` line in the --log file, and exit code 1.
+import * as fs from 'node:fs';
 import { flagHelp, parseFlags, type FlagSpec } from './args';
 import { COMMANDS, type Command } from './commands';
 import { logLine, type LogConfig } from './log';
@@ -49,7 +50,12 @@ export async function main(argv: string[]): Promise<number> {
     if (name === 'version') return void process.stdout.write(versionText()), 0;
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) throw new OcirunError(`command ${name} not found`);
-    if (g.flags['systemd-cgroup']) throw new OcirunError('--systemd-cgroup: the systemd cgroup driver is not supported yet');
+    if (g.flags['systemd-cgroup'])
+      throw new OcirunError(
+        fs.existsSync('/run/systemd/system')
+          ? '--systemd-cgroup: the systemd cgroup driver is not supported yet (use cgroupfs)'
+          : '--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver',
+      );
     const p = parseFlags(rest, [...cmd.flags, { name: 'help', short: 'h', kind: 'bool', help: 'show help' }], name);
     if (p.flags.help) return void process.stdout.write(commandHelp(cmd)), 0;
     const [min, max] = cmd.args;

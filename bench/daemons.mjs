@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Benchmark through the real callers: `podman run --rm` and `ctr run --rm` of the same busybox image, with
+// ocirun and with Debian's runc as the runtime, alternating so that noise hits both alike. Medians and ratios.
+// Each daemon gets private state in a temporary directory, removed at the end.
+//
+//   sudo node bench/daemons.mjs [--runs N]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOciArchive } from '../test/oci-image.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ocirun = path.join(repo, 'bin', 'ocirun');
+const runc = '/usr/sbin/runc';
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 15;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-bench-daemons-'));
+const image = 'localhost/ocirun-bench:1';
+const ns = `ocirun-bench-${process.pid}`;
+// Made outside the private paths by podman (the runtimes' state roots, the blob cache) and the shim: removed at
+// the end if this run made them.
+const hostPaths = ['/run/ocirun', '/run/runc', '/var/lib/containers', '/run/containerd'].filter((d) => !fs.existsSync(d));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+function time(argv, env) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+function compare(title, cases, env) {
+  const samples = cases.map(() => []);
+  for (let i = 0; i < runs; i++) cases.forEach(([, argv], k) => samples[k].push(time(argv(i), env)));
+  const base = median(samples[0]);
+  console.log(`\n${title} (${runs} runs each, alternating; median ms, ratio to ${cases[0][0]})`);
+  cases.forEach(([name], k) => console.log(`  ${name.padEnd(10)} ${median(samples[k]).toFixed(1).padStart(8)} ms   x${(median(samples[k]) / base).toFixed(2)}`));
+}
+
+const rootfs = path.join(dir, 'rootfs');
+execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
+buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
+let daemon;
+try {
+  // podman, with the same private setup as test/podman.test.mjs.
+  fs.writeFileSync(path.join(dir, 'containers.conf'), `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`);
+  const env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
+  const pm = ['podman', '--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'vfs'];
+  execFileSync(pm[0], [...pm.slice(1), 'load', '-q', '-i', path.join(dir, 'image.tar')], { env });
+  compare('podman run --rm IMAGE true', [
+    ['runc', () => [...pm, '--runtime', runc, 'run', '--rm', image, 'true']],
+    ['ocirun', () => [...pm, '--runtime', ocirun, 'run', '--rm', image, 'true']],
+  ], env);
+
+  // containerd on a private socket, the runc shim told which binary to run.
+  const sock = path.join(dir, 'containerd.sock');
+  fs.writeFileSync(path.join(dir, 'config.toml'), `version = 2\nroot = "${dir}/croot"\nstate = "${dir}/cstate"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${sock}"\n[ttrpc]\n  address = "${sock}.ttrpc"\n`);
+  daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: 'ignore' });
+  for (let i = 0; i < 200 && spawnSync('ctr', ['--address', sock, 'version']).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+  const ctr = ['ctr', '--address', sock, '--namespace', ns];
+  execFileSync(ctr[0], [...ctr.slice(1), 'image', 'import', path.join(dir, 'image.tar')]);
+  const fifo = path.join(dir, 'fifo');
+  compare('ctr run --rm IMAGE ID true', [
+    ['runc', (i) => [...ctr, 'run', '--rm', '--fifo-dir', fifo, '--runc-binary', runc, image, `r${i}`, 'true']],
+    ['ocirun', (i) => [...ctr, 'run', '--rm', '--fifo-dir', fifo, '--runc-binary', ocirun, image, `o${i}`, 'true']],
+  ]);
+  spawnSync(ctr[0], [...ctr.slice(1), 'image', 'rm', image]);
+  spawnSync(pm[0], [...pm.slice(1), 'rmi', '-a', '-f'], { env });
+} finally {
+  if (daemon) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const d of hostPaths) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of [`/run/containerd/runc/${ns}`]) fs.rmSync(d, { recursive: true, force: true });
+  for (const c of fs.readdirSync('/sys/fs/cgroup')) for (const d of [`${c}/${ns}`, `${c}/libpod_parent/conmon`, `${c}/libpod_parent`]) try { fs.rmdirSync(`/sys/fs/cgroup/${d}`); } catch { /* absent or in use */ }
+}
