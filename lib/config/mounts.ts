@@ -33,10 +33,10 @@ export const PROPAGATION: Record<string, number> = {
   slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-/** One config mount; `index` names it in errors. */
 /**
- * `ownCgroups`: the container's cgroup directories, when it has no cgroup namespace of its own. A cgroup
- * mount then binds those (as runc does), since a cgroup filesystem mounted there would show the host's root.
+ * One config mount; `index` names it in errors. `ownCgroups`: the container's cgroup directories, when it has
+ * no cgroup namespace of its own. A cgroup mount then binds those (as runc does), since a cgroup filesystem
+ * mounted there would show the hierarchy's root.
  */
 export function planMount(m: Mount, index: number, bundleDir: string, ownCgroups?: CgroupDirs): NativeMount {
   const where = `/mounts/${index}`;

@@ -82,7 +82,7 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   const root = rootOf(opts);
   const rec = readRecord(root, id);
   const status = statusOf(rec, path.join(root, id));
-  if (!(status === 'paused' && opts.ignorePaused)) check('exec', id, status);
+  check(opts.ignorePaused ? 'exec --ignore-paused' : 'exec', id, status);
   const process = execProcess(rec.spec.process, opts);
   if (process.terminal && opts.detach && !opts.consoleSocket)
     throw new OcirunError('exec: a detached process with a terminal needs --console-socket');

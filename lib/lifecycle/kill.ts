@@ -18,7 +18,9 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
     const rec = dir.read();
     const status = statusOf(rec, dir.dir);
     if (opts?.all) {
-      if (status === 'stopped') return;
+      // With cgroups, a stopped container's leftovers (its init gone, the rest in a shared pid namespace)
+      // are still found; without, nothing is known once the init is gone.
+      if (status === 'stopped' && !rec.cgroup) return;
       for (const pid of containerPids(rec)) signal(pid, n);
       return;
     }

@@ -33,13 +33,14 @@ export function statusOf(rec: ContainerRecord, dir: string): Status {
   return 'running';
 }
 
-export type Operation = 'start' | 'kill' | 'delete' | 'exec' | 'pause' | 'resume' | 'update' | 'events';
+export type Operation = 'start' | 'kill' | 'delete' | 'exec' | 'exec --ignore-paused' | 'pause' | 'resume' | 'update' | 'events';
 
 const ALLOWED: Record<Operation, Status[]> = {
   start: ['created'],
   kill: ['created', 'running', 'paused'],
   delete: ['stopped'],
   exec: ['created', 'running'],
+  'exec --ignore-paused': ['created', 'running', 'paused'],
   pause: ['created', 'running'],
   resume: ['paused'],
   update: ['created', 'running', 'paused'],
@@ -57,6 +58,7 @@ function refusal(op: Operation, id: string, status: Status): string {
     case 'delete':
       return `cannot delete container ${id} that is not stopped: ${status}`;
     case 'exec':
+    case 'exec --ignore-paused':
       if (status === 'paused') return 'cannot exec in a paused container (use --ignore-paused to override)';
       return status === 'stopped' ? 'cannot exec in a stopped container' : `cannot exec in a ${status} container`;
     case 'pause':
