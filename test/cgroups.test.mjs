@@ -73,6 +73,28 @@ t.test('the cgroup mount shows the container its own cgroups', async (t) => {
   t.not(w.status, 0, 'read-only, as the default spec mounts it');
 });
 
+t.test('a cgroup with processes of something else is refused; the default cgroup is named by the id', async (t) => {
+  const { root, bundle, cg } = start(t, ['sleep', '100']);
+  ok(root, ['run', '-d', '--bundle', bundle, 'x']);
+  const other = testRoot(t);
+  const r = ocirun(other, ['run', '-d', '--bundle', bundle, 'x']);
+  t.equal(r.status, 1, 'the same cgroupsPath under another root');
+  t.match(r.stderr, /\/linux\/cgroupsPath: container's cgroup is not empty: .* has 1 process\(es\)/);
+  t.equal(state(root, 'x').status, 'running', 'the first container is untouched');
+  t.ok(cgroupDirsNamed(cg.top).length > 0, 'and keeps its cgroup');
+  const plain = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    delete c.linux.cgroupsPath;
+  });
+  const id = `ocirun-default-${process.pid}`;
+  ok(root, ['run', '-d', '--bundle', plain, id]);
+  const lines = read(`/proc/${state(root, id).pid}/cgroup`).split('\n');
+  t.ok(lines.filter((l) => !l.includes('name=')).every((l) => l.endsWith(`/${id}`)), `below our own cgroup, named by the id: ${lines.join(' ')}`);
+  const dirs = [...new Set([record(root, id).unified, ...Object.values(record(root, id).v1)])];
+  ok(root, ['delete', '--force', id]);
+  t.ok(dirs.every((d) => !fs.existsSync(d)), 'removed by delete');
+});
+
 t.test('a cgroup that existed before is joined and left in place', async (t) => {
   const cg = cgroupsPath(t);
   const dirs = v2 ? ['/sys/fs/cgroup'] : ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/memory'];
@@ -113,17 +135,41 @@ t.test('pids: a fork bomb stops at the limit', async (t) => {
 });
 
 t.test('cpu and cpuset: weight or shares, quota and period, the cpus the process may use', async (t) => {
-  const { root, pid } = running(t, ['sleep', '100'], { cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' } });
+  const { root, pid } = running(t, ['sleep', '100'], { cpu: { shares: 512, quota: 50000, period: 100000, burst: 1000, cpus: '0', mems: '0' } });
   if (v2) {
     t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.weight')), '20', 'shares 512 -> weight 20, as runc converts');
     t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.max')), '50000 100000');
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.max.burst')), '1000');
   } else {
     t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.shares')), '512');
     t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.cfs_quota_us')), '50000');
     t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.cfs_period_us')), '100000');
+    t.equal(read(cgFile(root, 'x', 'cpu', 'cpu.cfs_burst_us')), '1000');
   }
   t.match(read(`/proc/${pid}/status`), /^Cpus_allowed_list:\s+0$/m, 'the kernel confines the process to cpu 0');
   t.match(ok(root, ['exec', 'x', 'grep', 'Cpus_allowed_list', '/proc/self/status']).stdout, /:\s+0\n/, 'an exec too');
+});
+
+t.test('blockIO: weight where the kernel has a weight file, throttling on a real block device', async (t) => {
+  const dev = fs.readdirSync('/sys/block').map((b) => `/sys/block/${b}/dev`).filter((f) => fs.existsSync(f)).map(read)[0];
+  const weighted = start(t, ['sleep', '100'], { blockIO: { weight: 500 } });
+  const r = ocirun(weighted.root, ['run', '-d', '--bundle', weighted.bundle, 'x']);
+  const files = v2 ? [['io.bfq.weight', 'default 500'], ['io.weight', 'default 4950']] : [['blkio.bfq.weight', '500'], ['blkio.weight', '500']];
+  if (r.status === 0) {
+    const [file, value] = files.find(([f]) => fs.existsSync(cgFile(weighted.root, 'x', 'blkio', f)));
+    t.match(read(cgFile(weighted.root, 'x', 'blkio', file)), value, `${file}: blkio weight 500, converted as runc does`);
+  } else {
+    t.match(r.stderr, /\/linux\/resources\/blockIO\/weight: .* does not exist: the kernel does not offer it/, 'no weight file here: a clear error');
+  }
+  if (dev) {
+    const { root } = running(t, ['sleep', '100'], { blockIO: { throttleReadBpsDevice: [{ major: +dev.split(':')[0], minor: +dev.split(':')[1], rate: 1048576 }] } });
+    const f = cgFile(root, 'x', 'blkio', v2 ? 'io.max' : 'blkio.throttle.read_bps_device');
+    t.match(read(f), v2 ? new RegExp(`^${dev} rbps=1048576 `) : `${dev} 1048576`, `read throttling on ${dev}`);
+  } else {
+    const { root, bundle } = start(t, ['true'], { blockIO: { throttleReadBpsDevice: [{ major: 254, minor: 254, rate: 1048576 }] } });
+    const e = ocirun(root, ['create', '--bundle', bundle, 'x']);
+    t.match(e.stderr, /\/linux\/resources\/blockIO\/throttleReadBpsDevice\/0: write .*(io\.max|read_bps_device): .*\(E[A-Z]+\)/, 'no block device here: the kernel refuses 254:254, and the error says where');
+  }
 });
 
 t.test('devices: a denied device cannot be opened, an allowed one can, for the access allowed', async (t) => {
@@ -284,14 +330,16 @@ t.test('pause, update and events refuse a stopped container; ps of one is empty'
 });
 
 if (v2)
-  t.test('cgroup v2 only: unified keys, io weight, memory reservation, a nested cgroup is removed too', async (t) => {
+  t.test('cgroup v2 only: unified keys, hugetlb, memory reservation, a nested cgroup is removed too', async (t) => {
     const { root } = running(t, ['sleep', '100'], {
       memory: { limit: 67108864, reservation: 16777216 },
+      hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }],
       unified: { 'memory.high': '50331648', 'pids.max': '77' },
     }, (c) => (c.mounts.find((m) => m.destination === '/sys/fs/cgroup').options = ['nosuid', 'noexec', 'nodev', 'rw']));
     t.equal(read(cgFile(root, 'x', '', 'memory.high')), '50331648');
     t.equal(read(cgFile(root, 'x', '', 'pids.max')), '77');
     t.equal(read(cgFile(root, 'x', '', 'memory.low')), '16777216');
+    t.equal(read(cgFile(root, 'x', '', 'hugetlb.2MB.max')), '4194304');
     ok(root, ['exec', 'x', 'mkdir', '/sys/fs/cgroup/inner']);
     t.ok(fs.existsSync(cgFile(root, 'x', '', 'inner')), 'the container made a cgroup below its own');
     const rec = record(root, 'x');

@@ -42,6 +42,9 @@ export function makeBundle(t, edit = () => {}) {
   const config = defaultSpec();
   config.process.terminal = false;
   config.root.readonly = false;
+  // Tests reuse ids ("x", "c") under roots of their own, in parallel: a cgroup of each bundle's own, so that
+  // they never meet in the default one (named by the id).
+  config.linux.cgroupsPath = `/${path.basename(dir)}`;
   edit(config);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -124,9 +124,29 @@ export function applyWrites(rec: CgroupRecord, list: CgroupWrite[]): void {
   }
 }
 
+/**
+ * A cgroup that already has processes belongs to something else (another container with the same
+ * cgroupsPath, or the same id under another --root): joining it would let one container's delete kill the
+ * other. Refused, as runc does.
+ */
+function checkUnused(rec: CgroupRecord): void {
+  for (const dir of new Set([rec.unified, ...Object.values(rec.v1)])) {
+    if (!dir) continue;
+    let procs: string[];
+    try {
+      procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      continue; // not there yet
+    }
+    if (procs.length)
+      throw new ConfigError('/linux/cgroupsPath', `container's cgroup is not empty: ${dir} has ${procs.length} process(es)`);
+  }
+}
+
 /** Makes the container's cgroups and applies its resources. On failure nothing it made is left. */
 export function createCgroups(plan: CgroupPlan): void {
   const rec = plan.record;
+  checkUnused(rec);
   try {
     if (rec.unified) {
       const mount = hierarchies().unified!;

@@ -153,7 +153,9 @@ export function v1Writes(r: Resources): CgroupWrite[] {
   if (r.pids?.limit) put('pids', 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', `${R}/pids/limit`);
   const b = r.blockIO;
   if (b) {
-    if (b.weight) put('blkio', 'blkio.weight', b.weight, `${R}/blockIO/weight`);
+    // BFQ's weight where the kernel has it (the same scale), else the legacy one.
+    if (b.weight)
+      w.push({ controller: 'blkio', file: 'blkio.bfq.weight', value: String(b.weight), field: `${R}/blockIO/weight`, fallback: { file: 'blkio.weight', value: String(b.weight) } });
     if (b.leafWeight) put('blkio', 'blkio.leaf_weight', b.leafWeight, `${R}/blockIO/leafWeight`);
     (b.weightDevice ?? []).forEach((d, i) => {
       if (d.weight !== undefined) put('blkio', 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`, `${R}/blockIO/weightDevice/${i}`);

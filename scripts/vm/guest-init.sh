@@ -14,11 +14,18 @@ JOB=$(arg ocirun.job)
 REPO=$(arg ocirun.repo)
 N=/newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 root $N || { echo "guest: no root share"; poweroff -f; }
+# The checkout's overlay is made before the tmpfs mounts, which would hide a checkout under /tmp, and moved
+# into place after them.
+mkdir -p /overlay /checkout
+mount -t tmpfs tmpfs /overlay
+mkdir -p /overlay/upper /overlay/work
+mount -t overlay overlay -o lowerdir=$N$REPO,upperdir=/overlay/upper,workdir=/overlay/work /checkout
 for d in tmp run var/tmp root; do mount -t tmpfs -o mode=1777 tmpfs $N/$d; done
 chmod 700 $N/root
-mkdir -p $N$JOB $N/run/overlay/upper $N/run/overlay/work
+mkdir -p $N$JOB
+mountpoint -q $N$REPO || mkdir -p $N$REPO 2>/dev/null
+mount --move /checkout $N$REPO || { echo "guest: cannot place the checkout at $REPO"; poweroff -f; }
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 job $N$JOB || { echo "guest: no job share"; poweroff -f; }
-mount -t overlay overlay -o lowerdir=$N$REPO,upperdir=$N/run/overlay/upper,workdir=$N/run/overlay/work $N$REPO
 mount --move /dev $N/dev
 mkdir -p $N/dev/pts $N/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $N/dev/pts
