@@ -19,6 +19,8 @@ sweep() {
     [ -d "$root" ] || continue
     for id in $(ls "$root"); do bin/ocirun --root "$root" delete --force "$id" >/dev/null 2>&1; done
   done
+  # The per-test-file cgroups (test/helpers.mjs) of files that could not remove theirs.
+  find /sys/fs/cgroup -depth -type d -name 'ocirun-tests-*' -exec rmdir {} + 2>/dev/null
   rm -rf "$TMPDIR" "$log" "$glog"
 }
 trap sweep EXIT
