@@ -31,4 +31,15 @@ export class SystemError extends OcirunError {
   }
 }
 
+/**
+ * A failed fs call of Node's, as a SystemError that names what was being done, the syscall and the path:
+ * "cgroup: mkdir /sys/fs/cgroup/x: permission denied (EACCES)". (Node's own message for a failed write
+ * names neither the file nor the step.)
+ */
+export function systemErrorFrom(err: unknown, what: string, syscall: string, path: string, step: string): SystemError {
+  const e = err as NodeJS.ErrnoException;
+  const text = e.code ? `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})` : String(err);
+  return new SystemError(`${what}: ${syscall} ${path}: ${text}`, { code: e.code, errno: e.errno, syscall, path, step });
+}
+
 export const notFound = (id: string) => new OcirunError(`container "${id}" does not exist`);

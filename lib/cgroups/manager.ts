@@ -3,7 +3,7 @@
 // ever removed; a cgroupsPath that already existed is joined and left in place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, SystemError } from '../errors';
+import { ConfigError, SystemError, systemErrorFrom } from '../errors';
 import { attachDeviceFilter } from '../native';
 import { cgroupDir, hierarchies, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
@@ -28,7 +28,6 @@ export interface CgroupPlan {
   deviceProgram?: Buffer;
 }
 
-
 /** Everything about the cgroups that can be decided without touching them; throws on a bad config. */
 export function planCgroups(resources: Resources | undefined, cgroupsPath: string | undefined, id: string): CgroupPlan {
   const h = hierarchies();
@@ -48,12 +47,8 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   return { record, writes };
 }
 
-function systemError(err: unknown, syscall: string, file: string, what: string): SystemError {
-  const e = err as NodeJS.ErrnoException;
-  // Node's "ERANGE: result too large, write" -> "result too large (ERANGE)"
-  const text = e.code ? `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})` : String(err);
-  return new SystemError(`${what}: ${syscall} ${file}: ${text}`, { code: e.code, errno: e.errno, syscall, path: file, step: 'cgroups' });
-}
+const systemError = (err: unknown, syscall: string, file: string, what: string) =>
+  systemErrorFrom(err, what, syscall, file, 'cgroups');
 
 /** mkdir -p, noting each directory made; a new cpuset directory gets its parent's cpus and mems (v1). */
 function makeDirs(dir: string, created: string[], cpuset: boolean): void {

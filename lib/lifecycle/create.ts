@@ -4,7 +4,7 @@ import { buildPlan } from '../config/plan';
 import { createCgroups, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
 import type { CgroupRecord } from '../cgroups/manager';
-import { OcirunError, SystemError } from '../errors';
+import { OcirunError, systemErrorFrom } from '../errors';
 import { commit, spawn } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
@@ -129,9 +129,7 @@ function setOomScoreAdj(pid: number, value: number): void {
   try {
     fs.writeFileSync(file, String(value));
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const text = `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})`;
-    throw new SystemError(`oom-score-adj: write ${file}: ${text}`, { code: e.code, errno: e.errno, syscall: 'write', path: file, step: 'oom-score-adj' });
+    throw systemErrorFrom(err, 'oom-score-adj', 'write', file, 'oom-score-adj');
   }
 }
 
