@@ -39,7 +39,13 @@ t.test('two creates of one id: exactly one wins', async (t) => {
 
 t.test('a create killed at any point is cleaned by delete --force', async (t) => {
   const root = testRoot(t);
-  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const cgroup = `/ocirun-killed-${process.pid}`;
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.linux.cgroupsPath = cgroup;
+  });
+  const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
+  t.teardown(() => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
   for (const delay of [20, 40, 60, 80, 100, 150]) {
     const p = spawn(bin, ['--root', root, 'create', '--bundle', bundle, 'k'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, delay));
@@ -49,6 +55,7 @@ t.test('a create killed at any point is cleaned by delete --force', async (t) =>
     const pid = st.status === 0 ? JSON.parse(st.stdout).pid : 0;
     ok(root, ['delete', '--force', 'k']);
     t.same(fs.readdirSync(root), [], `after a kill at ${delay}ms, nothing left`);
+    t.same(cgroupDirs(), [], 'no cgroup either');
     if (pid) t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'its process is gone');
   }
 });

@@ -138,10 +138,25 @@ function checkUnused(rec: CgroupRecord): void {
   }
 }
 
+/**
+ * The directories createCgroups is about to make, parents first: recorded before they exist, so that a
+ * create killed halfway leaves a record from which `delete --force` removes them.
+ */
+export function dirsToMake(rec: CgroupRecord): string[] {
+  const out: string[] = [];
+  for (const dir of new Set([rec.unified, ...Object.values(rec.v1)])) {
+    const missing: string[] = [];
+    for (let d = dir; d && d !== '/' && !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    out.push(...missing.filter((d) => !out.includes(d)));
+  }
+  return out;
+}
+
 /** Makes the container's cgroups and applies its resources. On failure nothing it made is left. */
 export function createCgroups(plan: CgroupPlan): void {
   const rec = plan.record;
   checkUnused(rec);
+  rec.created = [];
   try {
     if (rec.unified) {
       const mount = hierarchies().unified!;

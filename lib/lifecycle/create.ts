@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
-import { createCgroups, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
 import type { CgroupRecord } from '../cgroups/manager';
 import { OcirunError, systemErrorFrom } from '../errors';
@@ -89,7 +89,9 @@ export async function createContainer(
       hookState: publicState(rec, 'creating'),
       cgroups: cgroups.record,
     });
-    createCgroups(cgroups);
+    cgroups.record.created = dirsToMake(cgroups.record);
+    dir.write(rec); // names the cgroups before they exist: a create killed from here on leaves no orphan
+    createCgroups(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
     cgroupsMade = true;
     dir.write(rec);
     const spawned = spawn({ ...plan, ...cgroupPlacement(cgroups.record) });
