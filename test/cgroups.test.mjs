@@ -3,8 +3,7 @@
 // every cgroup a test makes is gone when it ends. A check that only one mode can make is defined in that mode
 // only; the closing note of issue 4 lists where each runs.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { fs, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+import { afterContainers, bin, fs, path, makeBundle, ocirun, ok, spawn, state, testRoot, waitFor } from './helpers.mjs';
 
 const v2 = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
 let seq = 0;
@@ -12,7 +11,7 @@ let seq = 0;
 /** A cgroupsPath of its own (absolute: directly below each hierarchy's root), removed at teardown if left. */
 function cgroupsPath(t) {
   const top = `ocirun-test-${process.pid}-${seq++}`;
-  t.teardown(() => {
+  afterContainers(t, () => {
     for (const d of cgroupDirsNamed(top)) try { fs.rmdirSync(d); } catch { /* a test's failure shows elsewhere */ }
   });
   return { top, path: `/${top}/c` };
@@ -208,8 +207,6 @@ t.test('pause and resume: frozen processes make no progress, state says paused, 
   t.match(e.stderr, /cannot exec in a paused container/);
   t.match(ocirun(root, ['pause', 'x']).stderr, /container not running/, 'pausing twice is refused');
   // With --ignore-paused the process joins the frozen cgroup: it runs once the container is resumed.
-  const { spawn } = await import('node:child_process');
-  const { bin } = await import('./helpers.mjs');
   const late = spawn(bin, ['--root', root, 'exec', '--ignore-paused', 'x', 'echo', 'joined'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   late.stdout.on('data', (d) => (out += d));
@@ -250,8 +247,6 @@ t.test('events: --stats is one stats object; the stream reports stats and an oom
   t.ok(one.data.memory.usage.usage > 0, 'memory usage');
   t.ok(one.data.pids.current >= 1 && one.data.pids.limit === 50, 'pids');
   t.ok(one.data.cpu.usage.total > 0, 'cpu time');
-  const { spawn } = await import('node:child_process');
-  const { bin } = await import('./helpers.mjs');
   const stream = spawn(bin, ['--root', root, 'events', '--interval', '200ms', 'x'], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => stream.kill('SIGKILL'));
   let out = '';

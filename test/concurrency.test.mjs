@@ -1,7 +1,7 @@
 // Many invocations at once: per-container locking, atomic creation, and recovery from a killed create.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { bin, fs, path, makeBundle, ocirun, ok, testRoot } from './helpers.mjs';
+import { afterContainers, bin, fs, path, makeBundle, ocirun, ok, testRoot } from './helpers.mjs';
 
 function cli(root, args) {
   return new Promise((resolve) => {
@@ -45,7 +45,7 @@ t.test('a create killed at any point is cleaned by delete --force', async (t) =>
     c.linux.cgroupsPath = cgroup;
   });
   const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
-  t.teardown(() => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
+  afterContainers(t, () => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
   for (const delay of [20, 40, 60, 80, 100, 150]) {
     const p = spawn(bin, ['--root', root, 'create', '--bundle', bundle, 'k'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, delay));

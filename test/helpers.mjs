@@ -63,14 +63,36 @@ function rootfsTemplate() {
   return template;
 }
 
+/**
+ * One teardown per test for what the helpers make: every container in its state roots is force-deleted
+ * first, then the roots and bundles are removed. (tap runs teardowns last-registered first, which would remove
+ * a bundle while a container still writes into its rootfs.)
+ */
+const cleanups = new WeakMap();
+function cleanupOf(t) {
+  let c = cleanups.get(t);
+  if (c) return c;
+  c = { roots: [], paths: [], after: [] };
+  cleanups.set(t, c);
+  t.teardown(() => {
+    for (const root of c.roots)
+      for (const id of fs.existsSync(root) ? fs.readdirSync(root) : [])
+        spawnSync(bin, ['--root', root, 'delete', '--force', id]);
+    for (const p of [...c.roots, ...c.paths]) fs.rmSync(p, { recursive: true, force: true, maxRetries: 5 });
+    for (const fn of c.after) fn();
+  });
+  return c;
+}
+
+/** Runs `fn` at teardown once the test's containers are deleted (for what a test made around them). */
+export function afterContainers(t, fn) {
+  cleanupOf(t).after.push(fn);
+}
+
 /** A state root of its own for one test, force-cleaned at teardown. */
 export function testRoot(t) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-root-'));
-  t.teardown(() => {
-    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : [])
-      spawnSync(bin, ['--root', root, 'delete', '--force', id]);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
+  cleanupOf(t).roots.push(root);
   return root;
 }
 
@@ -87,7 +109,7 @@ export function makeBundle(t, edit = () => {}) {
   config.root.readonly = false;
   edit(config);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanupOf(t).paths.push(dir);
   return dir;
 }
 
