@@ -15,6 +15,9 @@ export interface FlagSpec {
 
 export type FlagValues = Record<string, string | boolean | number | string[] | undefined>;
 
+/** A string flag's value, or undefined. */
+export const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
 export interface Parsed {
   flags: FlagValues;
   rest: string[];

@@ -2,10 +2,9 @@
 import * as fs from 'node:fs';
 import { OcirunError } from '../errors';
 import type { Resources } from '../cgroups/types';
-import type { FlagSpec, FlagValues } from './args';
+import { str, type FlagSpec, type FlagValues } from './args';
 import type { Command } from './commands';
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** Sizes as runc's update takes them (docker's RAMInBytes): 1024, 512k, 100m, 1.5g, 2GiB; -1 for unlimited. */
 export function parseBytes(flag: string, s: string): number {

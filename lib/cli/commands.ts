@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError } from '../errors';
-import type { FlagSpec, FlagValues } from './args';
+import { str, type FlagSpec, type FlagValues } from './args';
 import { CGROUP_COMMANDS } from './cgroup-commands';
 
 export interface Globals {
@@ -20,7 +20,6 @@ export interface Command {
   run(flags: FlagValues, args: string[], g: Globals): Promise<number>;
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 const bundleFlag: FlagSpec = { name: 'bundle', short: 'b', kind: 'string', help: 'path to the bundle directory (default ".")' };
 const createFlags: FlagSpec[] = [
