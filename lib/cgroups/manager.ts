@@ -1,5 +1,5 @@
 // A container's cgroups: made before its process exists (so it is placed in them at birth), written from
-// linux.resources, frozen and thawed, listed, and removed by delete. Only directories this runtime made are
+// linux.resources, listed, killed and removed by delete (freezing is in freezer.ts). Only directories this runtime made are
 // ever removed; a cgroupsPath that already existed is joined and left in place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +8,7 @@ import { attachDeviceFilter } from '../native';
 import { cgroupDir, hierarchies, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
+import { isFrozen, setFrozen } from './freezer';
 import type { CgroupWrite, Resources } from './types';
 
 /** Kept in the container's state record. */
@@ -188,33 +189,6 @@ export function cgroupPids(rec: CgroupRecord): number[] {
   };
   if (dir) walk(dir);
   return [...pids];
-}
-
-/** Freezes or thaws the container, waiting until the kernel says it is done. */
-export async function setFrozen(rec: CgroupRecord, frozen: boolean): Promise<void> {
-  const v2 = rec.mode === 'unified';
-  if (!v2 && !rec.v1.freezer) throw new ConfigError('/linux/resources', 'the freezer cgroup controller is not mounted on this host');
-  const file = v2 ? path.join(rec.unified!, 'cgroup.freeze') : path.join(rec.v1.freezer, 'freezer.state');
-  try {
-    fs.writeFileSync(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
-  } catch (err) {
-    throw systemError(err, 'write', file, frozen ? 'pause' : 'resume');
-  }
-  for (let i = 0; i < 2000 && isFrozen(rec) !== frozen; i++) {
-    if (!v2 && frozen) fs.writeFileSync(file, 'FROZEN'); // v1 can stop at FREEZING while tasks fork: ask again
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  if (isFrozen(rec) !== frozen) throw new SystemError(`${frozen ? 'pause' : 'resume'}: the cgroup did not reach that state`, { step: 'cgroups', path: file });
-}
-
-export function isFrozen(rec: CgroupRecord | undefined): boolean {
-  if (!rec) return false;
-  try {
-    if (rec.mode === 'unified') return /^frozen 1$/m.test(fs.readFileSync(path.join(rec.unified!, 'cgroup.events'), 'utf8'));
-    return !!rec.v1.freezer && fs.readFileSync(path.join(rec.v1.freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
-  } catch {
-    return false;
-  }
 }
 
 /** SIGKILL to every process of the container: cgroup.kill where the kernel has it, else pid by pid. */

@@ -1,4 +1,4 @@
-import { setFrozen } from '../cgroups/manager';
+import { setFrozen } from '../cgroups/freezer';
 import { withCgroups } from './cgroup-verbs';
 import type { CommonOptions } from './options';
 

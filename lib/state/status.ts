@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError } from '../errors';
 import type { ContainerRecord } from './store';
-import { isFrozen } from '../cgroups/manager';
+import { isFrozen } from '../cgroups/freezer';
 
 export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 

@@ -1,0 +1,35 @@
+// Freezing and thawing a container's cgroups (cgroup.freeze on v2, the freezer controller on v1), and reading
+// whether they are frozen: the one cgroup fact the state machine needs, kept apart so that `state` loads
+// nothing else of lib/cgroups.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, SystemError, systemErrorFrom } from '../errors';
+import type { CgroupRecord } from './manager';
+
+/** Freezes or thaws the container, waiting until the kernel says it is done. */
+export async function setFrozen(rec: CgroupRecord, frozen: boolean): Promise<void> {
+  const v2 = rec.mode === 'unified';
+  if (!v2 && !rec.v1.freezer) throw new ConfigError('/linux/resources', 'the freezer cgroup controller is not mounted on this host');
+  const file = v2 ? path.join(rec.unified!, 'cgroup.freeze') : path.join(rec.v1.freezer, 'freezer.state');
+  try {
+    fs.writeFileSync(file, v2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
+  } catch (err) {
+    throw systemErrorFrom(err, frozen ? 'pause' : 'resume', 'write', file, 'cgroups');
+  }
+  for (let i = 0; i < 2000 && isFrozen(rec) !== frozen; i++) {
+    if (!v2 && frozen) fs.writeFileSync(file, 'FROZEN'); // v1 can stop at FREEZING while tasks fork: ask again
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  if (isFrozen(rec) !== frozen) throw new SystemError(`${frozen ? 'pause' : 'resume'}: the cgroup did not reach that state`, { step: 'cgroups', path: file });
+}
+
+/** Whether the container's cgroup is frozen (v2: cgroup.events says so once every task is). */
+export function isFrozen(rec: CgroupRecord | undefined): boolean {
+  if (!rec) return false;
+  try {
+    if (rec.mode === 'unified') return /^frozen 1$/m.test(fs.readFileSync(path.join(rec.unified!, 'cgroup.events'), 'utf8'));
+    return !!rec.v1.freezer && fs.readFileSync(path.join(rec.v1.freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
+  } catch {
+    return false;
+  }
+}
