@@ -20,7 +20,8 @@ const image = 'localhost/ocirun-bench:1';
 const ns = `ocirun-bench-${process.pid}`;
 // Made outside the private paths by podman (the runtimes' state roots, the blob cache) and the shim: removed at
 // the end if this run made them.
-const hostPaths = ['/run/ocirun', '/run/runc', '/var/lib/containers', '/run/containerd'].filter((d) => !fs.existsSync(d));
+const hostPaths = ['/run/ocirun', '/run/runc', '/var/lib/containers', '/run/containerd/s', '/run/containerd/runc', '/run/containerd']
+  .filter((d) => !fs.existsSync(d));
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,7 +76,8 @@ try {
     await new Promise((r) => daemon.once('exit', r));
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  for (const d of hostPaths) fs.rmSync(d, { recursive: true, force: true });
-  for (const d of [`/run/containerd/runc/${ns}`]) fs.rmSync(d, { recursive: true, force: true });
+  fs.rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
+  // State roots only when empty: a runtime state dir in use by someone else must never be wiped.
+  for (const d of hostPaths) try { d === '/var/lib/containers' ? fs.rmSync(d, { recursive: true, force: true }) : fs.rmdirSync(d); } catch { /* in use */ }
   for (const c of fs.readdirSync('/sys/fs/cgroup')) for (const d of [`${c}/${ns}`, `${c}/libpod_parent/conmon`, `${c}/libpod_parent`]) try { fs.rmdirSync(`/sys/fs/cgroup/${d}`); } catch { /* absent or in use */ }
 }

@@ -50,9 +50,25 @@ function inTerminal(command) {
 }
 
 t.teardown(() => {
-  podman(['rm', '--all', '--force', '--time', '0']);
+  const rm = podman(['rm', '--all', '--force', '--time', '0']);
+  const left = podman(['ps', '--all', '--quiet']).stdout.trim();
+  if (left) {
+    // Say so loudly, then take down what this test started: ocirun's containers whose bundle is in our
+    // directory, and the conmon processes watching them (found by that directory in their command line).
+    console.error(`podman test: containers left after "podman rm --all --force": ${left}\n${rm.stderr}`);
+    for (const id of fs.existsSync('/run/ocirun') ? fs.readdirSync('/run/ocirun') : []) {
+      const st = spawnSync(bin, ['--root', '/run/ocirun', 'state', id], { encoding: 'utf8' });
+      if (st.status === 0 && JSON.parse(st.stdout).bundle.startsWith(dir)) spawnSync(bin, ['--root', '/run/ocirun', 'delete', '--force', id]);
+    }
+    for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)))
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (cmd.startsWith('/usr/bin/conmon') && cmd.includes(dir)) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone */ }
+  }
   fs.rmSync(dir, { recursive: true, force: true });
-  for (const d of hostPaths) fs.rmSync(d, { recursive: true, force: true });
+  // The runtime's state root only if empty: a container left there must stay visible (and deletable).
+  for (const d of hostPaths) try { d === '/var/lib/containers' ? fs.rmSync(d, { recursive: true, force: true }) : fs.rmdirSync(d); } catch { /* not empty */ }
   for (const d of podmanCgroups()) if (!cgroupsBefore.has(d) && fs.existsSync(d)) try { fs.rmdirSync(d); } catch { /* in use */ }
 });
 
