@@ -240,3 +240,12 @@ export function removeCgroups(rec: CgroupRecord): void {
       /* not empty, or gone */
     }
 }
+
+/** Where the native side puts the process: born in the cgroup2 directory, written into each v1 one. */
+export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupProcs?: string[] } {
+  if (!rec) return {};
+  return {
+    cgroupPath: rec.unified,
+    cgroupProcs: [...new Set(Object.values(rec.v1))].map((d) => `${d}/cgroup.procs`),
+  };
+}

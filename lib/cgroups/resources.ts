@@ -33,8 +33,6 @@ export function swapToV2(swap: number, limit: number | undefined): number {
   return swap - memory;
 }
 
-const hugeSize = (pageSize: string) => pageSize; // "2MB": the spec's form is the kernel's file-name form
-
 function throttles(b: NonNullable<Resources['blockIO']>, v2: boolean): CgroupWrite[] {
   const kinds: [keyof typeof b, string, string][] = [
     ['throttleReadBpsDevice', 'rbps', 'blkio.throttle.read_bps_device'],
@@ -61,7 +59,7 @@ function rdma(r: Resources, controller: string): CgroupWrite[] {
   }));
 }
 
-/** The writes for cgroup v2. */
+/** The writes for cgroup v2. (A hugepage size's spec form, "2MB", is the kernel's file-name form.) */
 export function v2Writes(r: Resources): CgroupWrite[] {
   const w: CgroupWrite[] = [];
   const put = (file: string, value: string | number, field: string) => w.push({ controller: '', file, value: String(value), field });
@@ -105,7 +103,7 @@ export function v2Writes(r: Resources): CgroupWrite[] {
     });
     w.push(...throttles(b, true));
   }
-  (r.hugepageLimits ?? []).forEach((h, i) => put(`hugetlb.${hugeSize(h.pageSize)}.max`, h.limit, `${R}/hugepageLimits/${i}`));
+  (r.hugepageLimits ?? []).forEach((h, i) => put(`hugetlb.${h.pageSize}.max`, h.limit, `${R}/hugepageLimits/${i}`));
   w.push(...rdma(r, ''));
   if (r.network && (r.network.classID !== undefined || r.network.priorities?.length))
     throw new ConfigError(`${R}/network`, 'net_cls and net_prio are cgroup v1 controllers (cgroup v2 has none)');
@@ -165,7 +163,7 @@ export function v1Writes(r: Resources): CgroupWrite[] {
     w.push(...throttles(b, false));
   }
   (r.hugepageLimits ?? []).forEach((h, i) =>
-    put('hugetlb', `hugetlb.${hugeSize(h.pageSize)}.limit_in_bytes`, h.limit, `${R}/hugepageLimits/${i}`),
+    put('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`, h.limit, `${R}/hugepageLimits/${i}`),
   );
   if (r.network?.classID !== undefined) put('net_cls', 'net_cls.classid', r.network.classID, `${R}/network/classID`);
   (r.network?.priorities ?? []).forEach((p, i) =>

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
-import { createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { cgroupPlacement, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
-import type { CgroupRecord } from '../cgroups/manager';
 import { OcirunError, systemErrorFrom } from '../errors';
 import { commit, spawn } from '../native';
 import { handOverNotifyFd } from './notify';
@@ -141,13 +140,4 @@ function killQuietly(pid: number): void {
   } catch {
     /* already gone */
   }
-}
-
-/** Where the native side puts the process: born in the cgroup2 directory, written into each v1 one. */
-export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupProcs?: string[] } {
-  if (!rec) return {};
-  return {
-    cgroupPath: rec.unified,
-    cgroupProcs: [...new Set(Object.values(rec.v1))].map((d) => `${d}/cgroup.procs`),
-  };
 }

@@ -12,7 +12,7 @@ import { rootOf, type CommonOptions } from './options';
 import { writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
 import { publicState } from './state';
-import { cgroupPlacement } from './create';
+import { cgroupPlacement } from '../cgroups/manager';
 
 export interface ExecOptions extends CommonOptions {
   /** The whole process (runc's --process FILE); otherwise the container's, changed by the fields below. */
