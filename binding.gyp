@@ -31,6 +31,13 @@
       ],
       "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "ldflags": ["-static", "-s"]
+    },
+    {
+      "target_name": "ocirun-launch",
+      "type": "executable",
+      "sources": ["native/src/launcher/main.cc"],
+      "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra"],
+      "ldflags": ["-static", "-s"]
     }
   ]
 }

@@ -86,6 +86,7 @@ interface Addon {
   sendFd(socketPath: string, payload: string, fd: number): void;
   waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
+  tryLock(fd: number): boolean;
   attachDeviceFilter(dir: string, program: Buffer): void;
 }
 
@@ -93,8 +94,12 @@ const buildDir = path.join(__dirname, '..', 'build', 'Release');
 let addon: Addon | undefined;
 
 function load(): Addon {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return (addon ??= require(path.join(buildDir, 'ocirun.node')) as Addon);
+  if (addon) return addon;
+  // process.dlopen rather than require: the CLI may run from a start-up snapshot, whose require only knows
+  // Node's built-in modules (lib/cli/entry.ts).
+  const m = { exports: {} as Addon };
+  process.dlopen(m, path.join(buildDir, 'ocirun.node'));
+  return (addon = m.exports);
 }
 
 /** The init stub the cloned child execs (from a sealed memfd copy). */
@@ -162,7 +167,13 @@ export function sendFd(socketPath: string, payload: string, fd: number): void {
 
 /** flock(LOCK_EX) on an open fd; released when the fd is closed. */
 export async function lock(fd: number): Promise<void> {
-  await load().lock(fd).catch(rethrow);
+  let free: boolean;
+  try {
+    free = load().tryLock(fd);
+  } catch (err) {
+    rethrow(err);
+  }
+  if (!free) await load().lock(fd).catch(rethrow); // held by another operation: wait off the JS thread
 }
 
 /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup2 directory. */

@@ -1,7 +1,7 @@
 // Many invocations at once: per-container locking, atomic creation, and recovery from a killed create.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { afterContainers, bin, fs, path, makeBundle, ocirun, ok, testRoot } from './helpers.mjs';
+import { afterContainers, bin, fs, path, makeBundle, ocirun, ok, testRoot, waitFor, writeConfig } from './helpers.mjs';
 
 function cli(root, args) {
   return new Promise((resolve) => {
@@ -46,18 +46,31 @@ t.test('a create killed at any point is cleaned by delete --force', async (t) =>
   });
   const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
   afterContainers(t, () => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
-  for (const delay of [20, 40, 60, 80, 100, 150]) {
+  // A createRuntime hook that announces itself and then blocks for as long as the create that ran it lives:
+  // no create can finish, so every kill lands mid-create, and the one made once the announcement is there
+  // lands after the cgroups, the state and the container's process exist.
+  const marker = path.join(bundle, 'hook-ran');
+  const hook = `: > ${marker}; while kill -0 $PPID 2>/dev/null; do sleep 0.05; done`;
+  writeConfig(bundle, (c) => (c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', hook] }] }));
+  const killPoints = [0, 5, 10, 20, 30, 'hook'];
+  let landed = 0;
+  for (const point of killPoints) {
+    fs.rmSync(marker, { force: true });
     const p = spawn(bin, ['--root', root, 'create', '--bundle', bundle, 'k'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, delay));
+    const exited = new Promise((r) => p.on('exit', (code, signal) => r({ code, signal })));
+    if (point === 'hook') await waitFor(() => fs.existsSync(marker), 20_000);
+    else await new Promise((r) => setTimeout(r, point));
     p.kill('SIGKILL');
-    await new Promise((r) => p.on('exit', r));
+    const { signal } = await exited;
+    if (signal === 'SIGKILL') landed++;
     const st = ocirun(root, ['state', 'k']);
     const pid = st.status === 0 ? JSON.parse(st.stdout).pid : 0;
     ok(root, ['delete', '--force', 'k']);
-    t.same(fs.readdirSync(root), [], `after a kill at ${delay}ms, nothing left`);
+    t.same(fs.readdirSync(root), [], `after a kill at ${point}, nothing left`);
     t.same(cgroupDirs(), [], 'no cgroup either');
     if (pid) t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'its process is gone');
   }
+  t.equal(landed, killPoints.length, 'every kill landed before create finished');
 });
 
 t.test('operations on one container are serialised', async (t) => {

@@ -242,10 +242,19 @@ Napi::Value Lock(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
+// tryLock(fd) -> boolean: flock(LOCK_EX|LOCK_NB), so that an uncontended lock costs no threadpool round trip.
+Napi::Value TryLock(const Napi::CallbackInfo& info) {
+  SysError e;
+  bool locked = false;
+  if (ocirun::try_lock_exclusive(info[0].As<Napi::Number>().Int32Value(), &locked, e) < 0) throw to_js_error(info.Env(), e);
+  return Napi::Boolean::New(info.Env(), locked);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("lock", Napi::Function::New(env, Lock));
+  exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
   exports.Set("commit", Napi::Function::New(env, Commit));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));

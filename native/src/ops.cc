@@ -22,6 +22,15 @@ int lock_exclusive(int fd, SysError& e) {
   return 0;
 }
 
+int try_lock_exclusive(int fd, bool* locked, SysError& e) {
+  while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) return *locked = false, 0;
+    if (errno != EINTR) return fail(e, "flock", "");
+  }
+  *locked = true;
+  return 0;
+}
+
 int set_winsize(int fd, unsigned short rows, unsigned short cols, const char* what, SysError& e) {
   struct winsize ws = {rows, cols, 0, 0};
   if (ioctl(fd, TIOCSWINSZ, &ws) < 0) return fail(e, "ioctl(TIOCSWINSZ)", what);

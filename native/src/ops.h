@@ -14,6 +14,9 @@ int wait_exit(pid_t pid, int* code, int* sig, SysError& e);
 // flock(LOCK_EX), retried on EINTR.
 int lock_exclusive(int fd, SysError& e);
 
+// flock(LOCK_EX|LOCK_NB): *locked says whether the lock was free (and is now ours).
+int try_lock_exclusive(int fd, bool* locked, SysError& e);
+
 // TIOCSWINSZ. Allocation-free: the cloned child uses it too.
 int set_winsize(int fd, unsigned short rows, unsigned short cols, const char* what, SysError& e);
 

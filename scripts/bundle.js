@@ -1,0 +1,41 @@
+// Bundles the CLI into one file, dist/ocirun.js (from tsc's output in dist/), so that a command reads one
+// script instead of some sixty modules, and so that scripts/prepare-start.js can make a start-up snapshot of
+// it. Also records the commit the build was made from (dist/build-info.json, read by lib/version.ts).
+// Runs at build time only: esbuild is a devDependency; a packed ocirun ships the bundle.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const dist = path.join(root, 'dist');
+
+function git(...args) {
+  return execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+}
+
+/** The checkout's commit, when this package is the top of a git checkout (not a package inside another's). */
+function commit() {
+  try {
+    if (fs.realpathSync(git('rev-parse', '--show-toplevel')) !== fs.realpathSync(root)) return undefined;
+    const head = git('rev-parse', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') ? `${head}-dirty` : head;
+  } catch {
+    return undefined;
+  }
+}
+
+const info = path.join(dist, 'build-info.json');
+const c = commit();
+if (c) fs.writeFileSync(info, JSON.stringify({ commit: c }) + '\n');
+else if (!fs.existsSync(info)) fs.writeFileSync(info, JSON.stringify({ commit: 'unknown' }) + '\n');
+
+require('esbuild').buildSync({
+  entryPoints: [path.join(dist, 'cli', 'entry.js')],
+  outfile: path.join(dist, 'ocirun.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'iife', // the snapshot builder runs the file with require, __filename and __dirname only
+  logLevel: 'warning',
+});
