@@ -1,0 +1,56 @@
+// The `ocirun` command starts Node through its launcher (native/src/launcher): the caller's Node variables
+// neither change what ocirun does nor reach the container, and the prepared snapshot is what it starts from.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { bin, fs, os, path, ocirun, runContainer } from './helpers.mjs';
+
+function withEnv(extra, args) {
+  return ocirun('/nonexistent-root', args, { env: { ...process.env, ...extra } });
+}
+
+t.test('NODE_OPTIONS=--require is never loaded', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-nodeopts-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const marker = path.join(dir, 'loaded');
+  const script = path.join(dir, 'evil.js');
+  fs.writeFileSync(script, `require('fs').appendFileSync(${JSON.stringify(marker)}, 'x');`);
+  const env = { NODE_OPTIONS: `--require ${script}` };
+  // The fixture works: plain node does load it.
+  execFileSync(process.execPath, ['-e', '0'], { env: { ...process.env, ...env } });
+  t.ok(fs.existsSync(marker), 'node itself loads the file');
+  fs.rmSync(marker);
+
+  t.equal(withEnv(env, ['--version']).status, 0);
+  t.match(withEnv(env, ['state', 'nope']).stderr, /container "nope" does not exist/);
+  const r = runContainer(t, ['env'], () => {}, []);
+  t.equal(r.status, 0, r.stderr);
+  const inContainer = ocirun(r.root, ['run', '--bundle', r.bundle, 'c2'], { env: { ...process.env, ...env } });
+  t.equal(inContainer.status, 0, inContainer.stderr);
+  t.equal(inContainer.stdout, r.stdout, "the container's environment is config.json's alone");
+  t.notMatch(inContainer.stdout, /NODE_OPTIONS/);
+  t.notOk(fs.existsSync(marker), 'no ocirun command loaded the file');
+});
+
+t.test('NODE_EXTRA_CA_CERTS (and other Node variables) change nothing', async (t) => {
+  const env = { NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem', NODE_DEBUG: 'fs,module', UV_THREADPOOL_SIZE: '1' };
+  const plain = spawnSync(process.execPath, ['-e', '0'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  t.match(plain.stderr, /extra certs/, 'node itself reads the variable (it warns about the missing file)');
+  const clean = withEnv({ NODE_EXTRA_CA_CERTS: '', NODE_DEBUG: '' }, ['--version']);
+  const dirty = withEnv(env, ['--version']);
+  t.equal(dirty.status, 0);
+  t.equal(dirty.stderr, '', 'no warning, no NODE_DEBUG output');
+  t.equal(dirty.stdout, clean.stdout);
+  t.equal(withEnv(env, ['state', 'nope']).stderr, 'ocirun: container "nope" does not exist\n');
+});
+
+t.test('started from the prepared snapshot, through a symlink too', async (t) => {
+  const r = withEnv({}, ['--debug', 'list']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stderr, /started from the prepared snapshot/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-link-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.symlinkSync(bin, path.join(dir, 'ocirun'));
+  const linked = spawnSync(path.join(dir, 'ocirun'), ['--debug', 'list'], { encoding: 'utf8' });
+  t.equal(linked.status, 0, linked.stderr);
+  t.match(linked.stderr, /started from the prepared snapshot/);
+});
