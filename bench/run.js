@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// Benchmark: `ocirun run`, `runc run`, `crun run` and `node -e 0` on one busybox bundle, alternating so that
-// machine noise hits every runtime alike; medians and ratios, never one absolute time. Then the per-command
-// cost of the CLI over Node's own start-up, and containers per second through the library from one process.
+// Benchmark: ocirun against runc and crun (each where it can run here) and `node -e 0`, on one busybox bundle,
+// alternating so that machine noise hits every runtime alike. Medians and same-run ratios, never one absolute
+// time. Sections:
+//   1. a whole container (`run` of `true`);
+//   2. one CLI command that makes no container (--version, state, list);
+//   3. each lifecycle step on its own (create, start, state, kill, delete), against runc's and crun's;
+//   4. the kernel's share that no runtime avoids on a v1/hybrid host: the RCU grace period of the first write
+//      of a pid into a v1 cgroup.procs, measured apart;
+//   5. containers per second through the library in one process, against a `runc run` loop.
+// Every command runs in a clean environment (no NODE_*, UV_* or OPENSSL_CONF), and ocirun once more with the
+// caller's NODE_EXTRA_CA_CERTS and NODE_OPTIONS set, which must change nothing. Inside the cgroup v2 guest
+// (ratios only: it is emulated): scripts/vm/run-guest.sh 'node bench/run.js --runs 10'.
 //
 //   sudo node bench/run.js [--runs N]
 'use strict';
@@ -13,96 +22,200 @@ const path = require('node:path');
 const repo = path.join(__dirname, '..');
 const ocirunBin = path.join(repo, 'bin', 'ocirun');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 30;
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
+const callerEnv = { ...cleanEnv, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', NODE_OPTIONS: '--max-old-space-size=4096' };
 
 function which(cmd) {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-function makeBundle() {
+function makeBundle(args) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-bench-'));
   fs.chmodSync(dir, 0o755);
   execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), path.join(dir, 'rootfs')]);
   const { defaultSpec } = require(path.join(repo, 'dist', 'index.js'));
   const c = defaultSpec();
   c.process.terminal = false;
-  c.process.args = ['true'];
+  c.process.args = args;
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c));
   return dir;
 }
 
-function time(argv) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
-  return ms;
+// stderr goes to a file, not a pipe: a container made by create keeps create's stdio, and a pipe would not
+// see EOF before the container ends.
+const errFile = path.join(os.tmpdir(), `ocirun-bench-stderr-${process.pid}`);
+process.on('exit', () => fs.rmSync(errFile, { force: true }));
+
+function time(argv, env = cleanEnv) {
+  const err = fs.openSync(errFile, 'w+');
+  try {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', err], env });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${fs.readFileSync(errFile, 'utf8')}`);
+    return ms;
+  } finally {
+    fs.closeSync(err);
+  }
 }
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+const row = (name, ms, base) => `  ${name.padEnd(44)} ${ms.toFixed(1).padStart(8)} ms   x${(ms / base).toFixed(2)}`;
 
+/** cases: [name, (i) => argv, env?]; alternating; medians and ratios to the first case. */
 function compare(title, cases) {
-  const samples = Object.fromEntries(cases.map(([name]) => [name, []]));
-  for (let i = 0; i < runs; i++) for (const [name, argv] of cases) samples[name].push(time(argv(i)));
-  const base = median(samples[cases[0][0]]);
-  console.log(`\n${title} (${runs} runs each, alternating; median ms, ratio to ${cases[0][0]})`);
-  for (const [name] of cases) {
-    const m = median(samples[name]);
-    console.log(`  ${name.padEnd(22)} ${m.toFixed(1).padStart(8)} ms   x${(m / base).toFixed(2)}`);
+  const samples = cases.map(() => []);
+  for (let i = 0; i < runs; i++) cases.forEach(([, argv, env], k) => samples[k].push(time(argv(i), env)));
+  const medians = samples.map(median);
+  console.log(`\n${title} (${runs} runs each, alternating; median, ratio to ${cases[0][0]})`);
+  cases.forEach(([name], k) => console.log(row(name, medians[k], medians[0])));
+  return Object.fromEntries(cases.map(([name], k) => [name, medians[k]]));
+}
+
+function waitGone(pid) {
+  while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
   }
-  return Object.fromEntries(cases.map(([name]) => [name, median(samples[name])]));
+}
+
+/** Each lifecycle step alone, for every runtime, alternating runtimes per cycle. */
+function lifecycleSteps(runtimes, bundle, nodeMs) {
+  const steps = ['create', 'start', 'state', 'kill', 'delete'];
+  const samples = Object.fromEntries(runtimes.map(([name]) => [name, Object.fromEntries(steps.map((s) => [s, []]))]));
+  for (let i = 0; i < runs; i++)
+    for (const [name, bin, root] of runtimes) {
+      const id = `step-${i}`;
+      const cmd = (...a) => [bin, '--root', root, ...a];
+      samples[name].create.push(time(cmd('create', '--bundle', bundle, id)));
+      samples[name].start.push(time(cmd('start', id)));
+      samples[name].state.push(time(cmd('state', id)));
+      const pid = JSON.parse(spawnSync(bin, ['--root', root, 'state', id], { encoding: 'utf8', env: cleanEnv }).stdout).pid;
+      samples[name].kill.push(time(cmd('kill', id, 'KILL')));
+      waitGone(pid);
+      samples[name].delete.push(time(cmd('delete', id)));
+    }
+  console.log(`\nEach step alone (${runs} cycles; median ms; in brackets: over node -e 0; ratio to runc)`);
+  console.log(`  ${'step'.padEnd(10)}${runtimes.map(([n]) => n.padStart(24)).join('')}`);
+  for (const s of steps) {
+    const m = runtimes.map(([n]) => median(samples[n][s]));
+    const base = m[runtimes.findIndex(([n]) => n === 'runc')] ?? m[0];
+    console.log(`  ${s.padEnd(10)}${m.map((v) => `${v.toFixed(1)} [${(v - nodeMs).toFixed(1).padStart(5)}] x${(v / base).toFixed(2)}`.padStart(24)).join('')}`);
+  }
+}
+
+/**
+ * The first write of a pid into a v1 cgroup.procs after a quiet moment waits for an RCU grace period (the
+ * kernel's cgroup_threadgroup_rwsem); every runtime pays it once per container on a v1 or hybrid host.
+ */
+function gracePeriod() {
+  const pids = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => / - cgroup \S+ .*\bpids\b/.test(l));
+  if (!pids) return undefined;
+  const dir = path.join(pids.split(' ')[4], `ocirun-bench-grace-${process.pid}`);
+  fs.mkdirSync(dir);
+  const samples = [];
+  try {
+    for (let i = 0; i < Math.min(runs, 15); i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100); // quiet, as between two commands
+      const child = require('node:child_process').spawn('sleep', ['10']);
+      const t0 = process.hrtime.bigint();
+      fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(child.pid));
+      samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      child.kill('SIGKILL');
+      waitGone(child.pid);
+    }
+  } finally {
+    for (;;) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      }
+    }
+  }
+  return median(samples);
 }
 
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root');
-  const bundle = makeBundle();
+  const had = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'].filter((k) => process.env[k]);
+  console.log(`Environment: commands run without NODE_*, UV_* and OPENSSL_CONF${had.length ? ` (this shell sets ${had.join(', ')})` : ''}; ` +
+    `"caller env" rows add NODE_EXTRA_CA_CERTS and NODE_OPTIONS. node ${process.version}, ${os.cpus().length} cpus, ${os.release()}.`);
+  const trueBundle = makeBundle(['true']);
+  const sleepBundle = makeBundle(['sleep', '100']);
   const roots = {};
   for (const r of ['ocirun', 'runc', 'crun']) roots[r] = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${r}-`));
+  const node = ['node -e 0', () => [process.execPath, '-e', '0']];
   try {
-    const cases = [['ocirun run', (i) => [ocirunBin, '--root', roots.ocirun, 'run', '--bundle', bundle, `b${i}`]]];
+    const peers = [];
     for (const r of ['runc', 'crun']) {
       const bin = which(r);
       if (!bin) {
-        console.log(`(${r} not installed: apt-get install ${r})`);
+        console.log(`(${r} not installed)`);
         continue;
       }
-      const argv = (i) => [bin, '--root', roots[r], 'run', '--bundle', bundle, `${r}-${i}`];
-      const probe = spawnSync(argv('probe')[0], argv('probe').slice(1), { encoding: 'utf8' });
+      const probe = spawnSync(bin, ['--root', roots[r], 'run', '--bundle', trueBundle, `${r}-probe`], { encoding: 'utf8' });
       if (probe.status !== 0) {
         // crun 1.8 refuses hybrid cgroup hosts (like the development machine) whatever its flags.
         console.log(`(${r} cannot run containers on this host, left out: ${probe.stderr.trim().split('\n').pop()})`);
         continue;
       }
-      cases.push([`${r} run`, argv]);
+      peers.push([r, bin, roots[r]]);
     }
-    cases.push(['node -e 0', () => [process.execPath, '-e', '0']]);
-    compare('Whole container: run of `true`', cases);
-
-    // The CLI's own work on top of Node's start-up.
-    execFileSync(ocirunBin, ['--root', roots.ocirun, 'create', '--bundle', bundle, 'idle'], { stdio: 'ignore' });
-    const cli = compare('One CLI command', [
-      ['node -e 0', () => [process.execPath, '-e', '0']],
-      ['ocirun --version', () => [ocirunBin, '--version']],
-      ['ocirun state', () => [ocirunBin, '--root', roots.ocirun, 'state', 'idle']],
+    const runCase = (name, bin, root, env) => [name, (i) => [bin, '--root', root, 'run', '--bundle', trueBundle, `${name.split(' ')[0]}-${env ? 'e' : 'r'}${i}`], env];
+    const whole = compare('Whole container: run of `true`', [
+      node,
+      runCase('ocirun run', ocirunBin, roots.ocirun),
+      runCase('ocirun run (caller env)', ocirunBin, roots.ocirun, callerEnv),
+      ...peers.map(([r, bin, root]) => runCase(`${r} run`, bin, root)),
     ]);
-    console.log(`  ocirun's own work per command: ${(cli['ocirun state'] - cli['node -e 0']).toFixed(1)} ms over node's start-up`);
-    execFileSync(ocirunBin, ['--root', roots.ocirun, 'delete', '--force', 'idle']);
+
+    time([ocirunBin, '--root', roots.ocirun, 'create', '--bundle', sleepBundle, 'idle']);
+    const st = () => [ocirunBin, '--root', roots.ocirun, 'state', 'idle'];
+    const cli = compare('One CLI command', [
+      node,
+      ['ocirun --version', () => [ocirunBin, '--version']],
+      ['ocirun state', st],
+      ['ocirun state (caller env)', st, callerEnv],
+      ['ocirun list', () => [ocirunBin, '--root', roots.ocirun, 'list']],
+      ...peers.map(([r, bin, root]) => [`${r} list`, () => [bin, '--root', root, 'list']]),
+    ]);
+    spawnSync(ocirunBin, ['--root', roots.ocirun, 'delete', '--force', 'idle'], { env: cleanEnv });
+
+    lifecycleSteps([['ocirun', ocirunBin, roots.ocirun], ...peers], sleepBundle, cli['node -e 0']);
+
+    const grace = gracePeriod();
+    if (grace !== undefined) {
+      console.log(`\nThe kernel's share: first write of a pid into a v1 cgroup.procs after 100 ms of quiet: ${grace.toFixed(1)} ms (median)`);
+      console.log(`  ocirun run over node -e 0, less that: ${(whole['ocirun run'] - whole['node -e 0'] - grace).toFixed(1)} ms; ` +
+        `ocirun run / (node -e 0 + grace period): x${(whole['ocirun run'] / (whole['node -e 0'] + grace)).toFixed(2)}`);
+    } else console.log('\n(no v1 cgroup hierarchy: no grace period to measure)');
 
     const lib = require(path.join(repo, 'dist', 'index.js'));
-    const n = runs * 2;
+    const n = runs * 3;
+    await lib.run('warm', { root: roots.ocirun, bundle: trueBundle });
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await lib.run(`lib${i}`, { root: roots.ocirun, bundle });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`\nLibrary, one process: ${(n / secs).toFixed(1)} containers/s (run = create+start+wait+delete of \`true\`)`);
+    for (let i = 0; i < n; i++) await lib.run(`lib${i}`, { root: roots.ocirun, bundle: trueBundle });
+    const perSec = n / (Number(process.hrtime.bigint() - t0) / 1e9);
+    const peerLoops = peers.map(([r, bin, root]) => {
+      const t1 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) time([bin, '--root', root, 'run', '--bundle', trueBundle, `loop${i}`]);
+      return [r, n / (Number(process.hrtime.bigint() - t1) / 1e9)];
+    });
+    console.log(`\nLibrary, one process: ${perSec.toFixed(1)} containers/s (run = create+start+wait+delete of \`true\`, ${n} in a row)`);
+    for (const [r, rate] of peerLoops) console.log(`  a \`${r} run\` loop: ${rate.toFixed(1)} containers/s; the library: x${(perSec / rate).toFixed(2)}`);
   } finally {
     for (const [r, root] of Object.entries(roots)) {
-      for (const id of fs.readdirSync(root)) spawnSync(r === 'ocirun' ? ocirunBin : r, ['--root', root, 'delete', '--force', id]);
+      const bin = r === 'ocirun' ? ocirunBin : which(r);
+      if (bin) for (const id of fs.readdirSync(root)) spawnSync(bin, ['--root', root, 'delete', '--force', id], { env: cleanEnv });
       fs.rmSync(root, { recursive: true, force: true });
     }
-    fs.rmSync(bundle, { recursive: true, force: true });
+    fs.rmSync(trueBundle, { recursive: true, force: true });
+    fs.rmSync(sleepBundle, { recursive: true, force: true });
   }
 }
 

@@ -50,8 +50,8 @@ export interface NativePlan {
   preserveFds: number;
   /** The container's cgroup2 directory: the process is born in it. */
   cgroupPath?: string;
-  /** cgroup.procs files (v1 controllers) the process is written into before its first step. */
-  cgroupProcs?: string[];
+  /** `tasks` files (v1 controllers) the process moves itself into as its first step. */
+  cgroupTasks?: string[];
   /** A new cgroup namespace, made once the process is in its cgroups. */
   cgroupNamespace?: boolean;
   rootfs: string;

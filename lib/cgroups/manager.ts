@@ -241,11 +241,11 @@ export function removeCgroups(rec: CgroupRecord): void {
     }
 }
 
-/** Where the native side puts the process: born in the cgroup2 directory, written into each v1 one. */
-export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupProcs?: string[] } {
+/** Where the native side puts the process: born in the cgroup2 directory; it enters each v1 one itself. */
+export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupTasks?: string[] } {
   if (!rec) return {};
   return {
     cgroupPath: rec.unified,
-    cgroupProcs: [...new Set(Object.values(rec.v1))].map((d) => `${d}/cgroup.procs`),
+    cgroupTasks: [...new Set(Object.values(rec.v1))].map((d) => `${d}/tasks`),
   };
 }

@@ -79,7 +79,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.timeOffsets = str(o, "timeOffsets");
   p.preserveFds = int(num(o, "preserveFds"));
   p.cgroupPath = str(o, "cgroupPath");
-  p.cgroupProcs = list<std::string>(o, "cgroupProcs", as_string);
+  p.cgroupTasks = list<std::string>(o, "cgroupTasks", as_string);
   p.cgroupNamespace = flag(o, "cgroupNamespace");
   p.rootfs = str(o, "rootfs");
   p.rootReadonly = flag(o, "rootReadonly");

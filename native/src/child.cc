@@ -53,7 +53,14 @@ int protect_process(ChildContext&, SysError& e) {
   return 0;
 }
 
-int wait_for_cgroups(ChildContext& ctx, SysError& e) {
+// The v1 controllers: we move ourselves ("0" is the writing thread, and we have only one), then wait for the
+// parent, which places us in the cgroup2 cgroup when clone3 could not.
+int enter_cgroups(ChildContext& ctx, SysError& e) {
+  const auto& files = ctx.plan->cgroupTasks;
+  for (size_t i = 0; i < files.size(); i++) {
+    if (write(ctx.tasks_fds[i], "0", 1) != 1) return fail(e, "write", files[i].c_str());
+    close(ctx.tasks_fds[i]);
+  }
   if (!ctx.wait_cgroups) return 0;
   SyncMsg m = {};
   if (recv(ctx.sock, &m, sizeof m, 0) != sizeof m) return fail(e, "recv", "sync socket", errno ? errno : EPIPE);
@@ -308,7 +315,7 @@ constexpr Step kSteps[] = {
     {"protect", protect_process},
     // In every cgroup before anything else runs: limits apply to all that follows, and the cgroup namespace
     // below takes these cgroups as its root.
-    {"cgroups", wait_for_cgroups},
+    {"cgroups", enter_cgroups},
     // Joined namespaces first: new ones are then owned by the joined user namespace.
     {"join-namespaces", join},
     {"unshare", unshare_new},
@@ -348,7 +355,7 @@ constexpr Step kSteps[] = {
 constexpr Step kJoinSteps[] = {
     {"signals", reset_signals},
     {"protect", protect_process},  // non-dumpable before the pid namespace: the container must not see node
-    {"cgroups", wait_for_cgroups},  // in the container's cgroups before its cgroup namespace is joined
+    {"cgroups", enter_cgroups},  // in the container's cgroups before its cgroup namespace is joined
     {"join-namespaces", join},
     {"pid-namespace", pid_namespace},
     {"console", console},

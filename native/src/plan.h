@@ -72,10 +72,12 @@ struct ContainerPlan {
   std::string timeOffsets;           // /proc/self/timens_offsets contents when a time namespace is new
   int preserveFds = 0;
   // Cgroups, made by the TypeScript side before clone. The process is born in cgroupPath (cgroup2, through
-  // clone3's CLONE_INTO_CGROUP, else by a write) and written into every cgroupProcs file (v1 controllers)
-  // before its child side goes past its first step.
+  // clone3's CLONE_INTO_CGROUP, else by a write of its pid) and moves itself into the v1 controllers by
+  // writing "0" to each cgroupTasks file, opened here by the parent: a thread that moves itself skips the
+  // kernel's global threadgroup lock, and with it the RCU grace period that a pid written into cgroup.procs
+  // waits for (some 5-20 ms per container on a v1 or hybrid host).
   std::string cgroupPath;
-  std::vector<std::string> cgroupProcs;
+  std::vector<std::string> cgroupTasks;
   // A new cgroup namespace: made by unshare once the process is in its cgroups, so that they are its root.
   bool cgroupNamespace = false;
 

@@ -135,11 +135,10 @@ pid_t clone_child(unsigned long flags, int cgroup_fd, bool* placed) {
   return pid_t(pid);
 }
 
-// The parent's half of the first sync point: the child waits until it is in every cgroup it belongs in.
+// The parent's half of the first sync point: the child waits until it is in its cgroup2 cgroup (it enters the
+// v1 ones itself).
 int place_in_cgroups(pid_t child, const ContainerPlan& plan, bool placed, int sock, SysError& e) {
-  std::vector<std::string> procs = plan.cgroupProcs;
-  if (!placed && !plan.cgroupPath.empty()) procs.push_back(plan.cgroupPath + "/cgroup.procs");
-  if (join_cgroups(child, procs, e) < 0) return -1;
+  if (!placed && join_cgroups(child, {plan.cgroupPath + "/cgroup.procs"}, e) < 0) return -1;
   SyncMsg m = {};
   m.type = kSyncCgroupDone;
   if (send(sock, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) return fail(e, "send", "sync socket");
@@ -190,6 +189,18 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
     return out;
   }
 
+  std::vector<int> tasks_fds;
+  for (const auto& f : plan.cgroupTasks) {
+    int fd = fds.add(open(f.c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd < 0) {
+      close(child_sock);
+      set_step(e, "cgroups");
+      fail(e, "open", f.c_str());
+      return out;
+    }
+    tasks_fds.push_back(fd);
+  }
+
   // Everything the child reads is built here, before clone.
   ChildContext ctx = {};
   ctx.plan = &plan;
@@ -197,6 +208,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   ctx.init_fd = init_fd;
   ctx.fifo_fd = fifo_fd;
   ctx.ns_fds = ns_fds.data();
+  ctx.tasks_fds = tasks_fds.data();
   ctx.sync_target = 3 + plan.preserveFds;
   ctx.fifo_target = 4 + plan.preserveFds;
   std::vector<std::string> words = {"ocirun-init", "sync=" + std::to_string(ctx.sync_target)};
@@ -225,7 +237,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   // path: join first, then unshare, then fork into the pid namespace.
   bool joins_user_or_pid = false;
   for (const auto& j : plan.joins) joins_user_or_pid |= (j.type == CLONE_NEWUSER || j.type == CLONE_NEWPID);
-  ctx.wait_cgroups = !plan.cgroupPath.empty() || !plan.cgroupProcs.empty();
+  ctx.wait_cgroups = !plan.cgroupPath.empty();
   ctx.two_stage = joins_user_or_pid || (!plan.joins.empty() && (plan.cloneFlags & CLONE_NEWUSER));
   // A time namespace is always made by unshare in the child (its offsets must be written before entry).
   unsigned long flags = ctx.two_stage ? 0 : (plan.cloneFlags & ~(unsigned long)CLONE_NEWTIME);
