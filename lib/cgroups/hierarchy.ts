@@ -15,6 +15,27 @@ export interface Hierarchies {
   v1: Map<string, string>;
 }
 
+export interface CgroupMount {
+  mountPoint: string;
+  fstype: 'cgroup' | 'cgroup2';
+  superOpts: string;
+}
+
+let mounts: CgroupMount[] | undefined;
+
+/** This host's cgroup mounts, from one read of mountinfo per process. */
+export function cgroupMounts(): CgroupMount[] {
+  if (mounts) return mounts;
+  mounts = [];
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
+    if (fstype === 'cgroup' || fstype === 'cgroup2') mounts.push({ mountPoint: line.slice(0, sep).split(' ')[4], fstype, superOpts });
+  }
+  return mounts;
+}
+
 let cached: Hierarchies | undefined;
 
 export function hierarchies(): Hierarchies {
@@ -23,11 +44,7 @@ export function hierarchies(): Hierarchies {
   let unified: string | undefined;
   // Mount options that are controllers (xattr, noprefix, ... are not).
   const known = new Set(fs.readFileSync('/proc/cgroups', 'utf8').split('\n').map((l) => l.split('\t')[0]));
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (!post) continue;
-    const mountPoint = pre.split(' ')[4];
-    const [fstype, , superOpts] = post.split(' ');
+  for (const { mountPoint, fstype, superOpts } of cgroupMounts()) {
     if (fstype === 'cgroup2' && (!unified || mountPoint === '/sys/fs/cgroup')) unified = mountPoint;
     if (fstype === 'cgroup')
       for (const opt of superOpts.split(','))
@@ -41,7 +58,7 @@ export function hierarchies(): Hierarchies {
 }
 
 /** This process's cgroup in each hierarchy: '' for cgroup2, else the controller name. */
-function ownCgroups(): Map<string, string> {
+export function ownCgroups(): Map<string, string> {
   const own = new Map<string, string>();
   for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
     const m = /^(\d+):([^:]*):(.*)$/.exec(line);
@@ -63,10 +80,10 @@ export function innerPath(cgroupsPath: string | undefined, id: string): { relati
   return { relative: !p.startsWith('/'), inner: clean };
 }
 
-/** The container's directory in one hierarchy ('' = cgroup2). */
-export function cgroupDir(h: Hierarchies, controller: string, cgroupsPath: string | undefined, id: string): string {
+/** The container's directory in one hierarchy ('' = cgroup2); `own` is ownCgroups(), read once by the caller. */
+export function cgroupDir(h: Hierarchies, own: Map<string, string>, controller: string, cgroupsPath: string | undefined, id: string): string {
   const mount = controller === '' ? h.unified! : h.v1.get(controller)!;
   const { relative, inner } = innerPath(cgroupsPath, id);
-  const base = relative ? ownCgroups().get(controller) ?? '/' : '/';
+  const base = relative ? own.get(controller) ?? '/' : '/';
   return path.join(mount, base, inner);
 }

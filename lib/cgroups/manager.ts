@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, SystemError, systemErrorFrom } from '../errors';
 import { attachDeviceFilter } from '../native';
-import { cgroupDir, hierarchies, type CgroupMode } from './hierarchy';
+import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
 import { isFrozen, setFrozen } from './freezer';
@@ -34,8 +34,9 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   const h = hierarchies();
   const r = resources ?? {};
   const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
-  if (h.unified) record.unified = cgroupDir(h, '', cgroupsPath, id);
-  if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = cgroupDir(h, c, cgroupsPath, id);
+  const own = ownCgroups();
+  if (h.unified) record.unified = cgroupDir(h, own, '', cgroupsPath, id);
+  if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = cgroupDir(h, own, c, cgroupsPath, id);
   const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
   if (h.mode === 'unified') {
     return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)) };
@@ -180,7 +181,8 @@ export function cgroupPids(rec: CgroupRecord): number[] {
   const walk = (d: string) => {
     let entries: fs.Dirent[];
     try {
-      for (const p of fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n')) if (p) pids.add(Number(p));
+      // 0 stands for a process of another pid namespace: never a pid to signal.
+      for (const p of fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n')) if (Number(p) > 0) pids.add(Number(p));
       entries = fs.readdirSync(d, { withFileTypes: true });
     } catch {
       return;
@@ -233,7 +235,7 @@ export function removeCgroups(rec: CgroupRecord): void {
   const made = new Set(rec.created);
   const leaves = [rec.unified, ...Object.values(rec.v1)].filter((d): d is string => !!d && made.has(d));
   for (const d of new Set(leaves)) rmdirTree(d);
-  for (const d of [...rec.created].reverse())
+  for (const d of [...rec.created].reverse().filter((d) => !leaves.includes(d)))
     try {
       fs.rmdirSync(d); // a parent we made: only if nothing else lives there now
     } catch {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { MountKind, type NativeMount } from '../native';
 import type { Mount } from './spec';
+import { cgroupMounts } from '../cgroups/hierarchy';
 
 export const MS = {
   RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10, REMOUNT: 0x20, MANDLOCK: 0x40,
@@ -81,17 +82,10 @@ interface Hierarchy {
   options: string; // "" for cgroup2
 }
 
-let hierarchies: Hierarchy[] | undefined;
-
-/** The host's cgroup hierarchies under /sys/fs/cgroup, read from mountinfo. */
+/** The host's cgroup hierarchies under /sys/fs/cgroup. */
 export function hostCgroupHierarchies(): Hierarchy[] {
-  if (hierarchies) return hierarchies;
   const found: Hierarchy[] = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const mountPoint = line.slice(0, sep).split(' ')[4];
-    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
+  for (const { mountPoint, fstype, superOpts } of cgroupMounts()) {
     if (!mountPoint.startsWith('/sys/fs/cgroup')) continue;
     if (fstype === 'cgroup2') found.push({ name: path.relative('/sys/fs/cgroup', mountPoint), options: '' });
     if (fstype === 'cgroup') {
@@ -99,7 +93,7 @@ export function hostCgroupHierarchies(): Hierarchy[] {
       found.push({ name: path.basename(mountPoint), options: keep.join(',') });
     }
   }
-  return (hierarchies = found);
+  return found;
 }
 
 /** A container's cgroup directories: cgroup2's, and each v1 hierarchy's (whatever its controllers). */

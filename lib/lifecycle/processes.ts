@@ -2,6 +2,7 @@
 // process in the container's own pid namespace (with a shared pid namespace, only the init is known).
 import * as fs from 'node:fs';
 import { waitExit } from '../native';
+import { SystemError } from '../errors';
 import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
 import { isAlive } from '../state/status';
@@ -29,7 +30,9 @@ export function containerPids(rec: ContainerRecord): number[] {
   return pids;
 }
 
+/** kill(2) of one process. Never of 0 or a negative pid: those are process groups (ours among them). */
 export function signal(pid: number, sig: number | NodeJS.Signals): void {
+  if (!Number.isInteger(pid) || pid <= 0) throw new SystemError(`refusing to signal pid ${pid}`, { step: 'signal' });
   try {
     process.kill(pid, sig);
   } catch (err) {

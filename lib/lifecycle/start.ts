@@ -10,7 +10,8 @@ import { publicState } from './state';
 export async function start(id: string, opts?: CommonOptions): Promise<void> {
   const dir = await ContainerDir.open(rootOf(opts), id);
   try {
-    check('start', id, statusOf(dir.read(), dir.dir));
+    const rec = dir.read();
+    check('start', id, statusOf(rec, dir.dir));
     let fd: number;
     try {
       // Non-blocking: ENXIO means nobody holds the fifo any more, i.e. the init is gone.
@@ -25,8 +26,8 @@ export async function start(id: string, opts?: CommonOptions): Promise<void> {
       fs.closeSync(fd);
     }
     fs.unlinkSync(dir.fifoPath);
-    const rec = dir.read();
-    await runHooksWarning(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)), opts?.onWarning);
+    if (rec.spec.hooks?.poststart?.length)
+      await runHooksWarning(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)), opts?.onWarning);
   } finally {
     dir.release();
   }

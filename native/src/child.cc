@@ -109,20 +109,35 @@ int pid_namespace(ChildContext& ctx, SysError& e) {
   // setns/unshare of a pid namespace only moves children: fork once more. CLONE_PARENT makes the runtime the
   // parent of the container's init, as on the one-stage path, so it can wait for it.
   unsigned long flags = CLONE_PARENT | (ctx.plan->cloneFlags & CLONE_NEWPID);
+  // The runtime must learn the new init's host pid (kSyncChildPid, sent by us) before anything the init
+  // sends: the init waits for EOF on this pipe, which comes when we exit, after sending.
+  int order[2];
+  if (pipe2(order, O_CLOEXEC) < 0) return fail(e, "pipe2", "");
   long pid = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0 && errno == ENOMEM && !(flags & CLONE_NEWPID)) {
     fail(e, "clone", "");
+    close(order[0]);
+    close(order[1]);
     copy_str(e.detail, sizeof e.detail, "the pid namespace to join has no init process any more");
     return -1;
   }
-  if (pid < 0) return fail(e, "clone", "");
+  if (pid < 0) {
+    close(order[0]);
+    close(order[1]);
+    return fail(e, "clone", "");
+  }
   if (pid > 0) {
     SyncMsg m = {};
     m.type = kSyncChildPid;
     m.pid = int32_t(pid);
     send_msg(ctx.sock, m);
-    _exit(0);
+    _exit(0);  // closes order[1]
   }
+  close(order[1]);
+  char c;
+  while (read(order[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(order[0]);
   // The death signal is not inherited across fork.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_PDEATHSIG)", "");
   return 0;

@@ -302,6 +302,11 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
       }
       child = 0;
     } else if (m.type == kSyncReady) {
+      if (init <= 0) {  // cannot happen (the init waits for kSyncChildPid to be sent): never return pid 0
+        if (fd >= 0) close(fd);
+        fail(e, "recv", "container init was ready before its pid was known", EPROTO);
+        break;
+      }
       out.pid = init;
       out.notify_fd = fd;
       out.sync_fd = fcntl(sv[0], F_DUPFD_CLOEXEC, 0);  // outlives `fds`, which closes sv[0]
