@@ -47,7 +47,7 @@ buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
 let daemon;
 try {
   // podman, with the same private setup as test/podman.test.mjs.
-  fs.writeFileSync(path.join(dir, 'containers.conf'), `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n`);
+  fs.writeFileSync(path.join(dir, 'containers.conf'), `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[network]\nnetwork_config_dir = "${path.join(dir, 'networks')}"\n`);
   const env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
   const pm = ['podman', '--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'vfs'];
   execFileSync(pm[0], [...pm.slice(1), 'load', '-q', '-i', path.join(dir, 'image.tar')], { env });

@@ -87,6 +87,7 @@ interface Addon {
   waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
   tryLock(fd: number): boolean;
+  watchExit(pid: number, startTime: string): Promise<void>;
   attachDeviceFilter(dir: string, program: Buffer): void;
 }
 
@@ -174,6 +175,18 @@ export async function lock(fd: number): Promise<void> {
     rethrow(err);
   }
   if (!free) await load().lock(fd).catch(rethrow); // held by another operation: wait off the JS thread
+}
+
+/**
+ * Settles once process `pid` (the one that started at `startTime`, if given) has exited: a pidfd on the
+ * event loop, for any process, not only children.
+ */
+export function watchExit(pid: number, startTime = ''): Promise<void> {
+  try {
+    return load().watchExit(pid, startTime);
+  } catch (err) {
+    rethrow(err);
+  }
 }
 
 /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup2 directory. */

@@ -20,6 +20,9 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 [engine.runtimes]
 ocirun = ["${bin}"]
+[network]
+# podman's network lock and configs: private too (the host's /etc/containers is read-only in the v2 guest).
+network_config_dir = "${path.join(dir, 'networks')}"
 `);
 // podman puts conmon in the cgroup /libpod_parent/conmon and the containers below /libpod_parent: removed at
 // the end when this test made them, left alone when they were there before.

@@ -1,7 +1,7 @@
 // Finding and signalling a container's processes: those in its cgroups; for a record without cgroups, every
 // process in the container's own pid namespace (with a shared pid namespace, only the init is known).
 import * as fs from 'node:fs';
-import { waitExit } from '../native';
+import { waitExit, watchExit } from '../native';
 import { SystemError } from '../errors';
 import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
@@ -40,14 +40,16 @@ export function signal(pid: number, sig: number | NodeJS.Signals): void {
   }
 }
 
-/** Polls until the init is gone (or a zombie); the container's namespaces and mounts go with its last process. */
+/** Waits until the init is gone (or a zombie), through its pidfd; the container's namespaces and mounts go with its last process. */
 export async function waitGone(rec: ContainerRecord, timeoutMs = 10_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (isAlive(rec.pid, rec.startTime)) {
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 5));
+  if (!isAlive(rec.pid, rec.startTime)) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+  try {
+    return await Promise.race([watchExit(rec.pid, rec.startTime).then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
-  return true;
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];

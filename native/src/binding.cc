@@ -242,6 +242,45 @@ Napi::Value Lock(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
+// watchExit(pid, startTime) -> Promise<void>: settles once that process has exited (a zombie counts), or at
+// once when it is gone already. A pidfd polled on Node's own event loop: no thread, no timer, any process.
+struct ExitWatch {
+  uv_poll_t handle;
+  int fd;
+  Napi::Promise::Deferred deferred;
+};
+
+Napi::Value WatchExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SysError e;
+  int fd = -1;
+  if (ocirun::open_pidfd(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value().c_str(), &fd, e) < 0)
+    throw to_js_error(env, e);
+  auto deferred = Napi::Promise::Deferred::New(env);
+  uv_loop_t* loop = nullptr;
+  if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    if (fd >= 0) close(fd);
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  auto* w = new ExitWatch{{}, fd, deferred};
+  w->handle.data = w;
+  uv_poll_init(loop, &w->handle, fd);
+  uv_poll_start(&w->handle, UV_READABLE, [](uv_poll_t* h, int, int) {
+    auto* w = static_cast<ExitWatch*>(h->data);
+    uv_poll_stop(h);
+    Napi::Env env = w->deferred.Env();
+    Napi::HandleScope scope(env);
+    w->deferred.Resolve(env.Undefined());
+    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* h) {
+      auto* w = static_cast<ExitWatch*>(h->data);
+      close(w->fd);
+      delete w;
+    });
+  });
+  return deferred.Promise();
+}
+
 // tryLock(fd) -> boolean: flock(LOCK_EX|LOCK_NB), so that an uncontended lock costs no threadpool round trip.
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   SysError e;
@@ -255,6 +294,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitExit", Napi::Function::New(env, WaitExit));
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
+  exports.Set("watchExit", Napi::Function::New(env, WatchExit));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
   exports.Set("commit", Napi::Function::New(env, Commit));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));

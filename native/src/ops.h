@@ -14,6 +14,10 @@ int wait_exit(pid_t pid, int* code, int* sig, SysError& e);
 // flock(LOCK_EX), retried on EINTR.
 int lock_exclusive(int fd, SysError& e);
 
+// A pidfd for `pid`, if it is still the process that started at `start_time` (clock ticks since boot, the
+// 22nd field of /proc/PID/stat; "" takes any): *fd is -1 when it is gone, or when the pid is another's now.
+int open_pidfd(pid_t pid, const char* start_time, int* fd, SysError& e);
+
 // flock(LOCK_EX|LOCK_NB): *locked says whether the lock was free (and is now ours).
 int try_lock_exclusive(int fd, bool* locked, SysError& e);
 
