@@ -95,12 +95,8 @@ const buildDir = path.join(__dirname, '..', 'build', 'Release');
 let addon: Addon | undefined;
 
 function load(): Addon {
-  if (addon) return addon;
-  // process.dlopen rather than require: the CLI may run from a start-up snapshot, whose require only knows
-  // Node's built-in modules (lib/cli/entry.ts).
-  const m = { exports: {} as Addon };
-  process.dlopen(m, path.join(buildDir, 'ocirun.node'));
-  return (addon = m.exports);
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (addon ??= require(path.join(buildDir, 'ocirun.node')) as Addon);
 }
 
 /** The init stub the cloned child execs (from a sealed memfd copy). */

@@ -1,6 +1,6 @@
 // Bundles the CLI into one file, dist/ocirun.js (from tsc's output in dist/), so that a command reads one
-// script instead of some sixty modules, and so that scripts/prepare-start.js can make a start-up snapshot of
-// it. Also records the commit the build was made from (dist/build-info.json, read by lib/version.ts).
+// script instead of some sixty modules, and so that scripts/prepare-start.js can compile and cache
+// it with its code cache. Also records the commit the build was made from (dist/build-info.json, read by lib/version.ts).
 // Runs at build time only: esbuild is a devDependency; a packed ocirun ships the bundle.
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -36,6 +36,8 @@ require('esbuild').buildSync({
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'iife', // the snapshot builder runs the file with require, __filename and __dirname only
+  format: 'iife', // dist/cli/start.js wraps it in a function of (require, __filename, __dirname)
+  minify: true, // less to read and hash at every start; stack traces (--debug) keep the function names
+  keepNames: true,
   logLevel: 'warning',
 });

@@ -1,52 +1,56 @@
-// The prepared start: a V8 start-up snapshot of the CLI bundle (dist/ocirun.js), made by the node binary that
-// will run it, and a stamp that the launcher (native/src/launcher/main.cc) checks before using it: the node
-// binary's identity and the package directory. Run at install and by every build, after the addon (the
-// launcher lives beside it in build/Release) and after the bundle. Without a bundle yet (npm ci runs the
-// install step before `prepare` in a fresh checkout), or if the snapshot cannot be made or does not run,
-// it leaves no snapshot and ocirun starts from the plain bundle: slower, never broken.
+// The prepared start: a V8 code cache of the bundled CLI (build/Release/ocirun.cache), made after the
+// commands' code paths ran once (lib/cli/warm-up.ts), and the node binary the launcher is to run
+// (build/Release/node-path). Run at install and by every build, after the addon and the bundle; without a
+// bundle yet (npm ci runs the install step before `prepare` in a fresh checkout) it does nothing, and the
+// build that makes the bundle runs it again. V8 rejects a cache made by another Node (dist/cli/start.js then
+// compiles from source), so nothing here can make ocirun fail, only slower.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const root = fs.realpathSync(path.join(__dirname, '..'));
-const bundle = path.join(root, 'dist', 'ocirun.js');
+const root = path.join(__dirname, '..');
+const start = path.join(root, 'dist', 'cli', 'start.js');
 const release = path.join(root, 'build', 'Release');
-const blob = path.join(release, 'ocirun.blob');
-const stamp = `${blob}.stamp`;
-const node = fs.realpathSync(process.execPath);
 
-// Node's own variables must not shape the snapshot either (the launcher drops them at run time).
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
+if (process.argv[2] === '--warm') {
+  // The child: compile the bundle exactly as start.js does, run the warm-up inside it, then save the cache.
+  const { compileBundle, runBundle, cacheFile } = require(start);
+  const script = compileBundle();
+  globalThis.__ocirunWarmUp = (warm) =>
+    warm().then(() => {
+      fs.writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
+      fs.renameSync(`${cacheFile}.tmp`, cacheFile);
+      process.exit(0);
+    });
+  runBundle(script);
+  return;
+}
 
 function done(msg) {
-  if (msg) process.stderr.write(`prepare-start: ${msg}; ocirun will start from the plain bundle\n`);
+  if (msg) process.stderr.write(`prepare-start: ${msg}; ocirun will compile its code at every start\n`);
   process.exit(0);
 }
-
-fs.rmSync(stamp, { force: true });
-if (!fs.existsSync(bundle)) done(); // the build that makes the bundle runs this again
+if (!fs.existsSync(path.join(root, 'dist', 'ocirun.js')) || !fs.existsSync(start)) done();
 if (!fs.existsSync(release)) done('no build/Release (the addon is not built)');
+fs.rmSync(path.join(release, 'ocirun.cache'), { force: true });
 
-const tmp = `${blob}.tmp`;
-const built = spawnSync(node, ['--snapshot-blob', tmp, '--build-snapshot', bundle], { cwd: root, env, encoding: 'utf8' });
-if (built.status !== 0) {
-  fs.rmSync(tmp, { force: true });
-  done(`node --build-snapshot failed: ${(built.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);
-}
-const check = spawnSync(node, ['--snapshot-blob', tmp, '--', '--version'], { env, encoding: 'utf8' });
-if (check.status !== 0 || !check.stdout.startsWith('ocirun version ')) {
-  fs.rmSync(tmp, { force: true });
-  done(`the snapshot does not run (${check.status ?? check.signal}: ${(check.stderr || '').trim().split('\n')[0]})`);
-}
-fs.renameSync(tmp, blob);
+// The node that runs npm's scripts is the one ocirun is built for: the launcher runs that one, whatever PATH.
+const node = fs.realpathSync(process.execPath);
+fs.writeFileSync(path.join(release, 'node-path.tmp'), node + '\n');
+fs.renameSync(path.join(release, 'node-path.tmp'), path.join(release, 'node-path'));
 
-const st = fs.statSync(node, { bigint: true });
-const lines = [
-  `node ${node}`,
-  `node-id ${st.dev} ${st.ino} ${st.size} ${st.mtimeNs / 1000000000n} ${st.mtimeNs % 1000000000n}`,
-  `blob-size ${fs.statSync(blob).size}`,
-  `package ${root}`,
-];
-fs.writeFileSync(`${stamp}.tmp`, lines.join('\n') + '\n');
-fs.renameSync(`${stamp}.tmp`, stamp);
+// In an installed package (not a git checkout), bin/ocirun becomes the launcher itself: the shell script that
+// finds it costs a millisecond per command, and npm's bin link points at this file.
+if (!fs.existsSync(path.join(root, '.git')) && fs.existsSync(path.join(release, 'ocirun-launch'))) {
+  const bin = path.join(root, 'bin', 'ocirun');
+  fs.copyFileSync(path.join(release, 'ocirun-launch'), `${bin}.tmp`);
+  fs.chmodSync(`${bin}.tmp`, 0o755);
+  fs.renameSync(`${bin}.tmp`, bin);
+}
+
+// Node's own variables must not shape the cache (NODE_OPTIONS flags would make V8 reject it at run time,
+// where the launcher drops them).
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
+const r = spawnSync(node, [__filename, '--warm'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (r.status !== 0) done(`the warm-up failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);

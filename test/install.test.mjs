@@ -1,7 +1,7 @@
 // Installed as users install it: `npm pack` of the checkout, then `npm install -g` of that tarball into a
-// temporary prefix. The install builds the addon, the launcher and the prepared start; the installed `ocirun`
-// runs a real container. Then the snapshot fallback: a snapshot that no longer matches its node binary (an
-// upgrade of Node) is not used, and the command still works from the plain bundle.
+// temporary prefix. The install builds the addon, the launcher and the prepared start (the code cache); the
+// installed `ocirun` runs a real container. Then what a Node upgrade leaves behind: a code cache of another
+// V8 is not used, and a node binary that is gone is found on the PATH; the commands still work.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fs, os, path, repo, makeBundle, testRoot } from './helpers.mjs';
@@ -23,14 +23,15 @@ t.before(() => {
   });
 });
 
-t.test('the installed command works and starts from its snapshot', async (t) => {
+t.test('the installed command works and starts from its code cache', async (t) => {
   t.ok(fs.lstatSync(cmd).isSymbolicLink(), 'npm linked bin/ocirun');
+  t.equal(fs.readFileSync(fs.realpathSync(cmd)).subarray(0, 4).toString('latin1'), '\x7fELF', 'the link leads to the launcher itself, not a script');
   const v = run(['--version']);
   t.equal(v.status, 0, v.stderr);
   t.match(v.stdout, /^ocirun version \d+\.\d+\.\d+\ncommit: [0-9a-f]{40}(-dirty)?\nspec: 1\.\d+\.\d+\n$/);
-  const stamp = fs.readFileSync(path.join(installed, 'build', 'Release', 'ocirun.blob.stamp'), 'utf8');
-  t.match(stamp, new RegExp(`^package ${installed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), 'prepared at install, for this package');
-  t.match(run(['--debug', 'list']).stderr, /started from the prepared snapshot/);
+  t.ok(fs.statSync(path.join(installed, 'build', 'Release', 'ocirun.cache')).size > 0, 'the code cache was made at install');
+  t.equal(fs.readFileSync(path.join(installed, 'build', 'Release', 'node-path'), 'utf8'), `${fs.realpathSync(process.execPath)}\n`);
+  t.match(run(['--debug', 'list']).stderr, /started from the code cache/);
 
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'echo from the installed ocirun; exit 3']));
@@ -40,35 +41,22 @@ t.test('the installed command works and starts from its snapshot', async (t) => 
   t.same(fs.readdirSync(root), []);
 });
 
-t.test('a snapshot that does not match its node binary is ignored', async (t) => {
-  // A node binary of our own that can be "upgraded": the prepared start is rebuilt by it.
-  const nodeDir = path.join(work, 'node');
-  fs.mkdirSync(nodeDir);
-  const node = path.join(nodeDir, 'node');
-  fs.copyFileSync(process.execPath, node);
-  fs.chmodSync(node, 0o755);
-  execFileSync(node, [path.join(installed, 'scripts', 'prepare-start.js')]);
-  const blob = path.join(installed, 'build', 'Release', 'ocirun.blob');
-  t.match(fs.readFileSync(`${blob}.stamp`, 'utf8'), new RegExp(`^node ${node}$`, 'm'));
-  t.match(run(['--debug', 'list']).stderr, /started from the prepared snapshot/);
-
-  // The upgrade: a new binary in place of the old one, and the old snapshot left behind. A snapshot made by
-  // another Node makes node abort; emulate that by giving this one another version string.
-  fs.copyFileSync(process.execPath, `${node}.new`);
-  fs.chmodSync(`${node}.new`, 0o755);
-  fs.renameSync(`${node}.new`, node);
-  const data = fs.readFileSync(blob);
-  const at = data.indexOf(Buffer.from(process.version.slice(1)));
-  t.ok(at > 0, 'the snapshot names its node version');
-  data.write(process.version.slice(1).replace(/\d/g, '9'), at, 'latin1');
-  fs.writeFileSync(blob, data);
-  const forced = spawnSync(node, ['--snapshot-blob', blob, '--', '--version'], { encoding: 'utf8' });
-  t.not(forced.status, 0, 'node itself cannot start from that snapshot');
-
-  const r = run(['--debug', 'list']);
+t.test('after a Node upgrade: a code cache of another V8 is not used, and a node that is gone is looked up', async (t) => {
+  const cache = path.join(installed, 'build', 'Release', 'ocirun.cache');
+  const nodePath = path.join(installed, 'build', 'Release', 'node-path');
+  // A cache made by another Node carries another V8 version hash (its second 32-bit word).
+  const data = fs.readFileSync(cache);
+  data.writeUInt32LE(~data.readUInt32LE(4) >>> 0, 4);
+  fs.writeFileSync(cache, data);
+  let r = run(['--debug', 'list']);
   t.equal(r.status, 0, r.stderr);
-  t.match(r.stderr, /started from the plain bundle/);
-  t.match(run(['--version']).stdout, /^ocirun version /);
+  t.match(r.stderr, /started from a rejected code cache/, 'V8 refused it; the code was compiled from source');
+
+  // The node binary the package was built with, removed: `node` on the PATH runs it.
+  fs.writeFileSync(nodePath, path.join(work, 'gone', 'node') + '\n');
+  r = run(['--version'], { env: { ...process.env, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^ocirun version /);
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => (c.process.args = ['echo', 'still runs']));
   t.equal(run(['--root', root, 'run', '--bundle', bundle, 'fallback']).stdout, 'still runs\n');

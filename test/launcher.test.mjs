@@ -1,5 +1,5 @@
 // The `ocirun` command starts Node through its launcher (native/src/launcher): the caller's Node variables
-// neither change what ocirun does nor reach the container, and the prepared snapshot is what it starts from.
+// neither change what ocirun does nor reach the container, and the code cache made at build time is used.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { bin, fs, os, path, ocirun, runContainer } from './helpers.mjs';
@@ -43,14 +43,14 @@ t.test('NODE_EXTRA_CA_CERTS (and other Node variables) change nothing', async (t
   t.equal(withEnv(env, ['state', 'nope']).stderr, 'ocirun: container "nope" does not exist\n');
 });
 
-t.test('started from the prepared snapshot, through a symlink too', async (t) => {
+t.test('started from the code cache, through a symlink too', async (t) => {
   const r = withEnv({}, ['--debug', 'list']);
   t.equal(r.status, 0, r.stderr);
-  t.match(r.stderr, /started from the prepared snapshot/);
+  t.match(r.stderr, /started from the code cache/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-link-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.symlinkSync(bin, path.join(dir, 'ocirun'));
   const linked = spawnSync(path.join(dir, 'ocirun'), ['--debug', 'list'], { encoding: 'utf8' });
   t.equal(linked.status, 0, linked.stderr);
-  t.match(linked.stderr, /started from the prepared snapshot/);
+  t.match(linked.stderr, /started from the code cache/);
 });

@@ -19,9 +19,9 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'help', short: 'h', kind: 'bool', help: 'show help' },
 ];
 
-let startMode: 'snapshot' | 'bundle' | 'library' = 'bundle';
-/** How this process was started (entry.ts): reported by --debug. */
-export function setStartMode(mode: typeof startMode): void {
+let startMode = 'the plain bundle';
+/** How this process's code was compiled (entry.ts): reported by --debug. */
+export function setStartMode(mode: string): void {
   startMode = mode;
 }
 
@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new OcirunError(`"${name}" requires ${what} argument(s)\nUsage: ocirun ${name} ${cmd.usage}`);
     }
     logLine(log, 'debug', `ocirun ${argv.join(' ')}`);
-    logLine(log, 'debug', `started from the ${startMode === 'snapshot' ? 'prepared snapshot' : 'plain bundle'}`);
+    logLine(log, 'debug', `started from ${startMode}`);
     const warn = (msg: string) => logLine(log, 'warning', msg);
     return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn });
   } catch (err) {

@@ -6,12 +6,9 @@
 // what the `ocirun` command runs. It:
 //   1. drops every NODE_* and UV_* variable and OPENSSL_CONF from the environment it passes on (the container's
 //      environment comes from config.json alone, and hooks get the one the spec gives them);
-//   2. starts Node from the prepared start-up snapshot (build/Release/ocirun.blob, made at install by
-//      scripts/prepare-start.js) when the stamp beside it says that it was made by the very node binary that
-//      is there now, from this very package directory; a snapshot that does not match its node binary makes
-//      Node abort, so after a Node upgrade the launcher uses the plain bundle (dist/ocirun.js): slower, never
-//      broken;
-//   3. execs node with a fixed argv: `node --snapshot-blob BLOB -- ARGS...` or `node BUNDLE ARGS...`.
+//   2. execs, with a fixed argv, the node binary ocirun was built with (build/Release/node-path, written by
+//      scripts/prepare-start.js; `node` on the PATH when there is none): `node <package>/dist/cli/start.js
+//      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -31,55 +27,19 @@ namespace {
   _exit(1);
 }
 
-// The stamp: "node PATH", "node-id DEV INO SIZE MTIME_S MTIME_NS", "blob-size N", "package DIR", one a line.
-struct Stamp {
-  char node[PATH_MAX] = "";
-  char node_id[128] = "";
-  char blob_size[32] = "";
-  char package[PATH_MAX] = "";
-};
-
-bool read_stamp(const char* file, Stamp* s) {
+// The node binary recorded at build time, if it is still there.
+bool recorded_node(const char* file, char* out, size_t cap) {
   int fd = open(file, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  static char buf[3 * PATH_MAX];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  ssize_t n = read(fd, out, cap - 1);
   close(fd);
   if (n <= 0) return false;
-  buf[n] = 0;
-  for (char* line = strtok(buf, "\n"); line; line = strtok(nullptr, "\n")) {
-    char* sp = strchr(line, ' ');
-    if (!sp) continue;
-    *sp = 0;
-    const char* v = sp + 1;
-    if (!strcmp(line, "node")) snprintf(s->node, sizeof s->node, "%s", v);
-    else if (!strcmp(line, "node-id")) snprintf(s->node_id, sizeof s->node_id, "%s", v);
-    else if (!strcmp(line, "blob-size")) snprintf(s->blob_size, sizeof s->blob_size, "%s", v);
-    else if (!strcmp(line, "package")) snprintf(s->package, sizeof s->package, "%s", v);
-  }
-  return s->node[0] && s->node_id[0] && s->blob_size[0] && s->package[0];
+  out[n] = 0;
+  out[strcspn(out, "\n")] = 0;
+  return out[0] == '/' && access(out, X_OK) == 0;
 }
 
-// The identity of a node binary as scripts/prepare-start.js writes it: any upgrade or replacement changes it.
-void identity(const struct stat& st, char* out, size_t cap) {
-  snprintf(out, cap, "%llu %llu %lld %lld %ld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-           (long long)st.st_size, (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
-}
-
-bool snapshot_matches(const Stamp& s, const char* package, const char* blob) {
-  struct stat st;
-  char id[128];
-  if (strcmp(s.package, package) != 0) return false;  // paths in the snapshot are those of its package
-  if (stat(s.node, &st) != 0) return false;
-  identity(st, id, sizeof id);
-  if (strcmp(id, s.node_id) != 0) return false;
-  if (stat(blob, &st) != 0) return false;
-  char size[32];
-  snprintf(size, sizeof size, "%lld", (long long)st.st_size);
-  return strcmp(size, s.blob_size) == 0;
-}
-
-// `node` on the PATH, for a package whose snapshot was never prepared.
+// `node` on the PATH, for a package whose start was never prepared.
 bool find_node(char* out, size_t cap) {
   const char* path = getenv("PATH");
   if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
@@ -100,12 +60,15 @@ bool caller_only(const char* kv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The package: this program is <package>/build/Release/ocirun-launch.
+  // The package: this program is <package>/build/Release/ocirun-launch, or its copy <package>/bin/ocirun in
+  // an installed package (scripts/prepare-start.js).
   static char package[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", package, sizeof package - 1);
   if (n <= 0) fail("readlink", "/proc/self/exe");
   package[n] = 0;
-  for (int up = 0; up < 3; up++) {
+  const char* name = strrchr(package, '/');
+  int levels = name && !strcmp(name, "/ocirun") ? 2 : 3;
+  for (int up = 0; up < levels; up++) {
     char* slash = strrchr(package, '/');
     if (!slash || slash == package) {
       errno = ENOENT;
@@ -114,32 +77,21 @@ int main(int argc, char** argv) {
     *slash = 0;
   }
 
-  static char blob[PATH_MAX], stamp_file[PATH_MAX], bundle[PATH_MAX];
-  snprintf(blob, sizeof blob, "%s/build/Release/ocirun.blob", package);
-  snprintf(stamp_file, sizeof stamp_file, "%s/build/Release/ocirun.blob.stamp", package);
-  snprintf(bundle, sizeof bundle, "%s/dist/ocirun.js", package);
-
-  static Stamp stamp;
-  bool prepared = read_stamp(stamp_file, &stamp) && snapshot_matches(stamp, package, blob);
-  static char node[PATH_MAX];
-  if (prepared || (stamp.node[0] && access(stamp.node, X_OK) == 0)) snprintf(node, sizeof node, "%s", stamp.node);
-  else if (!find_node(node, sizeof node)) {
+  static char node_file[PATH_MAX], start[PATH_MAX], node[PATH_MAX];
+  if (snprintf(node_file, sizeof node_file, "%s/build/Release/node-path", package) >= int(sizeof node_file) ||
+      snprintf(start, sizeof start, "%s/dist/cli/start.js", package) >= int(sizeof start)) {
+    errno = ENAMETOOLONG;
+    fail("the package path is too long:", package);
+  }
+  if (!recorded_node(node_file, node, sizeof node) && !find_node(node, sizeof node)) {
     errno = ENOENT;
     fail("cannot find", "node");
   }
 
-  // argv: node, then either the snapshot and "--" (so that no argument is taken for a Node option) or the
-  // bundle (Node takes no option after the script), then the command line as given.
-  char** nargv = static_cast<char**>(calloc(size_t(argc) + 4, sizeof(char*)));
+  char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
   int k = 0;
   nargv[k++] = node;
-  if (prepared) {
-    nargv[k++] = const_cast<char*>("--snapshot-blob");
-    nargv[k++] = blob;
-    nargv[k++] = const_cast<char*>("--");
-  } else {
-    nargv[k++] = bundle;
-  }
+  nargv[k++] = start;
   for (int i = 1; i < argc; i++) nargv[k++] = argv[i];
 
   size_t envc = 0;
