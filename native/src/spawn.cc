@@ -74,6 +74,30 @@ int sealed_init_copy(const std::string& path, SysError& e) {
   return mem;
 }
 
+// One sealed copy per process, made again only when the stub on disk changes: a sealed memfd cannot change,
+// so every container a long-lived process (the library, a shim) makes can exec the same one. spawn runs on
+// the JS thread, so this needs no lock. Returns a duplicate, which the caller closes.
+int sealed_init(const std::string& path, SysError& e) {
+  static int cached = -1;
+  static struct stat cached_st;
+  static std::string cached_path;
+  struct stat st;
+  if (stat(path.c_str(), &st) < 0) return fail(e, "stat", path.c_str());
+  bool same = cached >= 0 && cached_path == path && st.st_dev == cached_st.st_dev && st.st_ino == cached_st.st_ino &&
+              st.st_size == cached_st.st_size && st.st_mtim.tv_sec == cached_st.st_mtim.tv_sec &&
+              st.st_mtim.tv_nsec == cached_st.st_mtim.tv_nsec;
+  if (!same) {
+    int fresh = sealed_init_copy(path, e);
+    if (fresh < 0) return -1;
+    if (cached >= 0) close(cached);
+    cached = fresh;
+    cached_st = st;
+    cached_path = path;
+  }
+  int fd = fcntl(cached, F_DUPFD_CLOEXEC, 0);
+  return fd < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "ocirun-init memfd") : fd;
+}
+
 int write_file(const std::string& path, const std::string& data, SysError& e) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return fail(e, "open", path.c_str());
@@ -163,7 +187,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
     fail(e, "mknod", plan.fifoPath.c_str());
     return out;
   }
-  int init_fd = fds.add(sealed_init_copy(plan.initPath, e));
+  int init_fd = fds.add(sealed_init(plan.initPath, e));
   if (init_fd < 0) return out;
   int fifo_fd = has_fifo ? fds.add(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC)) : -1;
   if (has_fifo && fifo_fd < 0) {
