@@ -3,7 +3,6 @@
 // createContainer in the cloned child before pivot_root (createContainerPlan), startContainer in the init stub
 // just before the process (startHookWords). Each gets the container state on stdin, its own args and env,
 // and is killed after `timeout` seconds.
-import { spawn } from 'node:child_process';
 import { ConfigError, OcirunError } from './errors';
 import type { Hook, Spec } from './config/spec';
 
@@ -44,6 +43,8 @@ function runHook(kind: string, index: number, hook: Hook, state: string): Promis
   const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
   const env = Object.fromEntries((hook.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const what = `${kind} hook #${index} (${hook.path})`;
+  // Loaded here: child_process brings net and streams, which no command without hooks needs.
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(hook.path, args, { argv0, env, stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';

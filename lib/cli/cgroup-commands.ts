@@ -4,6 +4,7 @@ import { OcirunError } from '../errors';
 import type { Resources } from '../cgroups/types';
 import { str, type FlagSpec, type FlagValues } from './args';
 import type { Command } from './commands';
+import { print } from './output';
 
 
 /** Sizes as runc's update takes them (docker's RAMInBytes): 1024, 512k, 100m, 1.5g, 2GiB; -1 for unlimited. */
@@ -105,7 +106,7 @@ export const CGROUP_COMMANDS: Command[] = [
       if (format !== 'table' && format !== 'json') throw new OcirunError(`invalid format option: ${format}`);
       const { ps, psTable } = await import('../lifecycle/ps');
       const pids = await ps(id, { root: g.root });
-      process.stdout.write(format === 'json' ? JSON.stringify(pids) + '\n' : psTable(pids, psArgs));
+      print(format === 'json' ? JSON.stringify(pids) + '\n' : psTable(pids, psArgs));
       return 0;
     },
   },
@@ -131,8 +132,8 @@ export const CGROUP_COMMANDS: Command[] = [
     args: [1, 1],
     async run(f, [id], g) {
       const events = await import('../lifecycle/events');
-      if (f.stats) process.stdout.write((await events.stats(id, { root: g.root })) + '\n');
-      else await events.watch(id, parseDuration(str(f.interval) ?? '5s'), (l) => process.stdout.write(l + '\n'), { root: g.root });
+      if (f.stats) print((await events.stats(id, { root: g.root })) + '\n');
+      else await events.watch(id, parseDuration(str(f.interval) ?? '5s'), (l) => print(l + '\n'), { root: g.root });
       return 0;
     },
   },

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { OcirunError } from '../errors';
 import { str, type FlagSpec, type FlagValues } from './args';
 import { CGROUP_COMMANDS } from './cgroup-commands';
+import { print } from './output';
 
 export interface Globals {
   root?: string;
@@ -44,7 +45,7 @@ function createOptions(f: FlagValues, g: Globals) {
   };
 }
 
-const json = (v: unknown) => process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+const json = (v: unknown) => print(JSON.stringify(v, null, 2) + '\n');
 
 export const COMMANDS: Command[] = [
   {
@@ -183,9 +184,9 @@ export const COMMANDS: Command[] = [
     async run(f, _a, g) {
       const all = await (await import('../lifecycle/list')).list(g);
       const format = str(f.format) ?? 'table';
-      if (f.quiet) process.stdout.write(all.map((c) => c.id + '\n').join(''));
-      else if (format === 'json') process.stdout.write(JSON.stringify(all) + '\n');
-      else if (format === 'table') process.stdout.write(table(all));
+      if (f.quiet) print(all.map((c) => c.id + '\n').join(''));
+      else if (format === 'json') print(JSON.stringify(all) + '\n');
+      else if (format === 'table') print(table(all));
       else throw new OcirunError(`invalid format option: ${format}`);
       return 0;
     },
@@ -201,7 +202,7 @@ export const COMMANDS: Command[] = [
       const profile = loadBundle(str(f.bundle) ?? '.').spec.linux?.seccomp;
       if (!profile) throw new OcirunError('the config has no linux.seccomp');
       const explain = await import('../seccomp/explain');
-      process.stdout.write(syscall ? explain.decision(profile, str(f.arch), syscall, args) : explain.programText(profile));
+      print(syscall ? explain.decision(profile, str(f.arch), syscall, args) : explain.programText(profile));
       return 0;
     },
   },

@@ -2,6 +2,7 @@
 // through dist/cli/start.js, with the V8 code cache made at install; `node dist/ocirun.js ARGS` runs it too.
 // scripts/prepare-start.js runs it once more at build time, to warm the code paths before the cache is made.
 import { main, setStartMode } from './main';
+import { printErr } from './output';
 
 interface StartHooks {
   /** Set by dist/cli/start.js: how the bundle was compiled. */
@@ -19,7 +20,7 @@ if (hooks.__ocirunWarmUp) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      process.stderr.write(`ocirun: ${err && err.stack ? err.stack : err}\n`);
+      printErr(`ocirun: ${err && err.stack ? err.stack : err}\n`);
       process.exit(1);
     },
   );

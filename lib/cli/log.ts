@@ -1,6 +1,7 @@
 // --log FILE / --log-format text|json: one line per event, as runc's logger writes them.
 // JSON lines are {"level","msg","time"} (callers read the last `error` line); text lines are logfmt.
 import * as fs from 'node:fs';
+import { printErr } from './output';
 
 export interface LogConfig {
   file?: string;
@@ -17,5 +18,5 @@ export function logLine(cfg: LogConfig, level: 'error' | 'warning' | 'info' | 'd
       ? JSON.stringify({ level, msg, time: rfc3339() })
       : `time="${rfc3339()}" level=${level} msg=${JSON.stringify(msg)}`;
   if (cfg.file) fs.appendFileSync(cfg.file, line + '\n');
-  else if (level !== 'error') process.stderr.write(line + '\n');
+  else if (level !== 'error') printErr(line + '\n');
 }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { flagHelp, parseFlags, type FlagSpec } from './args';
 import { COMMANDS, type Command } from './commands';
 import { logLine, type LogConfig } from './log';
+import { print, printErr } from './output';
 import { OcirunError } from '../errors';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
 
@@ -45,15 +46,15 @@ export async function main(argv: string[]): Promise<number> {
     if (fmt !== 'text' && fmt !== 'json') throw new OcirunError(`invalid log-format: ${fmt}`);
     log.format = fmt;
     log.debug = g.flags.debug === true;
-    if (g.flags.version) return void process.stdout.write(versionText()), 0;
+    if (g.flags.version) return void print(versionText()), 0;
     const [name, ...rest] = g.rest;
-    if (!name || g.flags.help) return void process.stdout.write(mainHelp()), 0;
+    if (!name || g.flags.help) return void print(mainHelp()), 0;
     if (name === 'help') {
       const c = COMMANDS.find((x) => x.name === rest[0]);
-      process.stdout.write(c ? commandHelp(c) : mainHelp());
+      print(c ? commandHelp(c) : mainHelp());
       return 0;
     }
-    if (name === 'version') return void process.stdout.write(versionText()), 0;
+    if (name === 'version') return void print(versionText()), 0;
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) throw new OcirunError(`command ${name} not found`);
     if (g.flags['systemd-cgroup'])
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
           : '--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver',
       );
     const p = parseFlags(rest, [...cmd.flags, { name: 'help', short: 'h', kind: 'bool', help: 'show help' }], name);
-    if (p.flags.help) return void process.stdout.write(commandHelp(cmd)), 0;
+    if (p.flags.help) return void print(commandHelp(cmd)), 0;
     const [min, max] = cmd.args;
     if (p.rest.length < min || p.rest.length > max) {
       const what = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
@@ -82,8 +83,8 @@ export async function main(argv: string[]): Promise<number> {
         /* the log is best effort; stderr below is not */
       }
     }
-    process.stderr.write(`ocirun: ${msg}\n`);
-    if (!(err instanceof OcirunError) && log.debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    printErr(`ocirun: ${msg}\n`);
+    if (!(err instanceof OcirunError) && log.debug && err instanceof Error) printErr(`${err.stack}\n`);
     return 1;
   }
 }
