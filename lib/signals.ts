@@ -9,7 +9,7 @@ export function parseSignal(raw: string): number {
   const s = raw.trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
+    if (n >= 0 && n <= 64) return n; // 0: only whether the container's process is there (kill(2)'s check)
   } else {
     const upper = s.toUpperCase();
     const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;

@@ -78,3 +78,15 @@ t.test('spec writes a default config that runs as it is (but for the terminal)',
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, 'ocirun\n1\n');
 });
+
+t.test("an unknown command or help topic: runc's words, exit status 3", async (t) => {
+  for (const args of [['help', 'foo'], ['foo']]) {
+    const r = ocirun('/x', args);
+    t.equal(r.status, 3, args.join(' '));
+    t.equal(r.stderr, "ocirun: No help topic for 'foo'\n");
+    t.equal(r.stdout, '');
+  }
+  const help = ocirun('/x', ['help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /^ocirun: an OCI container runtime/);
+});

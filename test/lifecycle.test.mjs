@@ -148,3 +148,41 @@ t.test('a signal ends a created container, as it ends runc\'s', async (t) => {
   await waitFor(() => state(root, 'ct').status === 'stopped');
   t.pass('TERM stopped the waiting container');
 });
+
+t.test('kill ID 0: success while the container runs, "container not running" once it does not', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--bundle', bundle, 'z']);
+  const r = ocirun(root, ['kill', 'z', '0']);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(state(root, 'z').status, 'running', 'signal 0 does nothing to the process');
+  ok(root, ['kill', 'z', 'KILL']);
+  await waitFor(() => state(root, 'z').status === 'stopped');
+  const after = ocirun(root, ['kill', 'z', '0']);
+  t.equal(after.status, 1);
+  t.match(after.stderr, /container not running/);
+});
+
+t.test('process.user absent, or without gid: uid and gid 0, as runc takes them (create and exec --process)', async (t) => {
+  const root = testRoot(t);
+  const noUser = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'id -u; id -g'];
+    delete c.process.user;
+  });
+  const r = ocirun(root, ['run', '--bundle', noUser, 'nu']);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '0\n0\n');
+  const uidOnly = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'id -u; id -g'];
+    c.process.user = { uid: 1000 };
+  });
+  t.equal(ocirun(root, ['run', '--bundle', uidOnly, 'uo']).stdout, '1000\n0\n');
+  // exec --process files written by tools often have only args, cwd and env.
+  const running = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--bundle', running, 'ex']);
+  const file = path.join(running, 'process.json');
+  fs.writeFileSync(file, JSON.stringify({ args: ['sh', '-c', 'id -u; id -g'], cwd: '/', env: ['PATH=/bin:/usr/bin'] }));
+  const e = ocirun(root, ['exec', '--process', file, 'ex']);
+  t.equal(e.status, 0, e.stderr);
+  t.equal(e.stdout, '0\n0\n');
+});

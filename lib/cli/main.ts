@@ -33,6 +33,12 @@ function mainHelp(): string {
   return `ocirun: an OCI container runtime\n\nUSAGE:\n   ocirun [global options] command [command options] [arguments...]\n\nCOMMANDS:\n${cmds}\n   help       show help for a command\n\nGLOBAL OPTIONS:\n${flagHelp(GLOBAL_FLAGS)}\n`;
 }
 
+/** An unknown command or help topic: runc's words and exit status 3. */
+function noHelpTopic(name: string): number {
+  printErr(`ocirun: No help topic for '${name}'\n`);
+  return 3;
+}
+
 const commandHelp = (c: Command) =>
   `NAME:\n   ocirun ${c.name} - ${c.summary}\n\nUSAGE:\n   ocirun ${c.name} ${c.usage}\n` +
   (c.flags.length ? `\nOPTIONS:\n${flagHelp(c.flags)}\n` : '');
@@ -50,13 +56,15 @@ export async function main(argv: string[]): Promise<number> {
     const [name, ...rest] = g.rest;
     if (!name || g.flags.help) return void print(mainHelp()), 0;
     if (name === 'help') {
+      if (!rest[0]) return void print(mainHelp()), 0;
       const c = COMMANDS.find((x) => x.name === rest[0]);
-      print(c ? commandHelp(c) : mainHelp());
+      if (!c) return noHelpTopic(rest[0]);
+      print(commandHelp(c));
       return 0;
     }
     if (name === 'version') return void print(versionText()), 0;
     const cmd = COMMANDS.find((c) => c.name === name);
-    if (!cmd) throw new OcirunError(`command ${name} not found`);
+    if (!cmd) return noHelpTopic(name);
     if (g.flags['systemd-cgroup'])
       throw new OcirunError(
         fs.existsSync('/run/systemd/system')

@@ -111,16 +111,17 @@ function seccompWords(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']
 
 export function initArgv(spec: Spec, preserveFds: number, warn: (msg: string) => void = () => {}): string[] {
   const p = spec.process;
+  const user = p.user ?? {};
   const words = [
-    `uid=${p.user.uid}`,
-    `gid=${p.user.gid}`,
-    `groups=${(p.user.additionalGids ?? []).join(',')}`,
+    `uid=${user.uid ?? 0}`,
+    `gid=${user.gid ?? 0}`,
+    `groups=${(user.additionalGids ?? []).join(',')}`,
     `caps=${capabilityMasks(p.capabilities, warn)}`,
     `nnp=${p.noNewPrivileges ? 1 : 0}`,
     `preserve=${preserveFds}`,
     ...lsmWords(spec),
   ];
-  if (p.user.umask !== undefined) words.push(`umask=${p.user.umask.toString(8)}`);
+  if (user.umask !== undefined) words.push(`umask=${user.umask.toString(8)}`);
   if (p.ioPriority) words.push(`ioprio=${IOPRIO_CLASS[p.ioPriority.class]}:${p.ioPriority.priority ?? 0}`);
   if (p.scheduler) words.push(schedulerWord(p.scheduler));
   if (p.execCPUAffinity?.initial) words.push(`cpus.initial=${p.execCPUAffinity.initial}`);

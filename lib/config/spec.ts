@@ -30,7 +30,8 @@ export interface Process {
   cwd: string;
   env?: string[];
   args: string[];
-  user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
+  /** Absent, or without uid or gid: 0, as runc takes it. */
+  user?: { uid?: number; gid?: number; umask?: number; additionalGids?: number[] };
   capabilities?: Partial<Record<'bounding' | 'effective' | 'permitted' | 'inheritable' | 'ambient', string[]>>;
   rlimits?: { type: string; soft: number; hard: number }[];
   noNewPrivileges?: boolean;
