@@ -86,7 +86,7 @@ t.test('errors: no pid file on failure, stopped or unknown containers, a missing
   const { root } = running(t);
   const pidFile = path.join(os.tmpdir(), `ocirun-exec-fail-${process.pid}`);
   const r = ocirun(root, ['exec', '-d', '--pid-file', pidFile, 'x', 'nosuch']);
-  t.equal(r.status, 1);
+  t.equal(r.status, 255, "exec's errors exit 255, as runc's (issue 11)");
   t.match(r.stderr, /exec: "nosuch": executable file not found/);
   t.notOk(fs.existsSync(pidFile), 'no pid file: how conmon learns that exec failed');
   t.match(ocirun(root, ['exec', 'x']).stderr, /a command is required/);
@@ -97,6 +97,20 @@ t.test('errors: no pid file on failure, stopped or unknown containers, a missing
   ok(root, ['kill', 'x', 'KILL']);
   await waitFor(() => state(root, 'x').status === 'stopped');
   const s = ocirun(root, ['exec', 'x', 'true']);
-  t.equal(s.status, 1);
+  t.equal(s.status, 255);
   t.match(s.stderr, /cannot exec in a stopped container/);
+});
+
+t.test('a --pid-file in a directory that does not exist: a clear error before anything is made', async (t) => {
+  const { root } = running(t);
+  const missing = path.join(os.tmpdir(), `ocirun-no-such-dir-${process.pid}`, 'p');
+  const e = ocirun(root, ['exec', '-d', '--pid-file', missing, 'x', 'sleep', '100']);
+  t.equal(e.status, 255);
+  t.equal(e.stderr, `ocirun: --pid-file ${missing}: the directory ${path.dirname(missing)} does not exist\n`);
+  t.equal(JSON.parse(ok(root, ['ps', '--format', 'json', 'x']).stdout).length, 1, 'no process was started');
+  const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
+  const c = ocirun(root, ['create', '--bundle', bundle, '--pid-file', missing, 'y']);
+  t.equal(c.status, 1);
+  t.match(c.stderr, /--pid-file .*: the directory .* does not exist/);
+  t.notOk(fs.existsSync(path.join(root, 'y')), 'no state left');
 });

@@ -18,6 +18,8 @@ export interface Command {
   summary: string;
   flags: FlagSpec[];
   args: [min: number, max: number];
+  /** The exit status when the command fails (1 unless runc uses another: exec's is 255). */
+  errorStatus?: number;
   run(flags: FlagValues, args: string[], g: Globals): Promise<number>;
 }
 
@@ -108,6 +110,7 @@ export const COMMANDS: Command[] = [
       { name: 'ignore-paused', kind: 'bool', help: 'exec even in a paused container' },
     ],
     args: [1, Infinity],
+    errorStatus: 255,
     async run(f, [id, ...args], g) {
       const { exec } = await import('../lifecycle/exec');
       const processFile = str(f.process);

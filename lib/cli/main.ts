@@ -5,7 +5,7 @@ import { flagHelp, parseFlags, type FlagSpec } from './args';
 import { COMMANDS, type Command } from './commands';
 import { logLine, type LogConfig } from './log';
 import { print, printErr } from './output';
-import { OcirunError } from '../errors';
+import { ConfigError, OcirunError } from '../errors';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
 
 const GLOBAL_FLAGS: FlagSpec[] = [
@@ -45,6 +45,7 @@ const commandHelp = (c: Command) =>
 
 export async function main(argv: string[]): Promise<number> {
   const log: LogConfig = { format: 'text', debug: false };
+  let failStatus = 1;
   try {
     const g = parseFlags(argv, GLOBAL_FLAGS, 'ocirun');
     log.file = g.flags.log as string | undefined;
@@ -78,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       const what = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       throw new OcirunError(`"${name}" requires ${what} argument(s)\nUsage: ocirun ${name} ${cmd.usage}`);
     }
+    failStatus = cmd.errorStatus ?? 1;
     logLine(log, 'debug', `ocirun ${argv.join(' ')}`);
     logLine(log, 'debug', `started from ${startMode}`);
     const warn = (msg: string) => logLine(log, 'warning', msg);
@@ -93,6 +95,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     printErr(`ocirun: ${msg}\n`);
     if (!(err instanceof OcirunError) && log.debug && err instanceof Error) printErr(`${err.stack}\n`);
-    return 1;
+    return err instanceof ConfigError ? 1 : failStatus; // bad input that names its field: always 1
   }
 }

@@ -8,7 +8,7 @@ import { commit, spawn } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
-import { writePidFile } from './pidfile';
+import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
 import { rootOf, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
@@ -49,6 +49,7 @@ export async function createContainer(
 ): Promise<{ state: ContainerState; consoleFd: number }> {
   const root = rootOf(opts);
   checkId(id);
+  checkPidFileDir(opts.pidFile);
   const bundle = loadBundle(opts.bundle);
   if (bundle.spec.process.terminal && !opts.consoleSocket && !foregroundTerminal)
     throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime does not stay in the foreground');

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { handOverNotifyFd } from './notify';
 import { proxyConsole } from './console';
 import { rootOf, type CommonOptions } from './options';
-import { writePidFile } from './pidfile';
+import { checkPidFileDir, writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
 import { publicState } from './state';
 import { cgroupPlacement } from '../cgroups/manager';
@@ -80,6 +80,7 @@ function execProcess(base: Process, o: ExecOptions): Process {
  */
 export async function exec(id: string, opts: ExecOptions): Promise<number> {
   const root = rootOf(opts);
+  checkPidFileDir(opts.pidFile);
   const rec = readRecord(root, id);
   const status = statusOf(rec, path.join(root, id));
   check(opts.ignorePaused ? 'exec --ignore-paused' : 'exec', id, status);
