@@ -186,3 +186,27 @@ t.test('process.user absent, or without gid: uid and gid 0, as runc takes them (
   t.equal(e.status, 0, e.stderr);
   t.equal(e.stdout, '0\n0\n');
 });
+
+t.test('HOME absent or empty: the user\'s home from the container\'s /etc/passwd ("/" without an entry), for run and exec', async (t) => {
+  const root = testRoot(t);
+  const home = (name, env, user) => {
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sh', '-c', 'echo "$HOME"'];
+      c.process.env = ['PATH=/bin:/usr/bin', ...env];
+      if (user) c.process.user = user;
+    });
+    const r = ocirun(root, ['run', '--bundle', bundle, name]);
+    t.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  t.equal(home('h1', []), '/root\n', 'root: /root, from /etc/passwd');
+  t.equal(home('h2', ['HOME=']), '/root\n', 'an empty HOME is replaced');
+  t.equal(home('h3', ['HOME=/custom']), '/custom\n', 'a HOME of the config is kept');
+  t.equal(home('h4', [], { uid: 1000, gid: 1000 }), '/\n', 'a user without an entry: /');
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.process.env = ['PATH=/bin:/usr/bin'];
+  });
+  ok(root, ['run', '-d', '--bundle', bundle, 'hx']);
+  t.equal(ok(root, ['exec', 'hx', 'sh', '-c', 'echo "$HOME"']).stdout, '/root\n', 'exec too');
+});

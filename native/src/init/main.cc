@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   if (c.cpus_initial) set_affinity(c.cpus_initial, "cpu-affinity");
   static char exe[PATH_MAX];
   resolve(c.args[0], exe, sizeof exe);
+  default_home(c.uid);
   exit_on_terminating_signals();
   apply_rlimits(c);
   apply_scheduling(c);  // may need CAP_SYS_NICE: before privileges go

@@ -1,5 +1,5 @@
 // Per-process settings applied while still privileged: scheduling, I/O priority, CPU affinity, LSM exec
-// labels, rlimits.
+// labels, rlimits; and HOME, as runc sets it.
 #include "init.h"
 
 namespace init {
@@ -16,6 +16,43 @@ void set_affinity(const char* list, const char* step) {
     else if (*p) fail(step, "parse", list, EINVAL);
   }
   if (sched_setaffinity(0, sizeof set, &set) < 0) fail(step, "sched_setaffinity", list, errno);
+}
+
+// HOME absent or empty in the process's environment: the home of `uid` in the container's /etc/passwd (we are
+// past pivot_root: the path cannot leave the container), "/" when it has no entry, as runc does. The file is
+// the image's: only a regular file is read, and at most its first 1 MiB.
+void default_home(uid_t uid) {
+  const char* set = getenv("HOME");
+  if (set && *set) return;
+  static char buf[1 << 20];
+  const char* home = "/";
+  int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf - 1 && (n = read(fd, buf + len, sizeof buf - 1 - len)) > 0) len += size_t(n);
+    buf[len] = 0;
+    // name:password:uid:gid:gecos:home:shell
+    for (char* line = buf; *line;) {
+      char* end = strchr(line, '\n');
+      char* next = end ? end + 1 : line + strlen(line);
+      if (end) *end = 0;
+      char* field[7] = {line};
+      int k = 1;
+      for (char* p = line; *p && k < 7; p++)
+        if (*p == ':') *p = 0, field[k++] = p + 1;
+      char* stop = nullptr;
+      unsigned long id = k == 7 ? strtoul(field[2], &stop, 10) : 0;
+      if (k == 7 && stop != field[2] && !*stop && id == uid) {
+        if (*field[5]) home = field[5];
+        break;
+      }
+      line = next;
+    }
+  }
+  if (fd >= 0) close(fd);
+  setenv("HOME", home, 1);
 }
 
 namespace {
