@@ -1,6 +1,6 @@
 // Bundles the CLI into one file, dist/ocirun.js (from tsc's output in dist/), so that a command reads one
-// script instead of some sixty modules, and so that scripts/prepare-start.js can compile and cache
-// it with its code cache. Also records the commit the build was made from (dist/build-info.json, read by lib/version.ts).
+// script instead of some sixty modules, and scripts/prepare-start.js can make one V8 code cache for all of
+// it. Also records the commit the build was made from (dist/build-info.json, read by lib/version.ts).
 // Runs at build time only: esbuild is a devDependency; a packed ocirun ships the bundle.
 'use strict';
 const { execFileSync } = require('node:child_process');

@@ -250,6 +250,12 @@ struct ExitWatch {
   Napi::Promise::Deferred deferred;
 };
 
+void free_watch(uv_handle_t* h) {
+  auto* w = static_cast<ExitWatch*>(h->data);
+  close(w->fd);
+  delete w;
+}
+
 Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SysError e;
@@ -265,19 +271,24 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   }
   auto* w = new ExitWatch{{}, fd, deferred};
   w->handle.data = w;
-  uv_poll_init(loop, &w->handle, fd);
-  uv_poll_start(&w->handle, UV_READABLE, [](uv_poll_t* h, int, int) {
+  if (uv_poll_init(loop, &w->handle, fd) != 0) {  // nothing to wait on: report it as gone, never hang
+    close(fd);
+    delete w;
+    deferred.Resolve(env.Undefined());
+    return deferred.Promise();
+  }
+  int rc = uv_poll_start(&w->handle, UV_READABLE, [](uv_poll_t* h, int, int) {
     auto* w = static_cast<ExitWatch*>(h->data);
     uv_poll_stop(h);
     Napi::Env env = w->deferred.Env();
     Napi::HandleScope scope(env);
     w->deferred.Resolve(env.Undefined());
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* h) {
-      auto* w = static_cast<ExitWatch*>(h->data);
-      close(w->fd);
-      delete w;
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(h), free_watch);
   });
+  if (rc != 0) {
+    w->deferred.Resolve(env.Undefined());
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), free_watch);
+  }
   return deferred.Promise();
 }
 
