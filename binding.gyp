@@ -9,6 +9,7 @@
         "native/src/child.cc",
         "native/src/namespaces.cc",
         "native/src/ops.cc",
+        "native/src/procfs.cc",
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",
         "native/src/unix_socket.cc"

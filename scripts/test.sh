@@ -25,6 +25,10 @@ sweep() {
 }
 trap sweep EXIT
 trap 'exit 130' INT TERM HUP PIPE   # a signal must not skip the sweep
+# Every container of the host suite is made under the allocation guard (test/alloc-guard): a cloned child that
+# allocates before its exec dies loudly and fails the test that made it.
+cc -shared -fPIC -O2 -o "$TMPDIR/alloc-guard.so" test/alloc-guard/guard.c || exit 1
+export LD_PRELOAD="$TMPDIR/alloc-guard.so"
 npx tap "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # One plain closing line for whoever reads only the end.

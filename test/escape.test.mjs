@@ -1,7 +1,8 @@
 // Attempts to make ocirun act outside the rootfs: symlinks in the image aimed at host paths for mount
 // destinations, devices and the working directory; the host binary behind /proc/PID/exe; leaked fds.
 import t from 'tap';
-import { fs, os, path, hostMountsUnder, makeBundle, ocirun, ok, runContainer, state, testRoot } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { bin, fs, os, path, hostMountsUnder, makeBundle, ocirun, ok, runContainer, state, testRoot } from './helpers.mjs';
 
 function target(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-escape-target-'));
@@ -92,4 +93,67 @@ t.test('each container gets its own session keyring unless --no-new-keyring', as
   t.match(fs.readFileSync('/proc/keys', 'utf8'), /keyring\s+_ses\.keyed:/);
   ok(root, ['create', '--bundle', bundle, '--no-new-keyring', 'shared']);
   t.notMatch(fs.readFileSync('/proc/keys', 'utf8'), /_ses\.shared/);
+});
+
+/** `ls -l /proc/PID/fd` as { fd: target } (the shell's own fds, seen while ls runs). */
+const fdTable = (ls) => Object.fromEntries([...ls.matchAll(/ (\d+) -> (.*)$/gm)].map((m) => [m[1], m[2]]));
+
+t.test('fds the caller did not pass never reach the container, whatever --preserve-fds says', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'ls -l /proc/$$/fd']));
+  const run = (args, extra) => {
+    const base = path.join(os.tmpdir(), `ocirun-fds-${process.pid}-${args.join('')}`);
+    const out = fs.openSync(`${base}.out`, 'w+');
+    try {
+      // fd 3 is handed to ocirun open and inheritable: a pipe, as a daemon's leaked fd would be.
+      const r = spawnSync(bin, ['--root', root, 'run', '--bundle', bundle, ...args, 'f'], { stdio: ['ignore', out, 'pipe', ...extra] });
+      return { status: r.status, stderr: r.stderr.toString(), fds: fdTable(fs.readFileSync(`${base}.out`, 'utf8')) };
+    } finally {
+      fs.closeSync(out);
+      fs.rmSync(`${base}.out`, { force: true });
+    }
+  };
+  const none = run([], ['pipe']);
+  t.equal(none.status, 0, none.stderr);
+  t.same(Object.keys(none.fds).filter((fd) => fd > 2), [], 'an inheritable fd 3 without --preserve-fds stays out');
+  // Three preserved, one passed: 4 and 5 were closed in the caller, so nothing of ocirun's may sit there.
+  const more = run(['--preserve-fds', '3'], ['pipe']);
+  t.equal(more.status, 0, more.stderr);
+  t.match(more.fds['3'], /^(pipe|socket):/, 'the passed fd arrives');
+  for (const fd of ['4', '5']) t.ok(more.fds[fd] === undefined || more.fds[fd] === '/dev/null', `fd ${fd} is empty or /dev/null, not ocirun's: ${more.fds[fd]}`);
+  t.same(Object.keys(more.fds).filter((fd) => fd > 5), [], 'nothing above the preserved range');
+});
+
+t.test('masked paths are never bound from a /dev/null that is not the null device', async (t) => {
+  // A createContainer hook stands in for a racer (another container sharing the rootfs, CVE-2025-31133): it
+  // turns the container's /dev/null into a link to a host-wide procfs file before the masks go on.
+  const root = testRoot(t);
+  const hook = path.join(target(t), 'swap-null.sh');
+  fs.writeFileSync(hook, '#!/bin/sh\nb=$(sed -n \'s/.*"bundle":"\\([^"]*\\)".*/\\1/p\')\nrm -f "$b/rootfs/dev/null"\nln -s /proc/sys/kernel/core_pattern "$b/rootfs/dev/null"\n', { mode: 0o755 });
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'echo pwned > /proc/kcore'];
+    c.hooks = { createContainer: [{ path: hook }] };
+  });
+  const pattern = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+  const r = ocirun(root, ['create', '--bundle', bundle, 'n']);
+  t.equal(r.status, 1, 'create refuses');
+  t.match(r.stderr, /masked-paths.*\/dev\/null is not the null device/);
+  t.equal(fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), pattern, 'core_pattern untouched');
+  t.notOk(fs.existsSync(path.join(root, 'n')), 'nothing left behind');
+});
+
+t.test('a sysctl is written to the procfs itself, never through a mount placed over it', async (t) => {
+  const host = path.join(target(t), 'somaxconn');
+  fs.writeFileSync(host, 'host file\n');
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.mounts.push({ destination: '/proc/sys/net/core/somaxconn', type: 'bind', source: host, options: ['bind'] });
+    c.linux.sysctl = { 'net.core.somaxconn': '1234' };
+  });
+  const r = ocirun(root, ['run', '--bundle', bundle, 's']);
+  t.equal(r.status, 1, 'refused');
+  t.match(r.stderr, /sysctl.*\/proc\/sys\/net\/core\/somaxconn.*(mount or link is in the way|cross-device)/i);
+  t.equal(fs.readFileSync(host, 'utf8'), 'host file\n', 'the file bound over it was not written');
+  t.notOk(fs.existsSync(path.join(root, 's')), 'nothing left behind');
 });

@@ -16,6 +16,7 @@
 #include "fmt.h"
 #include "namespaces.h"
 #include "ops.h"
+#include "procfs.h"
 #include "rootfs.h"
 #include "safe_path.h"
 #include "sync.h"
@@ -150,13 +151,7 @@ int time_namespace(ChildContext& ctx, SysError& e) {
   if (unshare(CLONE_NEWTIME) < 0) return fail(e, "unshare(CLONE_NEWTIME)", "");
   const std::string& offsets = ctx.plan->timeOffsets;
   if (offsets.empty()) return 0;
-  int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return fail(e, "open", "/proc/self/timens_offsets");
-  ssize_t n = write(fd, offsets.data(), offsets.size());
-  int err = errno;
-  close(fd);
-  if (n != ssize_t(offsets.size())) return fail(e, "write", "/proc/self/timens_offsets", err);
-  return 0;
+  return write_proc_file("self/timens_offsets", offsets.data(), offsets.size(), "/proc/self/timens_offsets", e);
 }
 
 int hostname(ChildContext& ctx, SysError& e) {
@@ -302,17 +297,25 @@ int working_dir(ChildContext& ctx, SysError& e) {
 }
 
 int exec_init(ChildContext& ctx, SysError& e) {
-  // Move the two fds the stub needs to fixed numbers just above the preserved fds; every other fd this
-  // process holds is close-on-exec (libuv opens all of its own that way).
-  int floor = ctx.fifo_target + 1;
+  // The fds the stub needs go to fixed numbers just above the preserved ones. Each is first copied above
+  // those numbers, so that moving one onto its number cannot close another (the stub's memfd may sit on the
+  // sync socket's number), and the originals are closed, so that none of ours stays inside the preserved
+  // range. Every other fd this process holds is close-on-exec (libuv opens all of its own that way).
+  const int floor = ctx.fifo_target + 1;
+  int init = fcntl(ctx.init_fd, F_DUPFD_CLOEXEC, floor);
   int sock = fcntl(ctx.sock, F_DUPFD_CLOEXEC, floor);
   int fifo = ctx.fifo_fd >= 0 ? fcntl(ctx.fifo_fd, F_DUPFD_CLOEXEC, floor) : -1;
-  if (sock < 0 || (ctx.fifo_fd >= 0 && fifo < 0)) return fail(e, "fcntl(F_DUPFD)", "");
+  if (init < 0 || sock < 0 || (ctx.fifo_fd >= 0 && fifo < 0)) return fail(e, "fcntl(F_DUPFD)", "");
+  close(ctx.init_fd);
+  close(ctx.sock);
+  if (ctx.fifo_fd >= 0) close(ctx.fifo_fd);
+  ctx.sock = sock;
   if (dup3(sock, ctx.sync_target, 0) < 0 || (fifo >= 0 && dup3(fifo, ctx.fifo_target, 0) < 0)) return fail(e, "dup3", "");
   ctx.sock = ctx.sync_target;  // so that a failing execveat still reports
-  // Node opens its stdio close-on-exec; the container must get them (and the preserved fds) open.
+  // Node opens its stdio close-on-exec; the container must get them (and the preserved fds) open. The
+  // preserved range holds only the caller's fds: the launcher fills the numbers the caller left closed.
   for (int fd = 0; fd < 3 + ctx.plan->preserveFds; fd++) fcntl(fd, F_SETFD, 0);
-  syscall(SYS_execveat, ctx.init_fd, "", ctx.init_argv, ctx.envp, AT_EMPTY_PATH);
+  syscall(SYS_execveat, init, "", ctx.init_argv, ctx.envp, AT_EMPTY_PATH);
   return fail(e, "execveat", "ocirun-init");
 }
 
@@ -392,6 +395,7 @@ void run_steps(ChildContext& ctx, const Step (&steps)[N]) {
 }  // namespace
 
 void child_main(ChildContext& ctx) {
+  if (ctx.arm_alloc_guard) ctx.arm_alloc_guard();
   if (ctx.plan->joinExisting)
     run_steps(ctx, kJoinSteps);
   else

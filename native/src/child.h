@@ -28,6 +28,9 @@ struct ChildContext {
   const std::vector<char*>* hook_argv;
   const std::vector<char*>* hook_envp;
   int root_fd = -1;    // set by the prepare-rootfs step
+  // Test builds only: the allocation guard's switch (test/alloc-guard), found in the parent when the guard is
+  // preloaded; once called, any malloc or free in this process ends it loudly.
+  void (*arm_alloc_guard)() = nullptr;
 };
 
 // Runs the init sequence; never returns. On failure it sends kSyncError and exits.

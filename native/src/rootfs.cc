@@ -5,10 +5,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fmt.h"
+#include "procfs.h"
 #include "safe_path.h"
 
 namespace ocirun {
@@ -156,37 +158,46 @@ int mount_all(const ContainerPlan& p, int root_fd, SysError& e) {
   return 0;
 }
 
-int create_devices(const ContainerPlan& p, int root_fd, SysError& e) {
+namespace {
+
+// A device a user namespace may not mknod: the host's node of the same path, bound over an empty file.
+// Everything comes from the plan as it is: the cloned child builds nothing (it may not allocate).
+int bind_host_device(const DevicePlan& d, int root_fd, SysError& e) {
+  const char* path = d.path.c_str();
+  int fd = ensure_target_in_root(root_fd, path, true, e);
+  if (fd < 0) return -1;
+  FdPath target(fd);
+  int rc = mount(path, target.c_str(), nullptr, MS_BIND, nullptr) < 0 ? fail(e, "mount(MS_BIND)", path) : 0;
+  close(fd);
+  return rc;
+}
+
+int make_device_node(const DevicePlan& d, int root_fd, SysError& e) {
+  const char* path = d.path.c_str();
   char base[NAME_MAX + 1];
-  for (const auto& d : p.devices) {
-    const char* path = d.path.c_str();
-    if (d.bindFromHost) {
-      MountPlan bind;
-      bind.kind = MountPlan::kBind;
-      bind.source = path;  // the same path on the host: /dev/null binds /dev/null
-      bind.destination = d.path;
-      bind.sourceIsFile = true;
-      if (mount_one(bind, root_fd, e) < 0) return -1;
-      continue;
-    }
-    int dir = open_parent_in_root(root_fd, path, base, sizeof base, e);
-    if (dir < 0) return -1;
-    // Replace whatever the image put there: a stale node or a symlink must not survive.
-    if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) {
-      fail(e, "unlinkat", path);
-      close(dir);
-      return -1;
-    }
-    int rc = 0;
-    if (mknodat(dir, base, d.mode, d.dev) < 0)
-      rc = fail(e, "mknodat", path);
-    else if (fchownat(dir, base, d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0)
-      rc = fail(e, "fchownat", path);
-    else if (fchmodat(dir, base, d.mode & 07777, 0) < 0)  // mknod's mode is cut by the umask
-      rc = fail(e, "fchmodat", path);
+  int dir = open_parent_in_root(root_fd, path, base, sizeof base, e);
+  if (dir < 0) return -1;
+  // Replace whatever the image put there: a stale node or a symlink must not survive.
+  if (unlinkat(dir, base, 0) < 0 && errno != ENOENT) {
+    fail(e, "unlinkat", path);
     close(dir);
-    if (rc < 0) return -1;
+    return -1;
   }
+  // The node is born with its mode (umask 0 for the one call): no chmod by name afterwards, which a racer who
+  // swapped the node for a symlink could redirect to a host file. The chown does not follow links.
+  mode_t old = umask(0);
+  int rc = mknodat(dir, base, d.mode, d.dev) < 0 ? fail(e, "mknodat", path) : 0;
+  umask(old);
+  if (!rc && fchownat(dir, base, d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0) rc = fail(e, "fchownat", path);
+  close(dir);
+  return rc;
+}
+
+}  // namespace
+
+int create_devices(const ContainerPlan& p, int root_fd, SysError& e) {
+  for (const auto& d : p.devices)
+    if ((d.bindFromHost ? bind_host_device(d, root_fd, e) : make_device_node(d, root_fd, e)) < 0) return -1;
   return 0;
 }
 
@@ -261,15 +272,27 @@ int for_existing(const std::vector<std::string>& paths, SysError& e, Fn fn) {
 }  // namespace
 
 int write_sysctls(const ContainerPlan& p, SysError& e) {
+  if (p.sysctls.empty()) return 0;
+  int proc = open_procfs("/proc", e);
+  if (proc < 0) return -1;
+  int rc = 0;
   for (const auto& s : p.sysctls) {
-    int fd = open(s.path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return fail(e, "open", s.path.c_str());
+    const char* path = s.path.c_str();  // "/proc/sys/...": opened beneath the container's procfs
+    int fd = open_proc_file(proc, path + sizeof "/proc/" - 1, O_WRONLY, path, e);
+    if (fd < 0) {
+      rc = -1;
+      break;
+    }
     ssize_t n = write(fd, s.value.data(), s.value.size());
     int err = errno;
     close(fd);
-    if (n != ssize_t(s.value.size())) return fail(e, "write", s.path.c_str(), n < 0 ? err : EIO);
+    if (n != ssize_t(s.value.size())) {
+      rc = fail(e, "write", path, n < 0 ? err : EIO);
+      break;
+    }
   }
-  return 0;
+  close(proc);
+  return rc;
 }
 
 int make_readonly_paths(const ContainerPlan& p, SysError& e) {
@@ -289,18 +312,50 @@ int make_readonly_paths(const ContainerPlan& p, SysError& e) {
   return rc;
 }
 
+namespace {
+
+// The container's /dev/null, checked to be the 1:3 character device: an image or a racer that made it a
+// link to a host file (/proc/sys/kernel/core_pattern, CVE-2025-31133) must not get that file bound over the
+// masked paths. Every mask is bound from this one fd.
+int open_dev_null(SysError& e) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail(e, "open", "/");
+  int fd = open_in_root(root, "/dev/null", e);
+  close(root);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    fail(e, "fstat", "/dev/null");
+  } else if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+    fail(e, "fstat", "/dev/null", EPERM);
+    copy_str(e.detail, sizeof e.detail, "/dev/null is not the null device (1:3): refusing to mask paths with it");
+  } else {
+    return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+}  // namespace
+
 int mask_paths(const ContainerPlan& p, SysError& e) {
-  return for_existing(p.maskedPaths, e, [&](int fd, const char* path) {
+  if (p.maskedPaths.empty()) return 0;
+  int null_fd = -1;
+  int rc = for_existing(p.maskedPaths, e, [&](int fd, const char* path) {
     struct stat st;
     if (fstat(fd, &st) < 0) return fail(e, "fstat", path);
     FdPath at(fd);
     if (S_ISDIR(st.st_mode)) {
       if (mount("tmpfs", at.c_str(), "tmpfs", MS_RDONLY, nullptr) < 0) return fail(e, "mount(tmpfs)", path);
-    } else if (mount("/dev/null", at.c_str(), nullptr, MS_BIND, nullptr) < 0) {
-      return fail(e, "mount(/dev/null)", path);
+      return 0;
     }
+    if (null_fd < 0 && (null_fd = open_dev_null(e)) < 0) return -1;
+    FdPath null_path(null_fd);
+    if (mount(null_path.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) < 0) return fail(e, "mount(/dev/null)", path);
     return 0;
   });
+  if (null_fd >= 0) close(null_fd);
+  return rc;
 }
 
 int finish_rootfs(const ContainerPlan& p, SysError& e) {

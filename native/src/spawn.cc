@@ -1,5 +1,6 @@
 #include "spawn.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -19,6 +20,7 @@
 #include "cgroup.h"
 #include "child.h"
 #include "namespaces.h"
+#include "procfs.h"
 #include "sync.h"
 #include "unix_socket.h"
 
@@ -98,20 +100,13 @@ int sealed_init(const std::string& path, SysError& e) {
   return fd < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "ocirun-init memfd") : fd;
 }
 
-int write_file(const std::string& path, const std::string& data, SysError& e) {
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return fail(e, "open", path.c_str());
-  ssize_t n = write(fd, data.data(), data.size());
-  int err = errno;
-  close(fd);
-  if (n != ssize_t(data.size())) return fail(e, "write", path.c_str(), n < 0 ? err : EIO);
-  return 0;
-}
-
 int write_id_maps(pid_t pid, const ContainerPlan& p, SysError& e) {
-  std::string proc = "/proc/" + std::to_string(pid);
-  if (!p.uidMap.empty() && write_file(proc + "/uid_map", p.uidMap, e) < 0) return -1;
-  if (!p.gidMap.empty() && write_file(proc + "/gid_map", p.gidMap, e) < 0) return -1;
+  for (const char* name : {"uid_map", "gid_map"}) {
+    const std::string& map = name[0] == 'u' ? p.uidMap : p.gidMap;
+    if (map.empty()) continue;
+    std::string rel = std::to_string(pid) + "/" + name;
+    if (write_proc_file(rel.c_str(), map.data(), map.size(), ("/proc/" + rel).c_str(), e) < 0) return -1;
+  }
   return 0;
 }
 
@@ -167,6 +162,14 @@ int place_in_cgroups(pid_t child, const ContainerPlan& plan, bool placed, int so
   m.type = kSyncCgroupDone;
   if (send(sock, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) return fail(e, "send", "sync socket");
   return 0;
+}
+
+// The test suite's allocation guard (test/alloc-guard), when it is preloaded into this process: the child
+// arms it first thing, so that any allocation it makes fails the test that made the container.
+using ArmFn = void (*)();
+ArmFn alloc_guard() {
+  static ArmFn fn = reinterpret_cast<ArmFn>(dlsym(RTLD_DEFAULT, "ocirun_alloc_guard_arm"));
+  return fn;
 }
 
 void reap(pid_t pid) {
@@ -254,6 +257,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
     for (const auto& v : h.env) hook_envp.back().push_back(const_cast<char*>(v.c_str()));
     hook_envp.back().push_back(nullptr);
   }
+  ctx.arm_alloc_guard = alloc_guard();
   ctx.hook_argv = hook_argv.data();
   ctx.hook_envp = hook_envp.data();
 

@@ -6,7 +6,8 @@
 // what the `ocirun` command runs. It:
 //   1. drops every NODE_* and UV_* variable and OPENSSL_CONF from the environment it passes on (the container's
 //      environment comes from config.json alone, and hooks get the one the spec gives them);
-//   2. execs, with a fixed argv, the node binary ocirun was built with (build/Release/node-path, written by
+//   2. fills the fd numbers a container is to inherit (--preserve-fds, LISTEN_FDS) that the caller left closed;
+//   3. execs, with a fixed argv, the node binary ocirun was built with (build/Release/node-path, written by
 //      scripts/prepare-start.js; `node` on the PATH when there is none): `node <package>/dist/cli/start.js
 //      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
@@ -53,6 +54,32 @@ bool find_node(char* out, size_t cap) {
   return false;
 }
 
+// The fds a container is to inherit (--preserve-fds N and LISTEN_FDS): 3 .. 3+N-1. Those the caller left
+// closed are filled with /dev/null, so that none of Node's own fds (its event loop, a state lock) can land on
+// one of those numbers and be handed to the container.
+void fill_preserved_fds(int argc, char** argv) {
+  long n = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--")) break;
+    if (!strcmp(argv[i], "--preserve-fds") && i + 1 < argc) n += strtol(argv[i + 1], nullptr, 10);
+    else if (!strncmp(argv[i], "--preserve-fds=", 15)) n += strtol(argv[i] + 15, nullptr, 10);
+  }
+  const char* listen = getenv("LISTEN_FDS");
+  if (listen) n += strtol(listen, nullptr, 10);
+  long max = sysconf(_SC_OPEN_MAX);
+  if (n <= 0 || max <= 3) return;
+  if (n > max - 3) n = max - 3;
+  for (int fd = 3; fd < 3 + n; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    int null_fd = open("/dev/null", O_RDWR);
+    if (null_fd < 0) fail("open", "/dev/null");
+    if (null_fd != fd) {
+      if (dup2(null_fd, fd) < 0) fail("dup2", "/dev/null");
+      close(null_fd);
+    }
+  }
+}
+
 bool caller_only(const char* kv) {
   return !strncmp(kv, "NODE_", 5) || !strncmp(kv, "UV_", 3) || !strncmp(kv, "OPENSSL_CONF=", 13);
 }
@@ -88,6 +115,7 @@ int main(int argc, char** argv) {
     fail("cannot find", "node");
   }
 
+  fill_preserved_fds(argc, argv);
   char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
   int k = 0;
   nargv[k++] = node;

@@ -1,0 +1,78 @@
+/*
+ * The allocation guard: preloaded into ocirun's Node (LD_PRELOAD), it passes every allocation through to
+ * glibc until the cloned child calls ocirun_alloc_guard_arm(); from then on any malloc, calloc, realloc or
+ * free in that process writes one line to stderr and kills it. A cloned child of a multi-threaded process
+ * that allocates can deadlock on a malloc lock another thread held at clone time: the rule is "no
+ * allocation before exec", and this makes a breach loud. Built by test/alloc-guard.test.mjs.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static volatile int armed;
+static int verbose;
+
+/* OCIRUN_ALLOC_GUARD_VERBOSE=1: each arming says so on stderr, so that a test can see the guard is in use. */
+__attribute__((constructor)) static void init(void) {
+  const char *v = getenv("OCIRUN_ALLOC_GUARD_VERBOSE");
+  verbose = v && *v == '1';
+}
+
+void ocirun_alloc_guard_arm(void) {
+  armed = 1;
+  if (verbose) {
+    static const char msg[] = "ocirun alloc-guard: armed\n";
+    ssize_t r = write(2, msg, sizeof msg - 1);
+    (void)r;
+  }
+}
+
+static void breach(const char *what) {
+  static const char head[] = "ocirun alloc-guard: ";
+  static const char tail[] = " in the cloned child\n";
+  ssize_t r = write(2, head, sizeof head - 1);
+  r = write(2, what, strlen(what));
+  r = write(2, tail, sizeof tail - 1);
+  (void)r;
+  syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
+}
+
+void *malloc(size_t n) {
+  if (armed) breach("malloc");
+  return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b) {
+  if (armed) breach("calloc");
+  return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n) {
+  if (armed) breach("realloc");
+  return __libc_realloc(p, n);
+}
+void *memalign(size_t a, size_t n) {
+  if (armed) breach("memalign");
+  return __libc_memalign(a, n);
+}
+void *aligned_alloc(size_t a, size_t n) { return memalign(a, n); }
+int posix_memalign(void **out, size_t a, size_t n) {
+  void *p = memalign(a, n);
+  if (!p) return 12; /* ENOMEM */
+  *out = p;
+  return 0;
+}
+void *valloc(size_t n) { return memalign(4096, n); }
+void *pvalloc(size_t n) { return memalign(4096, (n + 4095) & ~(size_t)4095); }
+void free(void *p) {
+  if (p && armed) breach("free");
+  __libc_free(p);
+}
