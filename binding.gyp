@@ -8,6 +8,7 @@
         "native/src/spawn.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",
+        "native/src/hooks.cc",
         "native/src/ops.cc",
         "native/src/procfs.cc",
         "native/src/rootfs.cc",
@@ -28,7 +29,9 @@
         "native/src/init/control.cc",
         "native/src/init/process.cc",
         "native/src/init/privileges.cc",
-        "native/src/init/hooks.cc"
+        "native/src/init/hooks.cc",
+        "native/src/hooks.cc",
+        "native/src/procfs.cc"
       ],
       "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "ldflags": ["-static", "-s"]

@@ -1,10 +1,11 @@
 // OCI hooks. Those of the runtime's namespaces run here: prestart and createRuntime (create), poststart
 // (start), poststop (delete). The two of the container's namespaces run in native code at the spec's moments:
 // createContainer in the cloned child before pivot_root (createContainerPlan), startContainer in the init stub
-// just before the process (startHookWords). Each gets the container state on stdin, its own args and env,
+// just before the process (writeStartHooks). Each gets the container state on stdin, its own args and env,
 // and is killed after `timeout` seconds.
 import { ConfigError, OcirunError } from './errors';
 import type { Hook, Spec } from './config/spec';
+import { Ctl, type ControlMessage } from './config/control';
 
 export const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
 export type HookKind = (typeof HOOK_KINDS)[number];
@@ -21,22 +22,24 @@ export function createContainerPlan(spec: Spec, state: object) {
   };
 }
 
-const hex = (s: string) => Buffer.from(s).toString('hex');
-
 /**
- * The stub's words for the startContainer hooks: each hook as "timeout:path:args:env" (strings hex-encoded),
- * and the state they read, in which the stub writes its own pid over __PID__.
+ * The startContainer hooks, for the stub's control message: each hook (timeout, path, args, env) and the state
+ * they read, in which the stub writes its own pid over __PID__.
  */
-export function startHookWords(spec: Spec, state: object): string[] {
+export function writeStartHooks(spec: Spec, state: object, m: ControlMessage): void {
   const hooks = spec.hooks?.startContainer ?? [];
-  if (!hooks.length) return [];
+  if (!hooks.length) return;
   if (hooks.length > 16) throw new ConfigError('/hooks/startContainer', 'at most 16 hooks');
-  const words = hooks.map((h, i) => {
-    if ((h.args?.length ?? 0) > 63 || (h.env?.length ?? 0) > 63)
-      throw new ConfigError(`/hooks/startContainer/${i}`, 'at most 63 args and 63 env entries');
-    return `hook.start=${h.timeout ?? 0}:${hex(h.path)}:${(h.args ?? []).map(hex).join(',')}:${(h.env ?? []).map(hex).join(',')}`;
+  hooks.forEach((h, i) => {
+    const where = `/hooks/startContainer/${i}`;
+    if ((h.args?.length ?? 0) > 63 || (h.env?.length ?? 0) > 63) throw new ConfigError(where, 'at most 63 args and 63 env entries');
+    const timeout = Buffer.alloc(4);
+    timeout.writeUInt32LE(h.timeout ?? 0);
+    m.str(Ctl.Hook, h.path, `${where}/path`, timeout);
+    (h.args?.length ? h.args : [h.path]).forEach((a, j) => m.str(Ctl.HookArg, a, `${where}/args/${j}`));
+    (h.env ?? []).forEach((v, j) => m.str(Ctl.HookEnv, v, `${where}/env/${j}`));
   });
-  return [...words, `hook.state=${hex(stateTemplate(state, 'created'))}`];
+  m.str(Ctl.HookState, stateTemplate(state, 'created'), '/annotations');
 }
 
 function runHook(kind: string, index: number, hook: Hook, state: string): Promise<void> {

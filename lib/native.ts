@@ -44,6 +44,11 @@ export interface NativePlan {
   joinExisting?: boolean;
   cloneFlags: number;
   joins: { type: number; path: string }[];
+  /**
+   * exec: a pidfd of the container's init, whose /proc/PID/ns files are in `joins`. Checked alive after they
+   * are opened, so that a pid reused in between can never be the process joined.
+   */
+  joinPidfd?: number;
   uidMap: string;
   gidMap: string;
   timeOffsets: string;
@@ -75,7 +80,8 @@ export interface NativePlan {
   consoleSocket?: string;
   consoleRows?: number;
   consoleCols?: number;
-  initArgv: string[];
+  /** The stub's control message (lib/config/control.ts), handed over on the sync socket when it asks. */
+  initControl: Buffer;
   env: string[];
 }
 
@@ -89,6 +95,10 @@ interface Addon {
   tryLock(fd: number): boolean;
   watchExit(pid: number, startTime: string): Promise<void>;
   attachDeviceFilter(dir: string, program: Buffer): void;
+  pidfdOpen(pid: number, startTime: string): number;
+  pidfdSignal(fd: number, sig: number): boolean;
+  renameNoReplace(from: string, to: string): void;
+  writeProcFile(rel: string, data: string): void;
 }
 
 const buildDir = path.join(__dirname, '..', 'build', 'Release');
@@ -180,6 +190,45 @@ export async function lock(fd: number): Promise<void> {
 export function watchExit(pid: number, startTime = ''): Promise<void> {
   try {
     return load().watchExit(pid, startTime);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/**
+ * A pidfd for `pid` if it is still the process that started at `startTime` ("" takes any), else -1: from
+ * here on it names that process for good, whatever happens to the number. Close it with fs.closeSync.
+ */
+export function pidfdOpen(pid: number, startTime = ''): number {
+  try {
+    return load().pidfdOpen(pid, startTime);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/** Signals the process of a pidfd; false when it has exited. Signal 0 only checks. */
+export function pidfdSignal(fd: number, sig: number): boolean {
+  try {
+    return load().pidfdSignal(fd, sig);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/** rename(2) that fails with EEXIST rather than replace what is at `to` (an empty directory included). */
+export function renameNoReplace(from: string, to: string): void {
+  try {
+    load().renameNoReplace(from, to);
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
+/** Writes /proc/<rel> through a procfs checked as such, never through a mount or link placed on the way. */
+export function writeProcFile(rel: string, data: string): void {
+  try {
+    load().writeProcFile(rel, data);
   } catch (err) {
     rethrow(err);
   }

@@ -1,6 +1,9 @@
-// Signal names and numbers as callers pass them: `15`, `TERM`, `SIGTERM` (any case).
+// Signal names and numbers as callers pass them: `15`, `TERM`, `SIGTERM` (any case); and signalling a set of
+// processes known only by a list of pids that may change under us.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { OcirunError } from './errors';
+import { pidfdOpen, pidfdSignal } from './native';
 
 const byNumber = new Map<number, string>();
 for (const [name, n] of Object.entries(os.constants.signals)) if (!byNumber.has(n)) byNumber.set(n, name);
@@ -22,3 +25,25 @@ export function parseSignal(raw: string): number {
 }
 
 export const signalName = (n: number) => byNumber.get(n) ?? String(n);
+
+/**
+ * Signals every process that `list` names (a cgroup's or a pid namespace's), each through a pidfd: the pids
+ * are listed, a pidfd is opened for each, and the list is read again; only a process still listed after its
+ * pidfd was opened is signalled, so a pid that exited and was reused by a process elsewhere in between is
+ * never hit. Returns how many were signalled.
+ */
+export function signalListed(list: () => number[], sig: number): number {
+  const fds = new Map<number, number>();
+  let sent = 0;
+  try {
+    for (const pid of list()) {
+      const fd = pidfdOpen(pid);
+      if (fd >= 0) fds.set(pid, fd);
+    }
+    const still = new Set(list());
+    for (const [pid, fd] of fds) if (still.has(pid) && pidfdSignal(fd, sig)) sent++;
+  } finally {
+    for (const fd of fds.values()) fs.closeSync(fd);
+  }
+  return sent;
+}

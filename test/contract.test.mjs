@@ -1,7 +1,7 @@
 // The exact command lines of ../shared/contract.md, as each caller sends them.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { bin, fs, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+import { bin, fs, path, makeBundle, ocirun, ok, repo, state, testRoot, waitFor } from './helpers.mjs';
 
 function processFile(bundle, proc) {
   const file = path.join(bundle, 'process.json');
@@ -93,4 +93,15 @@ t.test('CRI-O and the conformance suite', async (t) => {
   ok(root, ['kill', 'conf2', 'TERM']);
   await waitFor(() => state(root, 'conf2').status === 'stopped');
   ok(root, ['delete', 'conf2']);
+});
+
+t.test('the stub\'s control message: the TypeScript tags are the native header\'s', async (t) => {
+  const header = fs.readFileSync(path.join(repo, 'native/src/control.h'), 'utf8');
+  const ts = fs.readFileSync(path.join(repo, 'lib/config/control.ts'), 'utf8');
+  const native = Object.fromEntries([...header.matchAll(/^\s+kCtl(\w+) = (\d+),/gm)].filter((m) => m[1] !== 'Last').map((m) => [m[1], Number(m[2])]));
+  const enumBody = ts.slice(ts.indexOf('export const enum Ctl'), ts.indexOf('}', ts.indexOf('export const enum Ctl')));
+  const script = Object.fromEntries([...enumBody.matchAll(/^\s+(\w+) = (\d+),/gm)].map((m) => [m[1], Number(m[2])]));
+  t.ok(Object.keys(native).length >= 20, 'the header was read');
+  t.same(script, native, 'same names, same numbers');
+  t.equal(Number(/kCtlLast = (\d+)/.exec(header)[1]), Math.max(...Object.values(native)), 'kCtlLast is the highest tag');
 });

@@ -117,14 +117,17 @@ t.test('startContainer hooks run inside the container, after start, before the p
 });
 
 t.test('a failing or hanging startContainer hook stops the container before its process', async (t) => {
-  for (const [hook, message] of [
+  for (const [hook, message, big] of [
     [{ path: '/bin/false' }, /startContainer hook #0 failed: exit status 1/],
     [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }, /startContainer hook #0 timed out after 1s/],
+    // A state larger than a pipe holds, and a hook that neither reads it nor exits: the timeout still fires.
+    [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }, /startContainer hook #0 timed out after 1s/, 'x'.repeat(100_000)],
   ]) {
     const root = testRoot(t);
     const bundle = makeBundle(t, (c) => {
       c.process.args = ['touch', '/tmp/ran'];
       c.hooks = { startContainer: [hook] };
+      if (big) c.annotations = { big };
     });
     const errFile = path.join(bundle, 'stderr');
     const err = fs.openSync(errFile, 'w');
@@ -137,6 +140,32 @@ t.test('a failing or hanging startContainer hook stops the container before its 
     t.ok(Date.now() - t0 < 8000, 'the timeout is honoured');
     t.notOk(fs.existsSync(path.join(bundle, 'rootfs', 'tmp', 'ran')), 'the process never ran');
     t.match(fs.readFileSync(errFile, 'utf8'), message, 'the reason on the container\'s stderr, as with runc');
+  }
+});
+
+t.test('a 200 KB state reaches startContainer hooks; nothing of theirs shows in the waiting init\'s argv', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['touch', '/tmp/ran'];
+    c.annotations = { big: 'y'.repeat(200_000) };
+    c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'wc -c > /tmp/state-size'], env: ['SECRET=hook-only'] }] };
+  });
+  ok(root, ['create', '--bundle', bundle, 'big']);
+  const cmdline = fs.readFileSync(`/proc/${state(root, 'big').pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  t.equal(cmdline.length, 2, `the stub's argv is its sync fd only: ${cmdline.join(' ').slice(0, 80)}`);
+  t.match(cmdline[1], /^\d+$/);
+  ok(root, ['start', 'big']);
+  const rootfs = path.join(bundle, 'rootfs');
+  await waitFor(() => fs.existsSync(path.join(rootfs, 'tmp', 'ran')));
+  t.ok(Number(fs.readFileSync(path.join(rootfs, 'tmp', 'state-size'), 'utf8')) > 200_000, 'the hook read the whole state');
+});
+
+t.test('the stub takes no control words from its argv', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  for (const argv of [['uid=0', '--', 'sh'], ['3x'], []]) {
+    const r = spawnSync(path.join(repo, 'build', 'Release', 'ocirun-init'), argv);
+    t.equal(r.status, 127, `refused: ${argv.join(' ')}`);
+    t.match(r.stderr.toString(), /usage: ocirun-init SYNC-FD/);
   }
 });
 

@@ -44,14 +44,18 @@ t.test('create leaves the process waiting; start runs it; it stops; delete remov
 
 t.test('kill accepts numbers, names, and names with SIG', async (t) => {
   const root = testRoot(t);
-  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'trap "exit 0" USR1 HUP TERM; while :; do sleep 0.05; done']));
-  for (const sig of ['15', 'TERM', 'SIGTERM', 'usr1', 'SIGHUP', '1']) {
+  // Each trap records which signal arrived; /ready says the traps are in place.
+  const script = 'rm -f /got; for s in USR1 HUP TERM; do trap "echo $s > /got; exit 0" $s; done; touch /ready; while :; do sleep 0.05; done';
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', script]));
+  const rootfs = path.join(bundle, 'rootfs');
+  for (const [sig, name] of [['15', 'TERM'], ['TERM', 'TERM'], ['SIGTERM', 'TERM'], ['usr1', 'USR1'], ['SIGHUP', 'HUP'], ['1', 'HUP']]) {
+    fs.rmSync(path.join(rootfs, 'ready'), { force: true });
     ok(root, ['create', '--bundle', bundle, 'k']);
     ok(root, ['start', 'k']);
-    await new Promise((r) => setTimeout(r, 100)); // let the trap be installed
+    await waitFor(() => fs.existsSync(path.join(rootfs, 'ready')));
     ok(root, ['kill', 'k', sig]);
     await waitFor(() => state(root, 'k').status === 'stopped');
-    t.pass(`signal ${sig} delivered`);
+    t.equal(fs.readFileSync(path.join(rootfs, 'got'), 'utf8'), `${name}\n`, `${sig} arrives as SIG${name}`);
     ok(root, ['delete', 'k']);
   }
   t.match(ocirun(root, ['kill', 'nope', 'TERM']).stderr, /does not exist/);
@@ -209,4 +213,22 @@ t.test('HOME absent or empty: the user\'s home from the container\'s /etc/passwd
   });
   ok(root, ['run', '-d', '--bundle', bundle, 'hx']);
   t.equal(ok(root, ['exec', 'hx', 'sh', '-c', 'echo "$HOME"']).stdout, '/root\n', 'exec too');
+});
+
+t.test('a start killed after its write still leaves the container reported running', async (t) => {
+  // start writes one byte into exec.fifo, then unlinks it. Killed in between, it leaves the fifo behind with
+  // the process running: exactly the state made here by writing the byte without start.
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'touch /ran; sleep 100']));
+  ok(root, ['create', '--bundle', bundle, 'half']);
+  fs.writeFileSync(path.join(root, 'half', 'exec.fifo'), '0');
+  await waitFor(() => fs.existsSync(path.join(bundle, 'rootfs', 'ran')));
+  t.ok(fs.existsSync(path.join(root, 'half', 'exec.fifo')), 'the fifo is still there');
+  await waitFor(() => state(root, 'half').status === 'running');
+  const again = ocirun(root, ['start', 'half']);
+  t.equal(again.status, 1);
+  t.match(again.stderr, /cannot start an already running container/);
+  ok(root, ['kill', 'half', 'KILL']);
+  await waitFor(() => state(root, 'half').status === 'stopped');
+  ok(root, ['delete', 'half']);
 });

@@ -4,11 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, SystemError, systemErrorFrom } from '../errors';
-import { attachDeviceFilter } from '../native';
+import { attachDeviceFilter, lock } from '../native';
 import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
 import { isFrozen, setFrozen } from './freezer';
+import { signalListed } from '../signals';
 import type { CgroupWrite, Resources } from './types';
 
 /** Kept in the container's state record. */
@@ -201,21 +202,48 @@ export async function killAll(rec: CgroupRecord, timeoutMs = 10_000): Promise<vo
     const pids = cgroupPids(rec);
     if (!pids.length) return;
     if (killFile && fs.existsSync(killFile)) fs.writeFileSync(killFile, '1');
-    else for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    else signalListed(() => cgroupPids(rec), 9);
     if (isFrozen(rec)) await setFrozen(rec, false).catch(() => undefined); // a frozen task dies only when thawed
     if (Date.now() > until) throw new SystemError(`cgroup still has processes after SIGKILL: ${pids.join(' ')}`, { step: 'cgroups' });
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-function rmdirTree(dir: string): void {
+const hasProcesses = (dir: string) => {
+  try {
+    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Locks the container's cgroup (flock on its directory) until its process is in it, and only then checks
+ * that it is empty: two creates that name the same cgroupsPath serialise here, and the second finds the
+ * first one's process and is refused. Returns the fd to close once the process has been placed.
+ */
+export async function claimCgroup(rec: CgroupRecord): Promise<number> {
+  const leaf = rec.unified ?? Object.values(rec.v1)[0];
+  const fd = fs.openSync(leaf, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    await lock(fd);
+    checkUnused(rec);
+    return fd;
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+function rmdirTree(dir: string, leavePopulated: boolean): void {
   let entries: fs.Dirent[] = [];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
-  for (const e of entries) if (e.isDirectory()) rmdirTree(path.join(dir, e.name));
+  for (const e of entries) if (e.isDirectory()) rmdirTree(path.join(dir, e.name), leavePopulated);
+  if (leavePopulated && hasProcesses(dir)) return;
   for (let i = 0; ; i++) {
     try {
       fs.rmdirSync(dir);
@@ -231,10 +259,11 @@ function rmdirTree(dir: string): void {
 }
 
 /** Removes the directories this runtime made (and any the container made below them), deepest first. */
-export function removeCgroups(rec: CgroupRecord): void {
+export function removeCgroups(rec: CgroupRecord, opts: { leavePopulated?: boolean } = {}): void {
   const made = new Set(rec.created);
   const leaves = [rec.unified, ...Object.values(rec.v1)].filter((d): d is string => !!d && made.has(d));
-  for (const d of new Set(leaves)) rmdirTree(d);
+  // leavePopulated: a create refused because another container's process is in its cgroup leaves that alone.
+  for (const d of new Set(leaves)) rmdirTree(d, !!opts.leavePopulated);
   for (const d of [...rec.created].reverse().filter((d) => !leaves.includes(d)))
     try {
       fs.rmdirSync(d); // a parent we made: only if nothing else lives there now

@@ -40,8 +40,8 @@ export async function warmUp(): Promise<void> {
       buildPlan(bundle, { id: 'warm-up', stateDir: dir, hookState: {}, cgroups: cgroups.record });
     });
     await attempt(async () => {
-      const d = await ContainerDir.create(root, 'warm-up');
       const rec = { id: 'warm-up', pid: 0, startTime: '', bundle: dir, rootfs: dir, created: new Date().toISOString(), owner: '', spec };
+      const d = await ContainerDir.create(root, 'warm-up', rec);
       d.write(rec);
       publicState(d.read(), 'stopped');
       d.release();

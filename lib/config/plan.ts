@@ -8,9 +8,10 @@ import { initStubPath, type NativePlan } from '../native';
 import type { Bundle } from './load';
 import { planDevSymlinks, planDevices } from './devices';
 import { PROPAGATION, planMount, type CgroupDirs } from './mounts';
-import { initArgv } from './process';
+import { initControl } from './process';
+import { Ctl } from './control';
 import { planSysctls } from './sysctl';
-import { createContainerPlan, startHookWords } from '../hooks';
+import { createContainerPlan, writeStartHooks } from '../hooks';
 import type { IDMapping, NamespaceType, Spec } from './spec';
 
 export const CLONE_FLAGS: Record<NamespaceType, number> = {
@@ -142,16 +143,17 @@ export function buildExecPlan(
     maskedPaths: [],
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
-    initArgv: initArgv(spec, preserveFds, opts.warn),
+    initControl: initControl(spec, preserveFds, opts.warn).toBuffer(),
     env: spec.process.env ?? [],
   };
 }
 
 /** Control words go before the "--" that starts the process args. */
-function withStartHooks(argv: string[], words: string[]): string[] {
-  if (!words.length) return argv;
-  const i = argv.indexOf('--');
-  return [...argv.slice(0, i), ...words, ...argv.slice(i)];
+/** create's control message: the process, the startContainer hooks, and the fifo `start` writes to. */
+function createControl(spec: Spec, preserveFds: number, opts: PlanOptions): Buffer {
+  const m = initControl(spec, preserveFds, opts.warn);
+  writeStartHooks(spec, opts.hookState ?? {}, m);
+  return m.flag(Ctl.Fifo).toBuffer();
 }
 
 export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
@@ -192,7 +194,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     domainname: spec.domainname,
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
-    initArgv: withStartHooks(initArgv(spec, preserveFds, opts.warn), startHookWords(spec, opts.hookState ?? {})),
+    initControl: createControl(spec, preserveFds, opts),
     env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
   };
 }

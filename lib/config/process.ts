@@ -1,9 +1,9 @@
-// process.* (and linux.personality) -> the control words of the ocirun-init stub (native/src/init/main.cc):
-// user, groups, umask, capabilities, rlimits, no_new_privs, scheduling, LSM labels, preserved fds, then "--"
-// and the args.
+// process.* (and linux.personality) -> the control message of the ocirun-init stub (native/src/control.h):
+// user, groups, umask, capabilities, rlimits, no_new_privs, scheduling, LSM labels, preserved fds, the args.
 import * as fs from 'node:fs';
 import { ConfigError } from '../errors';
 import type { Process, Spec } from './spec';
+import { Ctl, ControlMessage } from './control';
 
 export const CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
@@ -35,8 +35,8 @@ function kernelLastCap(): number {
 
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
-/** The five capability sets as hex masks; capabilities the running kernel does not know are dropped. */
-function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => void): string {
+/** The five capability sets as masks; capabilities the running kernel does not know are dropped. */
+function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => void): bigint[] {
   const last = kernelLastCap();
   return SETS.map((set) => {
     let mask = 0n;
@@ -46,12 +46,9 @@ function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => v
       if (bit <= last) mask |= 1n << BigInt(bit);
       else warn(`${name} is not known to the running kernel; dropped from the ${set} set`);
     });
-    return mask.toString(16);
-  }).join(',');
+    return mask;
+  });
 }
-
-/** uint64 from JSON: values past 2^53 (RLIM_INFINITY) arrive rounded; strtoull saturates them. */
-const u64 = (n: number) => BigInt(Math.trunc(n)).toString();
 
 const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;
 const SCHED_POLICY: Record<string, number> = {
@@ -73,66 +70,63 @@ export const hostHas = (file: string) => {
 };
 
 /** Labels need the LSM on the host; without it they cannot be honoured, so they are refused. */
-function lsmWords(spec: Spec): string[] {
-  const words: string[] = [];
+function writeLabels(spec: Spec, m: ControlMessage): void {
   const p = spec.process;
   if (p.apparmorProfile) {
     if (!hostHas('/sys/module/apparmor/parameters/enabled'))
       throw new ConfigError('/process/apparmorProfile', 'AppArmor is not enabled on this host');
-    words.push(`apparmor=${p.apparmorProfile}`);
+    m.str(Ctl.Apparmor, p.apparmorProfile, '/process/apparmorProfile');
   }
   if (p.selinuxLabel || spec.linux?.mountLabel) {
     if (!hostHas('/sys/fs/selinux'))
       throw new ConfigError(p.selinuxLabel ? '/process/selinuxLabel' : '/linux/mountLabel', 'SELinux is not enabled on this host');
-    if (p.selinuxLabel) words.push(`selinux=${p.selinuxLabel}`);
+    if (p.selinuxLabel) m.str(Ctl.Selinux, p.selinuxLabel, '/process/selinuxLabel');
   }
-  return words;
 }
 
-function schedulerWord(s: NonNullable<Process['scheduler']>): string {
+function writeScheduler(s: NonNullable<Process['scheduler']>, m: ControlMessage): void {
   let flags = 0;
   for (const f of s.flags ?? []) flags |= SCHED_FLAG[f];
   const deadline = s.policy === 'SCHED_DEADLINE';
   if (deadline && !(s.runtime && s.deadline && s.period))
     throw new ConfigError('/process/scheduler', 'SCHED_DEADLINE needs runtime, deadline and period');
-  const fields = [SCHED_POLICY[s.policy], s.nice ?? 0, s.priority ?? 0, flags, s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0];
-  return `sched=${fields.map((n) => u64(n)).join(':')}`;
+  m.u64(Ctl.Sched, SCHED_POLICY[s.policy], s.nice ?? 0, s.priority ?? 0, flags, s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0);
 }
 
 /** The compiled filter for the stub. The compiler and its syscall tables load only when a config has one. */
-function seccompWords(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']>): string[] {
+function writeSeccomp(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']>, m: ControlMessage): void {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { compileSeccomp } = require('../seccomp/compile') as typeof import('../seccomp/compile');
   const filter = compileSeccomp(profile);
   if (filter.notify && !profile.listenerPath)
     throw new ConfigError('/linux/seccomp/listenerPath', 'SCMP_ACT_NOTIFY needs a listenerPath');
-  return [`seccomp=${filter.program.toString('hex')}`, `seccomp.flags=${filter.flags}`];
+  m.bytes(Ctl.Seccomp, filter.program).u32(Ctl.SeccompFlags, filter.flags);
 }
 
-export function initArgv(spec: Spec, preserveFds: number, warn: (msg: string) => void = () => {}): string[] {
+/** The stub's control message for the container's process (hooks are added by the caller, see hooks.ts). */
+export function initControl(spec: Spec, preserveFds: number, warn: (msg: string) => void = () => {}): ControlMessage {
   const p = spec.process;
   const user = p.user ?? {};
-  const words = [
-    `uid=${user.uid ?? 0}`,
-    `gid=${user.gid ?? 0}`,
-    `groups=${(user.additionalGids ?? []).join(',')}`,
-    `caps=${capabilityMasks(p.capabilities, warn)}`,
-    `nnp=${p.noNewPrivileges ? 1 : 0}`,
-    `preserve=${preserveFds}`,
-    ...lsmWords(spec),
-  ];
-  if (user.umask !== undefined) words.push(`umask=${user.umask.toString(8)}`);
-  if (p.ioPriority) words.push(`ioprio=${IOPRIO_CLASS[p.ioPriority.class]}:${p.ioPriority.priority ?? 0}`);
-  if (p.scheduler) words.push(schedulerWord(p.scheduler));
-  if (p.execCPUAffinity?.initial) words.push(`cpus.initial=${p.execCPUAffinity.initial}`);
-  if (p.execCPUAffinity?.final) words.push(`cpus.final=${p.execCPUAffinity.final}`);
+  const m = new ControlMessage();
+  p.args.forEach((a, i) => m.str(Ctl.Arg, a, `/process/args/${i}`));
+  m.u32(Ctl.Uid, user.uid ?? 0).u32(Ctl.Gid, user.gid ?? 0);
+  for (const g of user.additionalGids ?? []) m.u32(Ctl.Group, g);
+  m.u64(Ctl.Caps, ...capabilityMasks(p.capabilities, warn));
+  if (p.noNewPrivileges) m.flag(Ctl.NoNewPrivs);
+  m.u32(Ctl.PreserveFds, preserveFds);
+  writeLabels(spec, m);
+  if (user.umask !== undefined) m.u32(Ctl.Umask, user.umask);
+  if (p.ioPriority) m.u32(Ctl.Ioprio, IOPRIO_CLASS[p.ioPriority.class], p.ioPriority.priority ?? 0);
+  if (p.scheduler) writeScheduler(p.scheduler, m);
+  if (p.execCPUAffinity?.initial) m.str(Ctl.CpusInitial, p.execCPUAffinity.initial, '/process/execCPUAffinity/initial');
+  if (p.execCPUAffinity?.final) m.str(Ctl.CpusFinal, p.execCPUAffinity.final, '/process/execCPUAffinity/final');
   const pers = spec.linux?.personality;
   if (pers) {
     if (pers.flags?.length) throw new ConfigError('/linux/personality/flags', 'personality flags are not supported');
-    words.push(`personality=${PERSONALITY[pers.domain]}`);
+    m.u32(Ctl.Personality, PERSONALITY[pers.domain]);
   }
   const seccomp = spec.linux?.seccomp;
-  if (seccomp) words.push(...seccompWords(seccomp));
+  if (seccomp) writeSeccomp(seccomp, m);
   const seen = new Set<string>();
   (p.rlimits ?? []).forEach((r, i) => {
     const n = RLIMITS.indexOf(r.type);
@@ -140,7 +134,7 @@ export function initArgv(spec: Spec, preserveFds: number, warn: (msg: string) =>
     if (seen.has(r.type)) throw new ConfigError(`/process/rlimits/${i}/type`, `${r.type} is given twice`);
     if (r.soft > r.hard) throw new ConfigError(`/process/rlimits/${i}`, 'soft limit is above the hard limit');
     seen.add(r.type);
-    words.push(`rlimit=${n}:${u64(r.soft)}:${u64(r.hard)}`);
+    m.rlimit(n, r.soft, r.hard);
   });
-  return [...words, '--', ...p.args];
+  return m;
 }

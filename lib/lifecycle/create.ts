@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
-import { cgroupPlacement, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { cgroupPlacement, claimCgroup, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
-import { OcirunError, systemErrorFrom } from '../errors';
-import { commit, spawn } from '../native';
+import { OcirunError, SystemError } from '../errors';
+import { commit, spawn, writeProcFile } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
@@ -57,44 +58,50 @@ export async function createContainer(
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const linux = bundle.spec.linux;
   const cgroups = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id);
-  const dir = await ContainerDir.create(root, id);
   const created = new Date().toISOString();
+  const rec: ContainerRecord = {
+    id,
+    pid: 0,
+    startTime: '',
+    bundle: bundle.dir,
+    rootfs: bundle.rootfs,
+    created,
+    owner: '',
+    annotations: bundle.spec.annotations,
+    creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
+    spec: bundle.spec,
+    cgroup: cgroups.record,
+  };
+  const plan = buildPlan(bundle, {
+    id,
+    stateDir: path.join(root, id),
+    noPivot: opts.noPivot,
+    newKeyring: !opts.noNewKeyring,
+    preserveFds,
+    extraEnv: activation.env,
+    warn: opts.onWarning,
+    consoleSocket: opts.consoleSocket,
+    hookState: publicState(rec, 'creating'),
+    cgroups: cgroups.record,
+  });
+  cgroups.record.created = dirsToMake(cgroups.record);
+  // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
+  const dir = await ContainerDir.create(root, id, rec);
   let pid = 0;
   let syncFd = -1;
   let consoleFd = -1;
   let cgroupsMade = false;
+  let claim = -1; // the lock on our cgroup, held until our process is in it
+  let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
-    const rec: ContainerRecord = {
-      id,
-      pid: 0,
-      startTime: '',
-      bundle: bundle.dir,
-      rootfs: bundle.rootfs,
-      created,
-      owner: '',
-      annotations: bundle.spec.annotations,
-      creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
-      spec: bundle.spec,
-      cgroup: cgroups.record,
-    };
-    const plan = buildPlan(bundle, {
-      id,
-      stateDir: dir.dir,
-      noPivot: opts.noPivot,
-      newKeyring: !opts.noNewKeyring,
-      preserveFds,
-      extraEnv: activation.env,
-      warn: opts.onWarning,
-      consoleSocket: opts.consoleSocket,
-      hookState: publicState(rec, 'creating'),
-      cgroups: cgroups.record,
-    });
-    cgroups.record.created = dirsToMake(cgroups.record);
-    dir.write(rec); // names the cgroups before they exist: a create killed from here on leaves no orphan
     createCgroups(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
     cgroupsMade = true;
     dir.write(rec);
+    claim = await claimCgroup(cgroups.record);
+    ours = true;
     const spawned = spawn({ ...plan, ...cgroupPlacement(cgroups.record) });
+    fs.closeSync(claim);
+    claim = -1;
     pid = spawned.pid;
     syncFd = spawned.syncFd;
     consoleFd = spawned.consoleFd;
@@ -111,12 +118,14 @@ export async function createContainer(
     commit(spawned.syncFd); // only now may the init outlive us
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (err) {
+    if (claim >= 0) fs.closeSync(claim);
     if (syncFd >= 0) fs.closeSync(syncFd); // the init sees EOF and exits
     if (consoleFd >= 0) fs.closeSync(consoleFd);
     if (pid) killQuietly(pid);
     if (cgroupsMade) {
-      await killAll(cgroups.record).catch(() => undefined);
-      removeCgroups(cgroups.record);
+      // Refused at the claim: another container's process is in the cgroup; leave it and what it lives in.
+      if (ours) await killAll(cgroups.record).catch(() => undefined);
+      removeCgroups(cgroups.record, { leavePopulated: !ours });
     }
     dir.remove();
     throw err;
@@ -127,11 +136,11 @@ export async function createContainer(
 
 /** Lowering it below our own needs CAP_SYS_RESOURCE: the error names the file and the errno. */
 function setOomScoreAdj(pid: number, value: number): void {
-  const file = `/proc/${pid}/oom_score_adj`;
   try {
-    fs.writeFileSync(file, String(value));
+    writeProcFile(`${pid}/oom_score_adj`, String(value));
   } catch (err) {
-    throw systemErrorFrom(err, 'oom-score-adj', 'write', file, 'oom-score-adj');
+    const e = err as SystemError;
+    throw new SystemError(`oom-score-adj: ${e.message}`, { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, step: 'oom-score-adj' });
   }
 }
 

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { OcirunError, notFound } from '../errors';
 import { ContainerDir, checkId } from '../state/store';
 import { check, statusOf } from '../state/status';
-import { containerPids, signal, waitGone } from './processes';
+import { containerPids, waitGone } from './processes';
+import { signalListed } from '../signals';
 import { rootOf, type CommonOptions } from './options';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
@@ -31,7 +32,7 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
     const status = statusOf(rec, dir.dir);
     if (status !== 'stopped') {
       if (!opts?.force) check('delete', id, status);
-      for (const pid of containerPids(rec)) signal(pid, 9);
+      signalListed(() => containerPids(rec), 9);
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
     }
     if (rec.cgroup) {

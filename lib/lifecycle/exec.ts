@@ -2,12 +2,12 @@ import { validateSpec } from '../config/load';
 import { buildExecPlan } from '../config/plan';
 import type { Process, Spec } from '../config/spec';
 import { OcirunError } from '../errors';
-import { commit, spawn } from '../native';
-import { readRecord } from '../state/store';
+import { commit, pidfdOpen, spawn, type Spawned } from '../native';
+import { ContainerDir } from '../state/store';
 import { check, statusOf } from '../state/status';
-import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { handOverNotifyFd } from './notify';
-import { proxyConsole } from './console';
+import { proxyConsole, type ConsoleProxy } from './console';
 import { rootOf, type CommonOptions } from './options';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
@@ -79,27 +79,46 @@ function execProcess(base: Process, o: ExecOptions): Process {
  * status (128+N on signal N); detached, 0 once it runs.
  */
 export async function exec(id: string, opts: ExecOptions): Promise<number> {
-  const root = rootOf(opts);
   checkPidFileDir(opts.pidFile);
-  const rec = readRecord(root, id);
-  const status = statusOf(rec, path.join(root, id));
-  check(opts.ignorePaused ? 'exec --ignore-paused' : 'exec', id, status);
-  const process = execProcess(rec.spec.process, opts);
-  if (process.terminal && opts.detach && !opts.consoleSocket)
-    throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
-  const spec: Spec = validateSpec({ ...rec.spec, process }); // a --process file is checked like config.json
-  const spawned = spawn({
-    ...buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket }),
-    ...cgroupPlacement(rec.cgroup),
-  });
-  const proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
+  // Held until the process runs (but see "paused" below): a concurrent delete or kill --all cannot interleave
+  // with joining.
+  const dir = await ContainerDir.open(rootOf(opts), id);
+  let spawned: Spawned;
+  let proxy: ConsoleProxy | undefined;
   try {
-    if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
-    commit(spawned.syncFd);
-  } catch (err) {
-    proxy?.close();
-    signal(spawned.pid, 'SIGKILL');
-    throw err;
+    const rec = dir.read();
+    const status = statusOf(rec, dir.dir);
+    check(opts.ignorePaused ? 'exec --ignore-paused' : 'exec', id, status);
+    const process = execProcess(rec.spec.process, opts);
+    if (process.terminal && opts.detach && !opts.consoleSocket)
+      throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
+    const spec: Spec = validateSpec({ ...rec.spec, process }); // a --process file is checked like config.json
+    // The init by pidfd, from the start time on record: its namespaces are joined only if it is still that process.
+    const initFd = pidfdOpen(rec.pid, rec.startTime);
+    if (initFd < 0) throw new OcirunError('cannot exec in a stopped container');
+    // In a paused container the new process freezes as soon as it is in the cgroup, and spawn waits for it:
+    // holding the lock then would keep out the `resume` that ends the wait.
+    if (status === 'paused') dir.release();
+    try {
+      spawned = spawn({
+        ...buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket }),
+        ...cgroupPlacement(rec.cgroup),
+        joinPidfd: initFd,
+      });
+    } finally {
+      fs.closeSync(initFd);
+    }
+    proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
+    try {
+      if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
+      commit(spawned.syncFd);
+    } catch (err) {
+      proxy?.close();
+      signal(spawned.pid, 'SIGKILL');
+      throw err;
+    }
+  } finally {
+    dir.release();
   }
   if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
   if (opts.detach) return 0;

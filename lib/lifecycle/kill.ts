@@ -1,8 +1,10 @@
 import { OcirunError } from '../errors';
-import { parseSignal } from '../signals';
+import { parseSignal, signalListed } from '../signals';
 import { ContainerDir } from '../state/store';
 import { check, statusOf } from '../state/status';
-import { containerPids, signal } from './processes';
+import * as fs from 'node:fs';
+import { pidfdOpen, pidfdSignal } from '../native';
+import { containerPids } from './processes';
 import { rootOf, type CommonOptions } from './options';
 
 export interface KillOptions extends CommonOptions {
@@ -21,17 +23,20 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
       // With cgroups, a stopped container's leftovers (its init gone, the rest in a shared pid namespace)
       // are still found; without, nothing is known once the init is gone.
       if (status === 'stopped' && !rec.cgroup) return;
-      for (const pid of containerPids(rec)) signal(pid, n);
+      signalListed(() => containerPids(rec), n);
       return;
     }
     check('kill', id, status);
+    // Through a pidfd taken from the start time on record: a reused pid is never signalled.
+    const fd = pidfdOpen(rec.pid, rec.startTime);
+    if (fd < 0) throw new OcirunError('container not running: no such process');
     try {
-      process.kill(rec.pid, n);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new OcirunError('container not running: no such process');
-      throw err;
+      if (!pidfdSignal(fd, n)) throw new OcirunError('container not running: no such process');
+    } finally {
+      fs.closeSync(fd);
     }
   } finally {
     dir.release();
   }
 }
+

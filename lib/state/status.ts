@@ -29,8 +29,24 @@ export function statusOf(rec: ContainerRecord, dir: string): Status {
   if (rec.creating) return isAlive(rec.creating.pid, rec.creating.startTime) ? 'creating' : 'stopped';
   if (!isAlive(rec.pid, rec.startTime)) return 'stopped';
   if (isFrozen(rec.cgroup)) return 'paused';
-  if (fs.existsSync(path.join(dir, 'exec.fifo'))) return 'created';
-  return 'running';
+  return waitingForStart(path.join(dir, 'exec.fifo')) ? 'created' : 'running';
+}
+
+/**
+ * Whether the init still waits for `start`: it holds exec.fifo open until it has read start's byte, then
+ * closes it and execs. So the fifo's presence alone proves nothing (a `start` killed between its write and
+ * its unlink leaves it behind); a non-blocking open for writing does: ENXIO when no one holds it for reading.
+ * Opening and closing it without writing wakes no one.
+ */
+function waitingForStart(fifo: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENXIO') return false;
+    throw err;
+  }
 }
 
 export type Operation = 'start' | 'kill' | 'delete' | 'exec' | 'exec --ignore-paused' | 'pause' | 'resume' | 'update' | 'events';

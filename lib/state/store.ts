@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError, notFound } from '../errors';
-import { lock } from '../native';
+import { lock, renameNoReplace } from '../native';
 import type { Spec } from '../config/spec';
 import type { CgroupRecord } from '../cgroups/manager';
 
@@ -34,6 +34,8 @@ export function checkId(id: string): void {
   if (!ID_PATTERN.test(id) || id === '.' || id === '..') throw new OcirunError(`invalid container id format: ${id}`);
 }
 
+let tmpSeq = 0;
+
 /** One container's directory, locked for the lifetime of this handle. */
 export class ContainerDir {
   private constructor(readonly root: string, readonly id: string, private fd: number) {}
@@ -45,37 +47,60 @@ export class ContainerDir {
     return path.join(this.dir, 'exec.fifo');
   }
 
-  /** Makes a new container directory (atomically: one of two racing creates wins) and locks it. */
-  static async create(root: string, id: string): Promise<ContainerDir> {
+  /**
+   * Makes a new container directory with its first record, locked, in one step: it is prepared and locked
+   * under a hidden name (one `list` skips) and renamed into place without replacing anything, so nobody can
+   * see a container without its record, or a record nobody holds; of two racing creates exactly one wins.
+   */
+  static async create(root: string, id: string, rec: ContainerRecord): Promise<ContainerDir> {
     checkId(id);
     fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+    const final = path.join(root, id);
+    if (fs.existsSync(final)) throw new OcirunError(`container "${id}" already exists`);
+    // Unique to this call (a library process may run two creates of one id at once); not a valid id.
+    const tmp = path.join(root, `.creating:${id}:${process.pid}:${(tmpSeq++).toString(36)}`);
+    fs.mkdirSync(tmp, { mode: 0o711 });
+    const fd = fs.openSync(tmp, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      fs.mkdirSync(path.join(root, id), { mode: 0o711 });
+      await lock(fd); // nobody else knows this name: free at once
+      writeRecord(tmp, rec);
+      renameNoReplace(tmp, final);
     } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { recursive: true, force: true });
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new OcirunError(`container "${id}" already exists`);
       throw err;
     }
-    const fd = fs.openSync(path.join(root, id), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    await lock(fd);
     return new ContainerDir(root, id, fd);
   }
 
-  /** Opens and locks an existing container; fails with `container "x" does not exist`. */
+  /**
+   * Opens and locks an existing container; fails with `container "x" does not exist`. The lock is taken on
+   * the directory that is at the path once it is held: one deleted (and maybe made again) while we waited
+   * is not the one we hold, so we look again.
+   */
   static async open(root: string, id: string): Promise<ContainerDir> {
     checkId(id);
-    let fd: number;
-    try {
-      fd = fs.openSync(path.join(root, id), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    } catch {
-      throw notFound(id);
+    const dir = path.join(root, id);
+    for (;;) {
+      let fd: number;
+      try {
+        fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      } catch {
+        throw notFound(id);
+      }
+      await lock(fd);
+      const held = fs.fstatSync(fd);
+      let now: fs.Stats | undefined;
+      try {
+        now = fs.statSync(dir);
+      } catch {
+        /* deleted while we waited */
+      }
+      if (now && now.ino === held.ino && now.dev === held.dev) return new ContainerDir(root, id, fd);
+      fs.closeSync(fd);
+      if (!now) throw notFound(id);
     }
-    await lock(fd);
-    const handle = new ContainerDir(root, id, fd);
-    if (!fs.existsSync(handle.dir)) {
-      handle.release();
-      throw notFound(id); // deleted while we waited for the lock
-    }
-    return handle;
   }
 
   read(): ContainerRecord {
@@ -83,9 +108,7 @@ export class ContainerDir {
   }
 
   write(rec: ContainerRecord): void {
-    const tmp = path.join(this.dir, `.state.json.${process.pid}`);
-    fs.writeFileSync(tmp, JSON.stringify(rec));
-    fs.renameSync(tmp, path.join(this.dir, 'state.json'));
+    writeRecord(this.dir, rec);
   }
 
   /** Removes the directory (its lock goes with it). */
@@ -98,6 +121,47 @@ export class ContainerDir {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
   }
+}
+
+/**
+ * state.json, replaced atomically (write, then rename). Where --root is not on a tmpfs (a disk that survives
+ * a crash) the data and the rename are synced, so that a crash never leaves a record that is half there.
+ */
+function writeRecord(dir: string, rec: ContainerRecord): void {
+  const tmp = path.join(dir, `.state.json.${process.pid}`);
+  const durable = !onTmpfs(dir);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(rec));
+    if (durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, path.join(dir, 'state.json'));
+  if (durable) {
+    const d = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      fs.fsyncSync(d);
+    } finally {
+      fs.closeSync(d);
+    }
+  }
+}
+
+const TMPFS_MAGIC = 0x01021994;
+const tmpfsCache = new Map<string, boolean>();
+function onTmpfs(dir: string): boolean {
+  const root = path.dirname(dir);
+  let v = tmpfsCache.get(root);
+  if (v === undefined) {
+    try {
+      v = fs.statfsSync(root).type === TMPFS_MAGIC;
+    } catch {
+      v = false;
+    }
+    tmpfsCache.set(root, v);
+  }
+  return v;
 }
 
 /** Reads a record without the lock: state.json is only ever replaced by rename, so a read sees a whole one. */

@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "ops.h"
+#include "procfs.h"
 #include "spawn.h"
 #include "unix_socket.h"
 
@@ -74,6 +75,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
     Napi::Object j = v.As<Napi::Object>();
     return ocirun::NamespaceJoin{int(num(j, "type")), str(j, "path")};
   });
+  p.joinPidfd = o.Get("joinPidfd").IsNumber() ? int(num(o, "joinPidfd")) : -1;
   p.uidMap = str(o, "uidMap");
   p.gidMap = str(o, "gidMap");
   p.timeOffsets = str(o, "timeOffsets");
@@ -143,7 +145,11 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.consoleSocket = str(o, "consoleSocket");
   p.consoleRows = (unsigned short)num(o, "consoleRows");
   p.consoleCols = (unsigned short)num(o, "consoleCols");
-  p.initArgv = list<std::string>(o, "initArgv", as_string);
+  Napi::Value control = o.Get("initControl");
+  if (control.IsBuffer()) {
+    auto b = control.As<Napi::Buffer<char>>();
+    p.initControl.assign(b.Data(), b.Length());
+  }
   p.env = list<std::string>(o, "env", as_string);
   return p;
 }
@@ -292,6 +298,42 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
+// pidfdOpen(pid, startTime) -> fd, or -1 when that process (the one that started at startTime, if given) is
+// gone. The caller closes the fd.
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  SysError e;
+  int fd = -1;
+  if (ocirun::open_pidfd(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value().c_str(), &fd, e) < 0)
+    throw to_js_error(info.Env(), e);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// pidfdSignal(fd, sig) -> boolean: whether the process was still there to receive it.
+Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
+  SysError e;
+  bool delivered = false;
+  if (ocirun::pidfd_signal(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), &delivered, e) < 0)
+    throw to_js_error(info.Env(), e);
+  return Napi::Boolean::New(info.Env(), delivered);
+}
+
+// renameNoReplace(from, to): a rename that never replaces what is at `to`.
+Napi::Value RenameNoReplace(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::rename_noreplace(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(), e) < 0)
+    throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
+// writeProcFile(rel, data): one write to /proc/<rel>, opened beneath a checked procfs (procfs.h).
+Napi::Value WriteProcFile(const Napi::CallbackInfo& info) {
+  std::string rel = info[0].As<Napi::String>().Utf8Value(), data = info[1].As<Napi::String>().Utf8Value();
+  SysError e;
+  if (ocirun::write_proc_file(rel.c_str(), data.data(), data.size(), ("/proc/" + rel).c_str(), e) < 0)
+    throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
 // tryLock(fd) -> boolean: flock(LOCK_EX|LOCK_NB), so that an uncontended lock costs no threadpool round trip.
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   SysError e;
@@ -306,6 +348,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lock", Napi::Function::New(env, Lock));
   exports.Set("tryLock", Napi::Function::New(env, TryLock));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
+  exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal));
+  exports.Set("renameNoReplace", Napi::Function::New(env, RenameNoReplace));
+  exports.Set("writeProcFile", Napi::Function::New(env, WriteProcFile));
   exports.Set("sendFd", Napi::Function::New(env, SendFd));
   exports.Set("commit", Napi::Function::New(env, Commit));
   exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "hooks.h"
 #include "namespaces.h"
 #include "ops.h"
 #include "procfs.h"
@@ -178,23 +179,6 @@ int rootfs_prepare(ChildContext& ctx, SysError& e) {
 int rootfs_mounts(ChildContext& ctx, SysError& e) { return mount_all(*ctx.plan, ctx.root_fd, e); }
 int rootfs_devices(ChildContext& ctx, SysError& e) { return create_devices(*ctx.plan, ctx.root_fd, e); }
 int rootfs_symlinks(ChildContext& ctx, SysError& e) { return create_symlinks(*ctx.plan, ctx.root_fd, e); }
-// Waits for a child with a timeout (0: none), polling; kills it when the time is up.
-int wait_hook(pid_t pid, unsigned timeout, int* status) {
-  for (unsigned ms = 0;; ms += 10) {
-    pid_t r = waitpid(pid, status, WNOHANG);
-    if (r == pid) return 0;
-    if (r < 0 && errno != EINTR) return -1;
-    if (timeout && ms >= timeout * 1000) {
-      kill(pid, SIGKILL);
-      waitpid(pid, status, 0);
-      errno = ETIMEDOUT;
-      return -1;
-    }
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-  }
-}
-
 int create_container_hooks(ChildContext& ctx, SysError& e) {
   const auto& hooks = ctx.plan->createContainerHooks;
   if (hooks.empty()) return 0;
@@ -204,37 +188,11 @@ int create_container_hooks(ChildContext& ctx, SysError& e) {
   int state = -1;
   if (recv_with_fd(ctx.sock, &m, sizeof m, &state) != sizeof m || m.type != kSyncHookState || state < 0)
     return fail(e, "recvmsg", "sync socket", EPROTO);
+  // In the container's namespaces, with the host's paths still reachable.
   int rc = 0;
-  for (size_t i = 0; i < hooks.size() && !rc; i++) {
-    const char* path = hooks[i].path.c_str();
-    lseek(state, 0, SEEK_SET);
-    long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (pid < 0) {
-      rc = fail(e, "clone", path);
-      break;
-    }
-    if (pid == 0) {  // the hook: in the container's namespaces, with the host's paths still reachable
-      dup2(state, 0);
-      execve(path, ctx.hook_argv[i].data(), ctx.hook_envp[i].data());
-      _exit(127);
-    }
-    int status = 0;
-    char detail[128];
-    size_t n = append_str(detail, 0, sizeof detail, "createContainer hook #");
-    n = append_uint(detail, n, sizeof detail, i);
-    if (wait_hook(pid_t(pid), hooks[i].timeout, &status) < 0) {
-      rc = fail(e, "waitpid", path);
-      n = append_str(detail, n, sizeof detail, errno == ETIMEDOUT ? " timed out after " : " could not be waited for ");
-      n = append_uint(detail, n, sizeof detail, hooks[i].timeout);
-      append_str(detail, n, sizeof detail, "s");
-      copy_str(e.detail, sizeof e.detail, detail);
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      rc = fail(e, "execve", path, ECANCELED);
-      n = append_str(detail, n, sizeof detail, WIFEXITED(status) ? " failed: exit status " : " failed: signal ");
-      append_uint(detail, n, sizeof detail, unsigned(WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)));
-      copy_str(e.detail, sizeof e.detail, detail);
-    }
-  }
+  for (size_t i = 0; i < hooks.size() && !rc; i++)
+    rc = run_hook({"createContainer", i, hooks[i].path.c_str(), ctx.hook_argv[i].data(), ctx.hook_envp[i].data(), hooks[i].timeout},
+                  state, e);
   close(state);
   return rc;
 }

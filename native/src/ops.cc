@@ -1,5 +1,6 @@
 #include "ops.h"
 
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
@@ -50,6 +51,17 @@ int open_pidfd(pid_t pid, const char* start_time, int* fd, SysError& e) {
     close(*fd);
     *fd = -1;
   }
+  return 0;
+}
+
+int pidfd_signal(int fd, int sig, bool* delivered, SysError& e) {
+  *delivered = false;
+  if (syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) == 0) return *delivered = true, 0;
+  return errno == ESRCH ? 0 : fail(e, "pidfd_send_signal", "");
+}
+
+int rename_noreplace(const char* from, const char* to, SysError& e) {
+  if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) return fail(e, "renameat2", to);
   return 0;
 }
 

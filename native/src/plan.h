@@ -68,6 +68,7 @@ struct ContainerPlan {
   bool joinExisting = false;
   unsigned long cloneFlags = 0;  // CLONE_NEW* of the namespaces to create
   std::vector<NamespaceJoin> joins;  // namespaces to join, user first
+  int joinPidfd = -1;  // exec: the init whose /proc/PID/ns files `joins` names; must still live once they are open
   std::string uidMap, gidMap;        // /proc/PID/{uid,gid}_map contents when a user namespace is new
   std::string timeOffsets;           // /proc/self/timens_offsets contents when a time namespace is new
   int preserveFds = 0;
@@ -106,8 +107,8 @@ struct ContainerPlan {
   unsigned short consoleRows = 0, consoleCols = 0;
   std::string sessionKeyring;  // name of a new session keyring; empty: keep the runtime's (--no-new-keyring)
 
-  // The stub's argv (control words, "--", the process args) and the process environment.
-  std::vector<std::string> initArgv;
+  // The stub's control message (control.h), sent when it asks, and the process environment.
+  std::string initControl;
   std::vector<std::string> env;
 };
 

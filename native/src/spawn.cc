@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "child.h"
 #include "namespaces.h"
+#include "ops.h"
 #include "procfs.h"
 #include "sync.h"
 #include "unix_socket.h"
@@ -126,6 +127,21 @@ int send_hook_state(int sock, const std::string& tmpl, pid_t pid, SysError& e) {
   return rc;
 }
 
+// The stub's control message, in a sealed memfd: it reads what the runtime wrote, and nothing can change it.
+int send_control(int sock, const std::string& control, SysError& e) {
+  int fd = int(syscall(SYS_memfd_create, "ocirun-control", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) return fail(e, "memfd_create", "control message");
+  int rc = 0;
+  SyncMsg m = {};
+  m.type = kSyncControl;
+  if (write(fd, control.data(), control.size()) != ssize_t(control.size())) rc = fail(e, "write", "control message");
+  else if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    rc = fail(e, "fcntl(F_ADD_SEALS)", "control message");
+  else if (send_with_fd(sock, &m, sizeof m, fd) != sizeof m) rc = fail(e, "sendmsg", "sync socket");
+  close(fd);
+  return rc;
+}
+
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
@@ -201,6 +217,17 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   int rc = open_join_fds(plan.joins, ns_fds, e);
   for (int fd : ns_fds) fds.add(fd);
   if (rc < 0) return out;
+  if (plan.joinPidfd >= 0) {
+    // The namespaces were opened by pid: they are the container's only if its init still lives now (a pid
+    // reused in between would have given another process's).
+    bool alive = false;
+    if (pidfd_signal(plan.joinPidfd, 0, &alive, e) < 0) return out;
+    if (!alive) {
+      fail(e, "pidfd_send_signal", "container init", ESRCH);
+      copy_str(e.detail, sizeof e.detail, "container not running");
+      return out;
+    }
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     fail(e, "socketpair", "");
@@ -238,9 +265,9 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   ctx.tasks_fds = tasks_fds.data();
   ctx.sync_target = 3 + plan.preserveFds;
   ctx.fifo_target = 4 + plan.preserveFds;
-  std::vector<std::string> words = {"ocirun-init", "sync=" + std::to_string(ctx.sync_target)};
-  if (has_fifo) words.push_back("fifo=" + std::to_string(ctx.fifo_target));
-  words.insert(words.end(), plan.initArgv.begin(), plan.initArgv.end());
+  // The stub's argv is its sync socket's number and nothing else: what it is told comes in the control
+  // message, which cmdline does not show.
+  std::vector<std::string> words = {"ocirun-init", std::to_string(ctx.sync_target)};
   std::vector<char*> argv, envp;
   for (auto& w : words) argv.push_back(const_cast<char*>(w.c_str()));
   argv.push_back(nullptr);
@@ -322,6 +349,8 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
           break;
         }
       }
+    } else if (m.type == kSyncControl) {
+      if (send_control(sv[0], plan.initControl, e) < 0) break;
     } else if (m.type == kSyncHookState) {
       if (send_hook_state(sv[0], plan.hookStateTemplate, init ? init : child, e) < 0) break;
     } else if (m.type == kSyncChildPid) {

@@ -14,7 +14,10 @@
 //          <---- kSyncHookState ----------  (only with createContainer hooks, before pivot_root)
 //          ----- kSyncHookState + memfd ->  runs them
 //          <---- kSyncConsole + pty master - (only with process.terminal)
-//                                            execveat(sealed memfd) ---------->   resolve the executable
+//                                            execveat(sealed memfd) ---------->   argv: its sync fd only
+//          <---- kSyncControl ---------------------------------------------------
+//          ----- kSyncControl + memfd (control.h) ------------------------------>  parses it strictly,
+//                                                                                  resolves the executable
 //          <---- kSyncReady --------------------------------------------------  (+ seccomp notify fd)
 //   state.json written with the pid
 //          ----- kSyncCommit -------------------------------------------------->  clears its death signal
@@ -41,6 +44,7 @@ enum SyncType : int32_t {
   kSyncConsole = 7,    // child -> parent, with the pty master attached (SCM_RIGHTS)
   kSyncHookState = 8,  // child -> parent: asks for the state; parent -> child: a memfd holding it
   kSyncCgroupDone = 9,  // parent -> child: the process is in all its cgroups
+  kSyncControl = 10,    // stub -> parent: asks for its control message; parent -> stub: a sealed memfd of it
 };
 
 struct SyncMsg {

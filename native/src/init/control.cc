@@ -20,111 +20,170 @@ void fail(const char* step, const char* syscall, const char* path, int err, cons
   _exit(127);
 }
 
-int hexval(char ch) { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; }
-
 namespace {
 
-// Decodes hex in place up to the first character that is not hex; returns the end of what was read.
-char* unhex(char* s) {
-  char* out = s;
-  char* in = s;
-  while (isxdigit((unsigned char)in[0]) && isxdigit((unsigned char)in[1])) {
-    *out++ = char(hexval(in[0]) << 4 | hexval(in[1]));
-    in += 2;
-  }
-  char* end = in;
-  *out = 0;
-  return end;
+// The tags that may appear once; a second record of one is an error.
+bool single_valued(uint32_t tag) {
+  using namespace ocirun;
+  return tag != kCtlArg && tag != kCtlGroup && tag != kCtlRlimit && tag != kCtlHook && tag != kCtlHookArg &&
+         tag != kCtlHookEnv;
 }
 
-// "timeout:path:arg,arg,...:env,env,..." with every string hex-encoded (so no separator can clash).
-void parse_hook(char* v, Hook& h) {
-  h.timeout = unsigned(strtoul(v, &v, 10));
-  if (*v++ != ':') fail("init-args", "parse", "hook", EINVAL);
-  char* end = unhex(v);
-  h.path = v;
-  char** lists[2] = {h.argv, h.envp};
-  for (char** list : lists) {
-    if (*end != ':') fail("init-args", "parse", "hook", EINVAL);
-    v = end + 1;
-    size_t n = 0;
-    while (isxdigit((unsigned char)*v) && n < 63) {
-      end = unhex(v);
-      list[n++] = v;
-      if (*end != ',') break;
-      v = end + 1;
+// A record's payload, checked against the size its tag needs.
+struct Record {
+  uint32_t tag, len;
+  const unsigned char* data;
+  uint32_t u32(size_t i) const {
+    uint32_t v;
+    memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  uint64_t u64(size_t off) const {
+    uint64_t v;
+    memcpy(&v, data + off, 8);
+    return v;
+  }
+};
+
+[[noreturn]] void bad(const Record& r, const char* why) {
+  char path[32];
+  snprintf(path, sizeof path, "record tag %u", r.tag);
+  fail("init-control", "parse", path, EPROTO, why);
+}
+
+void expect_len(const Record& r, uint32_t len) {
+  if (r.len != len) bad(r, "wrong length");
+}
+
+// A string record: its bytes end with the one NUL it has.
+char* text(const Record& r, size_t skip = 0) {
+  if (r.len <= skip || r.data[r.len - 1] != 0 || strlen(reinterpret_cast<const char*>(r.data + skip)) != r.len - skip - 1)
+    bad(r, "not a string");
+  return const_cast<char*>(reinterpret_cast<const char*>(r.data + skip));
+}
+
+void apply(const Record& r, Control& c, size_t& nargs) {
+  using namespace ocirun;
+  switch (r.tag) {
+    case kCtlArg: c.args[nargs++] = text(r); break;
+    case kCtlUid: expect_len(r, 4), c.uid = r.u32(0); break;
+    case kCtlGid: expect_len(r, 4), c.gid = r.u32(0); break;
+    case kCtlGroup:
+      expect_len(r, 4);
+      if (c.ngroups >= NGROUPS_MAX) bad(r, "too many groups");
+      c.groups[c.ngroups++] = r.u32(0);
+      break;
+    case kCtlCaps:
+      expect_len(r, 40);
+      c.set_caps = true;
+      for (int k = 0; k < 5; k++) c.caps[k] = r.u64(8 * k);
+      break;
+    case kCtlNoNewPrivs: expect_len(r, 0), c.no_new_privs = true; break;
+    case kCtlUmask: expect_len(r, 4), c.umask_value = r.u32(0) & 07777; break;
+    case kCtlRlimit: {
+      expect_len(r, 20);
+      if (c.nrlimits >= RLIM_NLIMITS || r.u32(0) >= RLIM_NLIMITS) bad(r, "bad rlimit");
+      Rlimit& l = c.rlimits[c.nrlimits++];
+      l.resource = int(r.u32(0));
+      l.soft = r.u64(4);
+      l.hard = r.u64(12);
+      break;
     }
-    if (!n) end = v;  // an empty list
-    list[n] = nullptr;
+    case kCtlIoprio: expect_len(r, 8), c.ioprio_class = int(r.u32(0)), c.ioprio_level = int(r.u32(1)); break;
+    case kCtlSched:
+      expect_len(r, 56);
+      c.set_sched = true;
+      for (int k = 0; k < 7; k++) c.sched[k] = r.u64(8 * k);
+      break;
+    case kCtlCpusInitial: c.cpus_initial = text(r); break;
+    case kCtlCpusFinal: c.cpus_final = text(r); break;
+    case kCtlPersonality: expect_len(r, 4), c.personality_domain = long(r.u32(0)); break;
+    case kCtlApparmor: c.apparmor = text(r); break;
+    case kCtlSelinux: c.selinux = text(r); break;
+    case kCtlSeccomp:
+      if (!r.len || r.len % sizeof(struct sock_filter) || r.len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        bad(r, "not a BPF program");
+      c.seccomp = r.data;
+      c.seccomp_len = r.len;
+      break;
+    case kCtlSeccompFlags: expect_len(r, 4), c.seccomp_flags = r.u32(0); break;
+    case kCtlHook: {
+      if (c.nhooks >= 16) bad(r, "too many hooks");
+      Hook& h = c.hooks[c.nhooks++];
+      if (r.len < 5) bad(r, "wrong length");
+      h.timeout = r.u32(0);
+      h.path = text(r, 4);
+      c.hook_args = c.hook_env = 0;
+      break;
+    }
+    case kCtlHookArg:
+    case kCtlHookEnv: {
+      if (!c.nhooks) bad(r, "no hook before it");
+      Hook& h = c.hooks[c.nhooks - 1];
+      size_t& n = r.tag == kCtlHookArg ? c.hook_args : c.hook_env;
+      if (n >= 63) bad(r, "too many entries");
+      (r.tag == kCtlHookArg ? h.argv : h.envp)[n++] = text(r);
+      break;
+    }
+    case kCtlHookState: c.hook_state = text(r); break;
+    case kCtlPreserveFds: expect_len(r, 4), c.preserve_fds = int(r.u32(0)); break;
+    case kCtlFifo: expect_len(r, 0), c.fifo_fd = c.sync_fd + 1; break;
+    default: bad(r, "unknown tag");
   }
-  if (!h.argv[0]) {
-    h.argv[0] = h.path;
-    h.argv[1] = nullptr;
+}
+
+// Walks the records: with `c` null it only checks the framing and counts the args.
+size_t walk(const unsigned char* msg, size_t size, Control* c) {
+  size_t nargs = 0;
+  uint64_t seen = 0;
+  for (size_t off = 0; off < size;) {
+    Record r;
+    if (size - off < 8) fail("init-control", "parse", "control message", EPROTO, "truncated record header");
+    memcpy(&r.tag, msg + off, 4);
+    memcpy(&r.len, msg + off + 4, 4);
+    if (r.len > size - off - 8) fail("init-control", "parse", "control message", EPROTO, "truncated record");
+    r.data = msg + off + 8;
+    off += 8 + size_t(r.len);
+    if (!c) {
+      if (r.tag == ocirun::kCtlArg) nargs++;
+      if (r.tag == 0 || r.tag > ocirun::kCtlLast) bad(r, "unknown tag");
+      if (single_valued(r.tag) && (seen >> r.tag & 1)) bad(r, "given twice");
+      seen |= uint64_t(1) << r.tag;
+      continue;
+    }
+    apply(r, *c, nargs);
   }
+  return nargs;
 }
 
 }  // namespace
 
 void parse(int argc, char** argv, Control& c) {
-  int i = 1;
-  for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    char* word = argv[i];
-    char* eq = strchr(word, '=');
-    if (!eq) fail("init-args", "parse", word, EINVAL);
-    *eq = 0;
-    const char* v = eq + 1;
-    if (!strcmp(word, "sync")) c.sync_fd = sync_fd = atoi(v);
-    else if (!strcmp(word, "fifo")) c.fifo_fd = atoi(v);
-    else if (!strcmp(word, "uid")) c.uid = uid_t(strtoul(v, nullptr, 10));
-    else if (!strcmp(word, "gid")) c.gid = gid_t(strtoul(v, nullptr, 10));
-    else if (!strcmp(word, "groups")) {
-      for (char* p = const_cast<char*>(v); *p && c.ngroups < NGROUPS_MAX;) {
-        c.groups[c.ngroups++] = gid_t(strtoul(p, &p, 10));
-        if (*p == ',') p++;
-      }
-    } else if (!strcmp(word, "umask")) c.umask_value = strtol(v, nullptr, 8);
-    else if (!strcmp(word, "nnp")) c.no_new_privs = v[0] == '1';
-    else if (!strcmp(word, "caps")) {  // bounding,effective,permitted,inheritable,ambient in hex
-      c.set_caps = true;
-      char* p = const_cast<char*>(v);
-      for (int k = 0; k < 5 && *p; k++) {
-        c.caps[k] = strtoull(p, &p, 16);
-        if (*p == ',') p++;
-      }
-    } else if (!strcmp(word, "rlimit") && c.nrlimits < RLIM_NLIMITS) {  // resource:soft:hard
-      char* p = const_cast<char*>(v);
-      Rlimit& r = c.rlimits[c.nrlimits++];
-      r.resource = int(strtol(p, &p, 10));
-      r.soft = strtoull(p + 1, &p, 10);
-      r.hard = strtoull(p + 1, &p, 10);
-    } else if (!strcmp(word, "preserve")) c.preserve_fds = atoi(v);
-    else if (!strcmp(word, "ioprio")) {  // class:level
-      char* p = const_cast<char*>(v);
-      c.ioprio_class = int(strtol(p, &p, 10));
-      c.ioprio_level = int(strtol(p + 1, nullptr, 10));
-    } else if (!strcmp(word, "sched")) {  // policy:nice:priority:flags:runtime:deadline:period
-      c.set_sched = true;
-      char* p = const_cast<char*>(v);
-      for (int k = 0; k < 7 && *p; k++) {
-        c.sched[k] = uint64_t(strtoll(p, &p, 10));
-        if (*p == ':') p++;
-      }
-    } else if (!strcmp(word, "cpus.initial")) c.cpus_initial = v;
-    else if (!strcmp(word, "cpus.final")) c.cpus_final = v;
-    else if (!strcmp(word, "personality")) c.personality_domain = strtol(v, nullptr, 10);
-    else if (!strcmp(word, "apparmor")) c.apparmor = v;
-    else if (!strcmp(word, "selinux")) c.selinux = v;
-    else if (!strcmp(word, "seccomp")) c.seccomp_hex = v;
-    else if (!strcmp(word, "hook.start") && c.nhooks < 16) parse_hook(const_cast<char*>(v), c.hooks[c.nhooks++]);
-    else if (!strcmp(word, "hook.state")) {
-      c.hook_state = const_cast<char*>(v);
-      unhex(c.hook_state);
-    }
-    else if (!strcmp(word, "seccomp.flags")) c.seccomp_flags = unsigned(strtoul(v, nullptr, 10));
-    else fail("init-args", "parse", word, EINVAL);
+  // argv: "ocirun-init <sync fd>", nothing else.
+  char* end = nullptr;
+  long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
+  if (fd < 3 || fd > INT32_MAX || !end || *end) fail("init-args", "parse", argc > 1 ? argv[1] : "", EINVAL, "usage: ocirun-init SYNC-FD");
+  c.sync_fd = sync_fd = int(fd);
+  SyncMsg m = {};
+  m.type = ocirun::kSyncControl;
+  if (send(c.sync_fd, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) _exit(1);
+  int memfd = -1;
+  ssize_t n;
+  while ((n = ocirun::recv_with_fd(c.sync_fd, &m, sizeof m, &memfd)) < 0 && errno == EINTR) {
   }
-  if (i + 1 >= argc) fail("init-args", "parse", "--", EINVAL, "no process args");
-  c.args = argv + i + 1;
+  if (n != sizeof m || m.type != ocirun::kSyncControl || memfd < 0) _exit(1);
+  struct stat st;
+  if (fstat(memfd, &st) < 0 || st.st_size <= 0) fail("init-control", "fstat", "control message", errno ? errno : EPROTO);
+  void* map = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, memfd, 0);
+  if (map == MAP_FAILED) fail("init-control", "mmap", "control message", errno);
+  close(memfd);
+  const unsigned char* msg = static_cast<const unsigned char*>(map);
+  size_t size = size_t(st.st_size);
+  size_t nargs = walk(msg, size, nullptr);
+  if (!nargs) fail("init-control", "parse", "control message", EPROTO, "no process args");
+  c.args = static_cast<char**>(calloc(nargs + 1, sizeof(char*)));
+  if (!c.args) fail("init-control", "calloc", "args", ENOMEM);
+  walk(msg, size, &c);
 }
 
 static bool is_executable_file(const char* path) {

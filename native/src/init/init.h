@@ -19,11 +19,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../control.h"
+#include "../hooks.h"
+#include "../procfs.h"
 #include "../sync.h"
 #include "../unix_socket.h"
 
@@ -36,7 +40,7 @@ struct Rlimit {
   rlim_t soft, hard;
 };
 
-// A startContainer hook: its strings decoded in place from the control word.
+// A startContainer hook: its strings point into the control message.
 struct Hook {
   unsigned timeout = 0;  // seconds; 0: none
   char* path = nullptr;
@@ -65,11 +69,13 @@ struct Control {
   long personality_domain = -1;
   const char* apparmor = nullptr;
   const char* selinux = nullptr;
-  const char* seccomp_hex = nullptr;  // the BPF program the runtime compiled, as hex
+  const unsigned char* seccomp = nullptr;  // the BPF program the runtime compiled
+  size_t seccomp_len = 0;
   unsigned seccomp_flags = 0;
   Hook hooks[16];
   size_t nhooks = 0;
-  char* hook_state = nullptr;  // the state JSON the hooks read on stdin
+  size_t hook_args = 0, hook_env = 0;  // entries of the last hook's argv/envp
+  const char* hook_state = nullptr;  // the state JSON the hooks read on stdin
   char** args = nullptr;
 };
 
@@ -80,7 +86,6 @@ enum { kBounding, kEffective, kPermitted, kInheritable, kAmbient };
 // Reports a failure to the runtime (or, after the commit, on stderr) and exits 127.
 [[noreturn]] void fail(const char* step, const char* syscall, const char* path, int err, const char* detail = "");
 
-int hexval(char ch);
 void parse(int argc, char** argv, Control& c);                      // control.cc
 void resolve(const char* name, char* out, size_t cap);               // control.cc
 void set_affinity(const char* list, const char* step);               // process.cc

@@ -2,8 +2,9 @@
 //
 // The cloned child execs this small static program from a sealed memfd once the container's namespaces and
 // root filesystem are in place, so the process that waits for `start` holds neither a copy of Node's heap nor
-// a path to any host binary. Its argv carries control words, then "--", then the process args; its environment
-// is the process environment. In order, it:
+// a path to any host binary. Its argv is only its sync socket's number; it asks the runtime for its control
+// message there (native/src/control.h: user, capabilities, rlimits, seccomp, args, hooks); its environment is
+// the process environment. In order, it:
 //   1. finds the executable in the container (so that `create` fails when it is missing, as with runc),
 //   2. applies rlimits, scheduling, I/O priority, the LSM exec label, personality and CPU affinity (some need
 //      privileges that go later), and marks every fd above the preserved ones close-on-exec,
@@ -78,9 +79,9 @@ int main(int argc, char** argv) {
   // CAP_SYS_ADMIN, so before the privileges go; with it, after. The syscalls left after it (sendmsg, read,
   // close, execve, and capset & co. in the first case) are the ones a profile must allow, as with runc.
   int notify_fd = -1;
-  if (c.seccomp_hex && !c.no_new_privs) notify_fd = install_seccomp(c);
+  if (c.seccomp && !c.no_new_privs) notify_fd = install_seccomp(c);
   drop_privileges(c);
-  if (c.seccomp_hex && c.no_new_privs) notify_fd = install_seccomp(c);
+  if (c.seccomp && c.no_new_privs) notify_fd = install_seccomp(c);
   report_ready_and_wait(c, notify_fd);
   run_start_hooks(c);
   execve(exe, c.args, environ);

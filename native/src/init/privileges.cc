@@ -5,11 +5,9 @@ namespace init {
 
 // Installs the filter; returns its notify fd when the flags ask for a listener, else -1.
 int install_seccomp(const Control& c) {
-  size_t len = strlen(c.seccomp_hex) / 2;
-  static unsigned char program[4096 * sizeof(struct sock_filter)];
-  if (len > sizeof program || len % sizeof(struct sock_filter)) fail("seccomp", "parse", "", EINVAL);
-  for (size_t i = 0; i < len; i++) program[i] = (unsigned char)(hexval(c.seccomp_hex[2 * i]) << 4 | hexval(c.seccomp_hex[2 * i + 1]));
-  struct sock_fprog prog = {(unsigned short)(len / sizeof(struct sock_filter)), (struct sock_filter*)program};
+  // The parser checked the length (a whole number of instructions, at most BPF_MAXINSNS).
+  struct sock_fprog prog = {(unsigned short)(c.seccomp_len / sizeof(struct sock_filter)),
+                            (struct sock_filter*)const_cast<unsigned char*>(c.seccomp)};
   long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c.seccomp_flags, &prog);
   if (fd < 0) fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", "", errno);
   return (c.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? int(fd) : -1;

@@ -76,11 +76,17 @@ void apply_scheduling(const Control& c) {
   if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) fail("scheduler", "sched_setattr", "", errno);
 }
 
-// The LSM label the process execs into: written to /proc/self/attr/... just before the exec.
-static void set_exec_label(const char* file, const char* fallback, const char* text, const char* step) {
-  int fd = open(file, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 && fallback) fd = open(fallback, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, text, strlen(text)) < 0) fail(step, "write", file, errno);
+// The LSM label the process execs into: written to /proc/self/attr/... just before the exec, through the
+// container's procfs checked as such (a mount over the attr file must not take the label elsewhere).
+static void set_exec_label(const char* rel, const char* fallback, const char* text, const char* step) {
+  ocirun::SysError e;
+  int proc = ocirun::open_procfs("/proc", e);
+  if (proc < 0) fail(step, e.syscall, e.path, e.err, e.detail);
+  int fd = ocirun::open_proc_file(proc, rel, O_WRONLY, rel, e);
+  if (fd < 0 && fallback) fd = ocirun::open_proc_file(proc, fallback, O_WRONLY, fallback, e);
+  close(proc);
+  if (fd < 0) fail(step, e.syscall, e.path, e.err, e.detail);
+  if (write(fd, text, strlen(text)) < 0) fail(step, "write", rel, errno);
   close(fd);
 }
 
@@ -88,9 +94,9 @@ void apply_labels(const Control& c) {
   char buf[4096];
   if (c.apparmor) {
     snprintf(buf, sizeof buf, "exec %s", c.apparmor);
-    set_exec_label("/proc/self/attr/apparmor/exec", "/proc/self/attr/exec", buf, "apparmor");
+    set_exec_label("self/attr/apparmor/exec", "self/attr/exec", buf, "apparmor");
   }
-  if (c.selinux) set_exec_label("/proc/self/attr/exec", nullptr, c.selinux, "selinux");
+  if (c.selinux) set_exec_label("self/attr/exec", nullptr, c.selinux, "selinux");
 }
 
 // The kernel's numbering (asm-generic/resource.h), for errors that name the limit.

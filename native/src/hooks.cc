@@ -1,0 +1,76 @@
+#include "hooks.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fmt.h"
+
+namespace ocirun {
+
+namespace {
+
+// "<kind> hook #<i>" then `what`, into e.detail.
+void describe(SysError& e, const HookRun& h, const char* what, unsigned long n, const char* unit) {
+  char detail[sizeof e.detail];
+  size_t len = append_str(detail, 0, sizeof detail, h.kind);
+  len = append_str(detail, len, sizeof detail, " hook #");
+  len = append_uint(detail, len, sizeof detail, h.index);
+  len = append_str(detail, len, sizeof detail, what);
+  len = append_uint(detail, len, sizeof detail, n);
+  append_str(detail, len, sizeof detail, unit);
+  copy_str(e.detail, sizeof e.detail, detail);
+}
+
+int reap(pid_t pid, int* status) {
+  while (waitpid(pid, status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return 0;
+}
+
+}  // namespace
+
+int run_hook(const HookRun& h, int state_fd, SysError& e) {
+  if (lseek(state_fd, 0, SEEK_SET) < 0) return fail(e, "lseek", "hook state");
+  long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) return fail(e, "clone", h.path);
+  if (pid == 0) {
+    dup2(state_fd, 0);
+    execve(h.path, h.argv, h.envp);
+    _exit(127);
+  }
+  int status = 0;
+  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {  // cannot wait with a timeout: stop it rather than wait for ever
+    int err = errno;
+    kill(pid_t(pid), SIGKILL);
+    reap(pid_t(pid), &status);
+    return fail(e, "pidfd_open", h.path, err);
+  }
+  struct pollfd p = {pidfd, POLLIN, 0};
+  int rc;
+  while ((rc = poll(&p, 1, h.timeout ? int(h.timeout * 1000) : -1)) < 0 && errno == EINTR) {
+  }
+  close(pidfd);
+  if (rc <= 0) {  // the timeout (or poll failing): the hook does not get to run on
+    int err = rc < 0 ? errno : ETIMEDOUT;
+    kill(pid_t(pid), SIGKILL);
+    reap(pid_t(pid), &status);
+    fail(e, "poll", h.path, err);
+    if (err == ETIMEDOUT) describe(e, h, " timed out after ", h.timeout, "s");
+    return -1;
+  }
+  if (reap(pid_t(pid), &status) < 0) return fail(e, "waitpid", h.path);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  fail(e, "execve", h.path, ECANCELED);
+  if (WIFEXITED(status))
+    describe(e, h, " failed: exit status ", WEXITSTATUS(status), "");
+  else
+    describe(e, h, " failed: signal ", unsigned(WTERMSIG(status)), "");
+  return -1;
+}
+
+}  // namespace ocirun
