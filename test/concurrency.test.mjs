@@ -52,25 +52,34 @@ t.test('a create killed at any point is cleaned by delete --force', async (t) =>
   const marker = path.join(bundle, 'hook-ran');
   const hook = `: > ${marker}; while kill -0 $PPID 2>/dev/null; do sleep 0.05; done`;
   writeConfig(bundle, (c) => (c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', hook] }] }));
-  const killPoints = [0, 5, 10, 20, 30, 'hook'];
+  // Each kill point is an event seen from outside (never a delay): at once; once the state directory is
+  // there; once the cgroup is; once the hook runs (the container's process exists then).
+  const stateDir = path.join(root, 'k');
+  const killPoints = {
+    'at once': () => true,
+    'the state directory': () => fs.existsSync(stateDir),
+    'the cgroup': () => cgroupDirs().length > 0,
+    'the hook': () => fs.existsSync(marker),
+  };
   let landed = 0;
-  for (const point of killPoints) {
+  for (const [point, reached] of Object.entries(killPoints)) {
     fs.rmSync(marker, { force: true });
     const p = spawn(bin, ['--root', root, 'create', '--bundle', bundle, 'k'], { stdio: 'ignore' });
     const exited = new Promise((r) => p.on('exit', (code, signal) => r({ code, signal })));
-    if (point === 'hook') await waitFor(() => fs.existsSync(marker), 20_000);
-    else await new Promise((r) => setTimeout(r, point));
+    await waitFor(reached, 20_000);
     p.kill('SIGKILL');
     const { signal } = await exited;
     if (signal === 'SIGKILL') landed++;
-    const st = ocirun(root, ['state', 'k']);
-    const pid = st.status === 0 ? JSON.parse(st.stdout).pid : 0;
+    // The record, not `state` (which reports pid 0 for a stopped container): the process create made.
+    const record = path.join(stateDir, 'state.json');
+    const pid = fs.existsSync(record) ? JSON.parse(fs.readFileSync(record, 'utf8')).pid : 0;
+    if (point === 'the hook') t.ok(pid > 0, 'killed at the hook, the container had its process');
     ok(root, ['delete', '--force', 'k']);
     t.same(fs.readdirSync(root), [], `after a kill at ${point}, nothing left`);
     t.same(cgroupDirs(), [], 'no cgroup either');
-    if (pid) t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'its process is gone');
+    if (point === 'the hook') t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'its process is gone');
   }
-  t.equal(landed, killPoints.length, 'every kill landed before create finished');
+  t.equal(landed, Object.keys(killPoints).length, 'every kill landed before create finished');
 });
 
 t.test('operations on one container are serialised', async (t) => {
@@ -80,4 +89,52 @@ t.test('operations on one container are serialised', async (t) => {
   const rs = await Promise.all([cli(root, ['start', 's']), cli(root, ['start', 's']), cli(root, ['start', 's'])]);
   t.same(rs.map((r) => r.status).sort(), [0, 1, 1], 'one start wins, the others see a running container');
   t.ok(rs.filter((r) => r.status === 1).every((r) => /cannot start an already running container/.test(r.stderr)));
+});
+
+t.test('two creates naming one cgroupsPath: exactly one wins, and the loser leaves the winner alone', async (t) => {
+  const root = testRoot(t);
+  const cgroup = `/ocirun-shared-${process.pid}`;
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.linux.cgroupsPath = cgroup;
+  });
+  const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
+  afterContainers(t, () => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
+  for (let round = 0; round < 3; round++) {
+    const rs = await Promise.all([cli(root, ['create', '--bundle', bundle, 'a']), cli(root, ['create', '--bundle', bundle, 'b'])]);
+    t.same(rs.map((r) => r.status).sort(), [0, 1], `round ${round}: one wins`);
+    const loser = rs[0].status ? 'a' : 'b';
+    const winner = loser === 'a' ? 'b' : 'a';
+    t.match(rs.find((r) => r.status === 1).stderr, /cgroup is not empty/);
+    t.notOk(fs.existsSync(path.join(root, loser)), 'the loser left no state');
+    const pid = JSON.parse(ok(root, ['state', winner]).stdout).pid;
+    for (const d of cgroupDirs()) t.match(fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8'), new RegExp(`^${pid}$`, 'm'), `${d} still holds the winner`);
+    ok(root, ['delete', '--force', winner]);
+    t.same(cgroupDirs(), [], 'the winner\'s delete removed the cgroup');
+  }
+});
+
+t.test('a container directory never appears without its record', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  let watching = true;
+  let seenWithout = 0;
+  let seen = 0;
+  const watcher = (async () => {
+    while (watching) {
+      for (const id of fs.existsSync(root) ? fs.readdirSync(root).filter((n) => !n.startsWith('.')) : []) {
+        seen++;
+        if (fs.existsSync(path.join(root, id)) && !fs.existsSync(path.join(root, id, 'state.json')) && fs.existsSync(path.join(root, id))) seenWithout++;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  for (let i = 0; i < 10; i++) {
+    await cli(root, ['create', '--bundle', bundle, `r${i}`]);
+    await cli(root, ['delete', '--force', `r${i}`]);
+  }
+  watching = false;
+  await watcher;
+  t.ok(seen > 0, 'the watcher saw containers');
+  t.equal(seenWithout, 0, 'never one without state.json');
 });

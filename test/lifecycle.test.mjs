@@ -232,3 +232,23 @@ t.test('a start killed after its write still leaves the container reported runni
   await waitFor(() => state(root, 'half').status === 'stopped');
   ok(root, ['delete', 'half']);
 });
+
+t.test('kill and exec never reach a process that took the init\'s pid', async (t) => {
+  // The init has exited and its pid now names another process (a host sleep of ours): the record's pid is
+  // rewritten to it, its start time left as the init's, as pid reuse would leave it.
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', '--bundle', bundle, 'r']);
+  const { spawn } = await import('node:child_process');
+  const other = spawn('sleep', ['100'], { stdio: 'ignore' });
+  t.teardown(() => other.kill('SIGKILL'));
+  const file = path.join(root, 'r', 'state.json');
+  const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  fs.writeFileSync(file, JSON.stringify({ ...rec, pid: other.pid }));
+  t.match(ocirun(root, ['kill', 'r', 'KILL']).stderr, /container not running/);
+  t.equal(ocirun(root, ['exec', 'r', 'true']).status, 255, 'exec refused');
+  t.equal(ocirun(root, ['kill', 'r', '0']).status, 1);
+  t.ok(fs.existsSync(`/proc/${other.pid}`) && other.exitCode === null && other.signalCode === null, 'the other process lives');
+  fs.writeFileSync(file, JSON.stringify(rec));
+  ok(root, ['delete', '--force', 'r']);
+});

@@ -111,9 +111,18 @@ export class ContainerDir {
     writeRecord(this.dir, rec);
   }
 
-  /** Removes the directory (its lock goes with it). */
+  /**
+   * Removes the directory (its lock goes with it): first renamed out of the way under a hidden name, so that
+   * nobody sees it half removed, then removed.
+   */
   remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    const gone = path.join(this.root, `.deleting:${this.id}:${process.pid}:${(tmpSeq++).toString(36)}`);
+    try {
+      fs.renameSync(this.dir, gone);
+    } catch {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+    fs.rmSync(gone, { recursive: true, force: true });
     this.release();
   }
 
