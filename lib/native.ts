@@ -119,6 +119,15 @@ function rethrow(err: unknown): never {
   throw err;
 }
 
+/** One call into the addon: its errors come out as SystemError, with the step, syscall, path and errno. */
+function call<T>(fn: (a: Addon) => T): T {
+  try {
+    return fn(load());
+  } catch (err) {
+    rethrow(err);
+  }
+}
+
 export interface Spawned {
   /** Host pid of the container's init. */
   pid: number;
@@ -132,11 +141,7 @@ export interface Spawned {
 
 /** Creates the container's process; returns once it is ready, waiting to be committed. */
 export function spawn(plan: NativePlan): Spawned {
-  try {
-    return load().spawn(plan);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.spawn(plan));
 }
 
 /** Waits for a child of this process; `signal` is set when a signal ended it. */
@@ -147,29 +152,17 @@ export async function waitExit(pid: number): Promise<{ code: number; signal: num
 
 /** Lets a spawned init go on to wait for `start`: its pid is on record now. */
 export function commit(syncFd: number): void {
-  try {
-    load().commit(syncFd);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.commit(syncFd));
 }
 
 /** TIOCSWINSZ on a pty. */
 export function setWinsize(fd: number, rows: number, cols: number): void {
-  try {
-    load().setWinsize(fd, rows, cols);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.setWinsize(fd, rows, cols));
 }
 
 /** Sends `payload` with `fd` attached (SCM_RIGHTS) to the AF_UNIX stream socket at `socketPath`. */
 export function sendFd(socketPath: string, payload: string, fd: number): void {
-  try {
-    load().sendFd(socketPath, payload, fd);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.sendFd(socketPath, payload, fd));
 }
 
 /** flock(LOCK_EX) on an open fd; released when the fd is closed. */
@@ -188,11 +181,7 @@ export async function lock(fd: number): Promise<void> {
  * event loop, for any process, not only children.
  */
 export function watchExit(pid: number, startTime = ''): Promise<void> {
-  try {
-    return load().watchExit(pid, startTime);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.watchExit(pid, startTime));
 }
 
 /**
@@ -200,45 +189,25 @@ export function watchExit(pid: number, startTime = ''): Promise<void> {
  * here on it names that process for good, whatever happens to the number. Close it with fs.closeSync.
  */
 export function pidfdOpen(pid: number, startTime = ''): number {
-  try {
-    return load().pidfdOpen(pid, startTime);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.pidfdOpen(pid, startTime));
 }
 
 /** Signals the process of a pidfd; false when it has exited. Signal 0 only checks. */
 export function pidfdSignal(fd: number, sig: number): boolean {
-  try {
-    return load().pidfdSignal(fd, sig);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.pidfdSignal(fd, sig));
 }
 
 /** rename(2) that fails with EEXIST rather than replace what is at `to` (an empty directory included). */
 export function renameNoReplace(from: string, to: string): void {
-  try {
-    load().renameNoReplace(from, to);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.renameNoReplace(from, to));
 }
 
 /** Writes /proc/<rel> through a procfs checked as such, never through a mount or link placed on the way. */
 export function writeProcFile(rel: string, data: string): void {
-  try {
-    load().writeProcFile(rel, data);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.writeProcFile(rel, data));
 }
 
 /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup2 directory. */
 export function attachDeviceFilter(dir: string, program: Buffer): void {
-  try {
-    load().attachDeviceFilter(dir, program);
-  } catch (err) {
-    rethrow(err);
-  }
+  return call((a) => a.attachDeviceFilter(dir, program));
 }
