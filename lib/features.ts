@@ -1,7 +1,8 @@
 // `ocirun features`: the runtime-spec features document, stating what this build really supports, so that
 // callers (containerd enables rro and idmapped mounts from it) never ask for something that is ignored.
 import { FLAG_OPTIONS_NAMES, PROPAGATION } from './config/mounts';
-import { CAPABILITIES, hostHas } from './config/process';
+import { CAPABILITIES } from './config/process';
+import { liveHost } from './config/host';
 import { HOOK_KINDS } from './hooks';
 import { SPEC_VERSION, VERSION } from './version';
 
@@ -25,8 +26,8 @@ export function features(): Record<string, unknown> {
         knownFlags: Object.keys(seccomp.FLAGS).sort(),
         supportedFlags: Object.keys(seccomp.FLAGS).sort(),
       },
-      apparmor: { enabled: hostHas('/sys/module/apparmor/parameters/enabled') },
-      selinux: { enabled: hostHas('/sys/fs/selinux') },
+      apparmor: { enabled: liveHost().apparmor },
+      selinux: { enabled: liveHost().selinux },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
     },

@@ -54,14 +54,26 @@ const systemError = (err: unknown, syscall: string, file: string, what: string) 
   systemErrorFrom(err, what, syscall, file, 'cgroups');
 
 /** mkdir -p, noting each directory made; a new cpuset directory gets its parent's cpus and mems (v1). */
-function makeDirs(dir: string, created: string[], cpuset: boolean): void {
-  if (fs.existsSync(dir)) return;
-  makeDirs(path.dirname(dir), created, cpuset);
+/**
+ * mkdir -p, recording in `created` what this create makes. A directory that was missing when the create was
+ * planned (`planned`) and that a concurrent create of the same cgroupsPath made first counts as ours too:
+ * only one of the two claims the cgroup (claimCgroup), and the loser leaves it to the winner's record.
+ */
+function makeDirs(dir: string, created: string[], cpuset: boolean, planned: Set<string>): void {
+  const adopt = () => {
+    if (planned.has(dir) && !created.includes(dir)) created.push(dir);
+  };
+  if (fs.existsSync(dir)) {
+    if (!planned.has(dir)) return; // someone else's, and so are the directories above it
+    makeDirs(path.dirname(dir), created, cpuset, planned);
+    return adopt();
+  }
+  makeDirs(path.dirname(dir), created, cpuset, planned);
   try {
     fs.mkdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw systemError(err, 'mkdir', dir, 'cgroup');
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw systemError(err, 'mkdir', dir, 'cgroup');
+    return adopt();
   }
   created.push(dir);
   if (cpuset)
@@ -159,14 +171,15 @@ export function dirsToMake(rec: CgroupRecord): string[] {
 export function createCgroups(plan: CgroupPlan): void {
   const rec = plan.record;
   checkUnused(rec);
+  const planned = new Set(rec.created);
   rec.created = [];
   try {
     if (rec.unified) {
       const mount = hierarchies().unified!;
-      makeDirs(rec.unified, rec.created, false);
+      makeDirs(rec.unified, rec.created, false, planned);
       if (rec.mode === 'unified') enableControllers(mount, rec.unified);
     }
-    for (const [c, dir] of Object.entries(rec.v1)) makeDirs(dir, rec.created, c === 'cpuset');
+    for (const [c, dir] of Object.entries(rec.v1)) makeDirs(dir, rec.created, c === 'cpuset', planned);
     applyWrites(rec, plan.writes);
     if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
   } catch (err) {

@@ -1,6 +1,5 @@
 // /dev inside the container: the default nodes every container gets, the config's linux.devices, and the
 // usual symlinks.
-import * as fs from 'node:fs';
 import type { NativeDevice } from '../native';
 import type { Device, Mount } from './spec';
 
@@ -33,14 +32,14 @@ export function planDevices(configured: Device[] | undefined, inUserNs: boolean)
   return [...out.values()];
 }
 
-export function planDevSymlinks(mounts: Mount[] | undefined): { target: string; linkpath: string }[] {
+export function planDevSymlinks(mounts: Mount[] | undefined, hasKcore: boolean): { target: string; linkpath: string }[] {
   const links = [
     { target: '/proc/self/fd', linkpath: '/dev/fd' },
     { target: '/proc/self/fd/0', linkpath: '/dev/stdin' },
     { target: '/proc/self/fd/1', linkpath: '/dev/stdout' },
     { target: '/proc/self/fd/2', linkpath: '/dev/stderr' },
   ];
-  if (fs.existsSync('/proc/kcore')) links.push({ target: '/proc/kcore', linkpath: '/dev/core' });
+  if (hasKcore) links.push({ target: '/proc/kcore', linkpath: '/dev/core' });
   if ((mounts ?? []).some((m) => m.destination === '/dev/pts' && m.type === 'devpts'))
     links.push({ target: 'pts/ptmx', linkpath: '/dev/ptmx' });
   return links;

@@ -1,11 +1,10 @@
 // config.json mounts -> native mount plans: option words to MS_* flags, propagation and data, the source
 // resolved against the bundle, and what a "cgroup" mount means on this host.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { MountKind, type NativeMount } from '../native';
 import type { Mount } from './spec';
-import { cgroupMounts } from '../cgroups/hierarchy';
+import type { HostFacts } from './host';
 
 export const MS = {
   RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, SYNCHRONOUS: 0x10, REMOUNT: 0x20, MANDLOCK: 0x40,
@@ -39,7 +38,7 @@ export const PROPAGATION: Record<string, number> = {
  * no cgroup namespace of its own. A cgroup mount then binds those (as runc does), since a cgroup filesystem
  * mounted there would show the hierarchy's root.
  */
-export function planMount(m: Mount, index: number, bundleDir: string, ownCgroups?: CgroupDirs): NativeMount {
+export function planMount(m: Mount, index: number, bundleDir: string, host: HostFacts, ownCgroups?: CgroupDirs): NativeMount {
   const where = `/mounts/${index}`;
   let flags = 0;
   let propagation = 0;
@@ -64,16 +63,12 @@ export function planMount(m: Mount, index: number, bundleDir: string, ownCgroups
   if (isBind) {
     if (!m.source) throw new ConfigError(`${where}/source`, 'a bind mount needs a source');
     const source = path.resolve(bundleDir, m.source);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(source);
-    } catch {
-      throw new ConfigError(`${where}/source`, `bind source ${source} does not exist`);
-    }
-    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, sourceIsFile: !st.isDirectory() };
+    const kind = host.pathKind(source);
+    if (!kind) throw new ConfigError(`${where}/source`, `bind source ${source} does not exist`);
+    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, sourceIsFile: kind !== 'directory' };
   }
   if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
-  if (m.type === 'cgroup') return planCgroupMount(base, flags, ownCgroups);
+  if (m.type === 'cgroup') return planCgroupMount(base, flags, host, ownCgroups);
   return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags };
 }
 
@@ -83,9 +78,9 @@ interface Hierarchy {
 }
 
 /** The host's cgroup hierarchies under /sys/fs/cgroup. */
-export function hostCgroupHierarchies(): Hierarchy[] {
+function hostCgroupHierarchies(host: HostFacts): Hierarchy[] {
   const found: Hierarchy[] = [];
-  for (const { mountPoint, fstype, superOpts } of cgroupMounts()) {
+  for (const { mountPoint, fstype, superOpts } of host.cgroupMounts) {
     if (!mountPoint.startsWith('/sys/fs/cgroup')) continue;
     if (fstype === 'cgroup2') found.push({ name: path.relative('/sys/fs/cgroup', mountPoint), options: '' });
     if (fstype === 'cgroup') {
@@ -102,8 +97,8 @@ export interface CgroupDirs {
   v1: Record<string, string>;
 }
 
-function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number, own?: CgroupDirs): NativeMount {
-  const hs = hostCgroupHierarchies();
+function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number, host: HostFacts, own?: CgroupDirs): NativeMount {
+  const hs = hostCgroupHierarchies(host);
   const unifiedOnly = hs.length === 1 && hs[0].name === '';
   if ((unifiedOnly || hs.length === 0) && own?.unified)
     return { ...base, kind: MountKind.Bind, source: own.unified, type: '', flags: flags | MS.BIND | MS.REC };

@@ -1,16 +1,17 @@
 // specconv: one validated config + the create options -> the flat NativePlan the addon executes.
 // Semantic checks that a schema cannot express (a hostname needs a UTS namespace, ...) live here too, so
 // that every refusal happens before any kernel work.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { initStubPath, type NativePlan } from '../native';
 import type { Bundle } from './load';
 import { planDevSymlinks, planDevices } from './devices';
-import { PROPAGATION, planMount, type CgroupDirs } from './mounts';
+import { PROPAGATION, planMount } from './mounts';
+import { cgroupPlacement, type CgroupRecord } from '../cgroups/manager';
 import { initControl } from './process';
 import { Ctl } from './control';
 import { planSysctls } from './sysctl';
+import { PROC_NS, liveHost, type HostFacts } from './host';
 import { createContainerPlan, writeStartHooks } from '../hooks';
 import type { IDMapping, NamespaceType, Spec } from './spec';
 
@@ -35,8 +36,11 @@ export interface PlanOptions {
   consoleSocket?: string;
   /** The state the startContainer hooks read (its pid filled in by the init). */
   hookState?: object;
-  /** The container's cgroups, already planned: a cgroup mount without a cgroup namespace binds them. */
-  cgroups?: CgroupDirs;
+  /**
+   * The container's cgroups, already planned: the process is placed in them, and a cgroup mount without a
+   * cgroup namespace binds them.
+   */
+  cgroups?: CgroupRecord;
 }
 
 /** process.terminal and consoleSize, for create and exec alike. */
@@ -66,19 +70,10 @@ function namespaces(spec: Spec): Namespaces {
   return ns;
 }
 
-const PROC_NS: Record<NamespaceType, string> = {
-  mount: 'mnt', cgroup: 'cgroup', uts: 'uts', ipc: 'ipc', user: 'user', pid: 'pid', network: 'net', time: 'time',
-};
-
 /** Whether a namespace path names the runtime's own (the host's) namespace of that type. */
-function isHostNamespace(path: string, t: NamespaceType): boolean {
-  try {
-    const a = fs.statSync(path);
-    const b = fs.statSync(`/proc/self/ns/${PROC_NS[t]}`);
-    return a.ino === b.ino && a.dev === b.dev;
-  } catch {
-    return false;
-  }
+function isHostNamespace(host: HostFacts, path: string, t: NamespaceType): boolean {
+  const id = host.namespaceOf(path);
+  return id !== undefined && id === host.ownNamespace(t);
 }
 
 const has = (ns: Namespaces, t: NamespaceType) => ns.fresh.has(t) || ns.joined.has(t);
@@ -111,14 +106,12 @@ function timeOffsets(spec: Spec): string {
 export function buildExecPlan(
   spec: Spec,
   initPid: number,
-  opts: { preserveFds?: number; warn?: (msg: string) => void; consoleSocket?: string },
+  opts: { preserveFds?: number; warn?: (msg: string) => void; consoleSocket?: string; cgroups?: CgroupRecord },
+  host: HostFacts = liveHost(),
 ): NativePlan {
   const differs = (t: NamespaceType) => {
-    try {
-      return fs.readlinkSync(`/proc/${initPid}/ns/${PROC_NS[t]}`) !== fs.readlinkSync(`/proc/self/ns/${PROC_NS[t]}`);
-    } catch {
-      return false; // a kernel without that namespace type
-    }
+    const theirs = host.namespaceOf(`/proc/${initPid}/ns/${PROC_NS[t]}`);
+    return theirs !== undefined && theirs !== host.ownNamespace(t); // undefined: a kernel without that type
   };
   const preserveFds = opts.preserveFds ?? 0;
   return {
@@ -143,20 +136,21 @@ export function buildExecPlan(
     maskedPaths: [],
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
-    initControl: initControl(spec, preserveFds, opts.warn).toBuffer(),
+    initControl: initControl(spec, preserveFds, host, opts.warn).toBuffer(),
     env: spec.process.env ?? [],
+    ...cgroupPlacement(opts.cgroups),
   };
 }
 
-/** Control words go before the "--" that starts the process args. */
 /** create's control message: the process, the startContainer hooks, and the fifo `start` writes to. */
-function createControl(spec: Spec, preserveFds: number, opts: PlanOptions): Buffer {
-  const m = initControl(spec, preserveFds, opts.warn);
+function createControl(spec: Spec, preserveFds: number, opts: PlanOptions, host: HostFacts): Buffer {
+  const m = initControl(spec, preserveFds, host, opts.warn);
   writeStartHooks(spec, opts.hookState ?? {}, m);
   return m.flag(Ctl.Fifo).toBuffer();
 }
 
-export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
+/** The whole translation. It reads nothing itself: what it needs of the machine comes in `host`. */
+export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = liveHost()): NativePlan {
   const { spec } = bundle;
   const ns = namespaces(spec);
   checkNamespaces(spec, ns);
@@ -183,18 +177,19 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions): NativePlan {
     noPivot: opts.noPivot === true,
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
-    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, has(ns, 'cgroup') ? undefined : opts.cgroups)),
+    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups)),
     devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),
-    symlinks: planDevSymlinks(spec.mounts),
+    symlinks: planDevSymlinks(spec.mounts, host.hasKcore),
     ...createContainerPlan(spec, opts.hookState ?? {}),
-    sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(ns.joined.get(t)!, t))),
+    sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(host, ns.joined.get(t)!, t))),
     readonlyPaths: spec.linux?.readonlyPaths ?? [],
     maskedPaths: spec.linux?.maskedPaths ?? [],
     hostname: spec.hostname,
     domainname: spec.domainname,
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
-    initControl: createControl(spec, preserveFds, opts),
+    initControl: createControl(spec, preserveFds, opts, host),
     env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
+    ...cgroupPlacement(opts.cgroups),
   };
 }

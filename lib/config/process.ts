@@ -1,9 +1,9 @@
 // process.* (and linux.personality) -> the control message of the ocirun-init stub (native/src/control.h):
 // user, groups, umask, capabilities, rlimits, no_new_privs, scheduling, LSM labels, preserved fds, the args.
-import * as fs from 'node:fs';
 import { ConfigError } from '../errors';
 import type { Process, Spec } from './spec';
 import { Ctl, ControlMessage } from './control';
+import type { HostFacts } from './host';
 
 export const CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
@@ -21,23 +21,10 @@ export const RLIMITS = [
   'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
 ];
 
-let lastCap: number | undefined;
-function kernelLastCap(): number {
-  if (lastCap === undefined) {
-    try {
-      lastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
-    } catch {
-      lastCap = CAPABILITIES.length - 1;
-    }
-  }
-  return lastCap;
-}
-
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
 /** The five capability sets as masks; capabilities the running kernel does not know are dropped. */
-function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => void): bigint[] {
-  const last = kernelLastCap();
+function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => void, last: number): bigint[] {
   return SETS.map((set) => {
     let mask = 0n;
     (caps?.[set] ?? []).forEach((name, i) => {
@@ -60,25 +47,16 @@ const SCHED_FLAG: Record<string, number> = {
 };
 const PERSONALITY = { LINUX: 0x0000, LINUX32: 0x0008 } as const;
 
-/** Whether the host has an LSM enabled (its parameters file says Y, or its filesystem is there). */
-export const hostHas = (file: string) => {
-  try {
-    return fs.readFileSync(file, 'utf8').trim() === 'Y' || fs.statSync(file).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
 /** Labels need the LSM on the host; without it they cannot be honoured, so they are refused. */
-function writeLabels(spec: Spec, m: ControlMessage): void {
+function writeLabels(spec: Spec, m: ControlMessage, host: HostFacts): void {
   const p = spec.process;
   if (p.apparmorProfile) {
-    if (!hostHas('/sys/module/apparmor/parameters/enabled'))
+    if (!host.apparmor)
       throw new ConfigError('/process/apparmorProfile', 'AppArmor is not enabled on this host');
     m.str(Ctl.Apparmor, p.apparmorProfile, '/process/apparmorProfile');
   }
   if (p.selinuxLabel || spec.linux?.mountLabel) {
-    if (!hostHas('/sys/fs/selinux'))
+    if (!host.selinux)
       throw new ConfigError(p.selinuxLabel ? '/process/selinuxLabel' : '/linux/mountLabel', 'SELinux is not enabled on this host');
     if (p.selinuxLabel) m.str(Ctl.Selinux, p.selinuxLabel, '/process/selinuxLabel');
   }
@@ -104,17 +82,17 @@ function writeSeccomp(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']
 }
 
 /** The stub's control message for the container's process (hooks are added by the caller, see hooks.ts). */
-export function initControl(spec: Spec, preserveFds: number, warn: (msg: string) => void = () => {}): ControlMessage {
+export function initControl(spec: Spec, preserveFds: number, host: HostFacts, warn: (msg: string) => void = () => {}): ControlMessage {
   const p = spec.process;
   const user = p.user ?? {};
   const m = new ControlMessage();
   p.args.forEach((a, i) => m.str(Ctl.Arg, a, `/process/args/${i}`));
   m.u32(Ctl.Uid, user.uid ?? 0).u32(Ctl.Gid, user.gid ?? 0);
   for (const g of user.additionalGids ?? []) m.u32(Ctl.Group, g);
-  m.u64(Ctl.Caps, ...capabilityMasks(p.capabilities, warn));
+  m.u64(Ctl.Caps, ...capabilityMasks(p.capabilities, warn, host.lastCap));
   if (p.noNewPrivileges) m.flag(Ctl.NoNewPrivs);
   m.u32(Ctl.PreserveFds, preserveFds);
-  writeLabels(spec, m);
+  writeLabels(spec, m, host);
   if (user.umask !== undefined) m.u32(Ctl.Umask, user.umask);
   if (p.ioPriority) m.u32(Ctl.Ioprio, IOPRIO_CLASS[p.ioPriority.class], p.ioPriority.priority ?? 0);
   if (p.scheduler) writeScheduler(p.scheduler, m);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../config/load';
 import { buildPlan } from '../config/plan';
-import { cgroupPlacement, claimCgroup, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { claimCgroup, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
 import { commit, spawn, writeProcFile } from '../native';
@@ -99,7 +99,7 @@ export async function createContainer(
     dir.write(rec);
     claim = await claimCgroup(cgroups.record);
     ours = true;
-    const spawned = spawn({ ...plan, ...cgroupPlacement(cgroups.record) });
+    const spawned = spawn(plan);
     fs.closeSync(claim);
     claim = -1;
     pid = spawned.pid;

@@ -12,7 +12,6 @@ import { rootOf, type CommonOptions } from './options';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
 import { publicState } from './state';
-import { cgroupPlacement } from '../cgroups/manager';
 
 export interface ExecOptions extends CommonOptions {
   /** The whole process (runc's --process FILE); otherwise the container's, changed by the fields below. */
@@ -100,11 +99,8 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     // holding the lock then would keep out the `resume` that ends the wait.
     if (status === 'paused') dir.release();
     try {
-      spawned = spawn({
-        ...buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket }),
-        ...cgroupPlacement(rec.cgroup),
-        joinPidfd: initFd,
-      });
+      const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups: rec.cgroup });
+      spawned = spawn({ ...plan, joinPidfd: initFd });
     } finally {
       fs.closeSync(initFd);
     }

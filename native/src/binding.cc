@@ -43,114 +43,181 @@ Napi::Error to_js_error(Napi::Env env, const SysError& e) {
   return err;
 }
 
-std::string str(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
-double num(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
-}
-bool flag(const Napi::Object& o, const char* key) { return o.Get(key).ToBoolean().Value(); }
-bool has(const Napi::Object& o, const char* key) { return o.Get(key).IsString(); }
+// The plan's shape is checked at the boundary: every field the native side reads is read through this, which
+// rejects a missing required field, a field of the wrong type, and (in finish) any field it did not read, with
+// the field's name (`plan.mounts[2].flags: must be a number`). lib/native.ts's NativePlan and plan.h can then
+// not drift apart silently: a field renamed on one side fails the first container made.
+class Fields {
+ public:
+  Fields(Napi::Object o, std::string where) : o_(o), where_(std::move(where)) {}
 
-template <typename T, typename F>
-std::vector<T> list(const Napi::Object& o, const char* key, F convert) {
-  std::vector<T> out;
-  Napi::Value v = o.Get(key);
-  if (!v.IsArray()) return out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(convert(a.Get(i)));
-  return out;
+  std::string str(const char* key, bool required = true) {
+    Napi::Value v = get(key, required);
+    if (v.IsUndefined()) return std::string();
+    if (!v.IsString()) bad(key, "must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+  double num(const char* key, bool required = true) {
+    Napi::Value v = get(key, required);
+    if (v.IsUndefined()) return 0;
+    if (!v.IsNumber()) bad(key, "must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  bool flag(const char* key, bool required = true) {
+    Napi::Value v = get(key, required);
+    if (v.IsUndefined()) return false;
+    if (!v.IsBoolean()) bad(key, "must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+  bool present(const char* key) { return !get(key, false).IsUndefined(); }
+  std::string bytes(const char* key) {
+    Napi::Value v = get(key, true);
+    if (!v.IsBuffer()) bad(key, "must be a Buffer");
+    auto b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  // A list whose items `convert(Fields&)` reads (objects) or `convert(Napi::Value, where)` (strings).
+  template <typename T, typename F>
+  std::vector<T> objects(const char* key, bool required, F convert) {
+    std::vector<T> out;
+    Napi::Value v = get(key, required);
+    if (v.IsUndefined()) return out;
+    if (!v.IsArray()) bad(key, "must be an array");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      std::string at = where_ + "." + key + "[" + std::to_string(i) + "]";
+      Napi::Value item = a.Get(i);
+      if (!item.IsObject()) throw Napi::TypeError::New(o_.Env(), "spawn: " + at + ": must be an object");
+      Fields f(item.As<Napi::Object>(), at);
+      out.push_back(convert(f));
+      f.finish();
+    }
+    return out;
+  }
+  std::vector<std::string> strings(const char* key, bool required = true) {
+    std::vector<std::string> out;
+    Napi::Value v = get(key, required);
+    if (v.IsUndefined()) return out;
+    if (!v.IsArray()) bad(key, "must be an array of strings");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value item = a.Get(i);
+      if (!item.IsString()) bad(key, "must be an array of strings");
+      out.push_back(item.As<Napi::String>().Utf8Value());
+    }
+    return out;
+  }
+  // Every field that was not read is one the native side does not know.
+  void finish() {
+    Napi::Array keys = o_.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+      bool known = false;
+      for (const auto& r : read_) known |= r == k;
+      if (!known && !o_.Get(k).IsUndefined()) bad(k.c_str(), "unknown field");
+    }
+  }
+
+ private:
+  Napi::Value get(const char* key, bool required) {
+    read_.emplace_back(key);
+    Napi::Value v = o_.Get(key);
+    if (required && v.IsUndefined()) bad(key, "missing");
+    return v;
+  }
+  [[noreturn]] void bad(const char* key, const char* why) {
+    throw Napi::TypeError::New(o_.Env(), "spawn: " + where_ + "." + key + ": " + why);
+  }
+  Napi::Object o_;
+  std::string where_;
+  std::vector<std::string> read_;
+};
+
+ocirun::MountPlan to_mount(Fields& m) {
+  ocirun::MountPlan mp;
+  mp.kind = ocirun::MountPlan::Kind(int(m.num("kind")));
+  mp.source = m.str("source");
+  mp.destination = m.str("destination");
+  mp.type = m.str("type");
+  mp.data = m.str("data");
+  mp.flags = (unsigned long)m.num("flags");
+  mp.propagation = (unsigned long)m.num("propagation");
+  mp.recursiveReadonly = m.flag("recursiveReadonly");
+  mp.sourceIsFile = m.flag("sourceIsFile");
+  mp.cgroupNames = m.strings("cgroupNames", false);
+  mp.cgroupOptions = m.strings("cgroupOptions", false);
+  mp.cgroupSources = m.strings("cgroupSources", false);
+  return mp;
 }
-std::string as_string(Napi::Value v) { return v.As<Napi::String>().Utf8Value(); }
+
+ocirun::DevicePlan to_device(Fields& d) {
+  ocirun::DevicePlan dp;
+  dp.path = d.str("path");
+  dp.mode = mode_t(d.num("mode"));
+  dp.dev = makedev(unsigned(d.num("major")), unsigned(d.num("minor")));
+  dp.uid = uid_t(d.num("uid"));
+  dp.gid = gid_t(d.num("gid"));
+  dp.bindFromHost = d.flag("bindFromHost");
+  return dp;
+}
 
 ContainerPlan to_plan(const Napi::Object& o) {
+  Fields f(o, "plan");
   ContainerPlan p;
-  p.initPath = str(o, "initPath");
-  p.fifoPath = str(o, "fifoPath");
-  p.joinExisting = flag(o, "joinExisting");
-  p.cloneFlags = (unsigned long)num(o, "cloneFlags");
-  p.joins = list<ocirun::NamespaceJoin>(o, "joins", [](Napi::Value v) {
-    Napi::Object j = v.As<Napi::Object>();
-    return ocirun::NamespaceJoin{int(num(j, "type")), str(j, "path")};
+  p.initPath = f.str("initPath");
+  p.fifoPath = f.str("fifoPath");
+  p.joinExisting = f.flag("joinExisting", false);
+  p.cloneFlags = (unsigned long)f.num("cloneFlags");
+  p.joins = f.objects<ocirun::NamespaceJoin>("joins", true, [](Fields& j) {
+    int type = int(j.num("type"));
+    return ocirun::NamespaceJoin{type, j.str("path")};
   });
-  p.joinPidfd = o.Get("joinPidfd").IsNumber() ? int(num(o, "joinPidfd")) : -1;
-  p.uidMap = str(o, "uidMap");
-  p.gidMap = str(o, "gidMap");
-  p.timeOffsets = str(o, "timeOffsets");
-  p.preserveFds = int(num(o, "preserveFds"));
-  p.cgroupPath = str(o, "cgroupPath");
-  p.cgroupTasks = list<std::string>(o, "cgroupTasks", as_string);
-  p.cgroupNamespace = flag(o, "cgroupNamespace");
-  p.rootfs = str(o, "rootfs");
-  p.rootReadonly = flag(o, "rootReadonly");
-  p.noPivot = flag(o, "noPivot");
-  p.rootPropagation = (unsigned long)num(o, "rootPropagation");
-  p.mounts = list<ocirun::MountPlan>(o, "mounts", [](Napi::Value v) {
-    Napi::Object m = v.As<Napi::Object>();
-    ocirun::MountPlan mp;
-    mp.kind = ocirun::MountPlan::Kind(int(num(m, "kind")));
-    mp.source = str(m, "source");
-    mp.destination = str(m, "destination");
-    mp.type = str(m, "type");
-    mp.data = str(m, "data");
-    mp.flags = (unsigned long)num(m, "flags");
-    mp.propagation = (unsigned long)num(m, "propagation");
-    mp.recursiveReadonly = flag(m, "recursiveReadonly");
-    mp.sourceIsFile = flag(m, "sourceIsFile");
-    mp.cgroupNames = list<std::string>(m, "cgroupNames", as_string);
-    mp.cgroupOptions = list<std::string>(m, "cgroupOptions", as_string);
-    mp.cgroupSources = list<std::string>(m, "cgroupSources", as_string);
-    return mp;
+  p.joinPidfd = f.present("joinPidfd") ? int(f.num("joinPidfd")) : -1;
+  p.uidMap = f.str("uidMap");
+  p.gidMap = f.str("gidMap");
+  p.timeOffsets = f.str("timeOffsets");
+  p.preserveFds = int(f.num("preserveFds"));
+  p.cgroupPath = f.str("cgroupPath", false);
+  p.cgroupTasks = f.strings("cgroupTasks", false);
+  p.cgroupNamespace = f.flag("cgroupNamespace", false);
+  p.rootfs = f.str("rootfs");
+  p.rootReadonly = f.flag("rootReadonly");
+  p.noPivot = f.flag("noPivot");
+  p.rootPropagation = (unsigned long)f.num("rootPropagation");
+  p.mounts = f.objects<ocirun::MountPlan>("mounts", true, to_mount);
+  p.devices = f.objects<ocirun::DevicePlan>("devices", true, to_device);
+  p.symlinks = f.objects<ocirun::SymlinkPlan>("symlinks", true, [](Fields& s) {
+    std::string target = s.str("target");
+    return ocirun::SymlinkPlan{target, s.str("linkpath")};
   });
-  p.devices = list<ocirun::DevicePlan>(o, "devices", [](Napi::Value v) {
-    Napi::Object d = v.As<Napi::Object>();
-    ocirun::DevicePlan dp;
-    dp.path = str(d, "path");
-    dp.mode = mode_t(num(d, "mode"));
-    dp.dev = makedev(unsigned(num(d, "major")), unsigned(num(d, "minor")));
-    dp.uid = uid_t(num(d, "uid"));
-    dp.gid = gid_t(num(d, "gid"));
-    dp.bindFromHost = flag(d, "bindFromHost");
-    return dp;
-  });
-  p.symlinks = list<ocirun::SymlinkPlan>(o, "symlinks", [](Napi::Value v) {
-    Napi::Object s = v.As<Napi::Object>();
-    return ocirun::SymlinkPlan{str(s, "target"), str(s, "linkpath")};
-  });
-  p.createContainerHooks = list<ocirun::HookPlan>(o, "createContainerHooks", [](Napi::Value v) {
-    Napi::Object h = v.As<Napi::Object>();
+  p.createContainerHooks = f.objects<ocirun::HookPlan>("createContainerHooks", false, [](Fields& h) {
     ocirun::HookPlan hp;
-    hp.path = str(h, "path");
-    hp.args = list<std::string>(h, "args", as_string);
-    hp.env = list<std::string>(h, "env", as_string);
-    hp.timeout = unsigned(num(h, "timeout"));
+    hp.path = h.str("path");
+    hp.args = h.strings("args");
+    hp.env = h.strings("env");
+    hp.timeout = unsigned(h.num("timeout"));
     return hp;
   });
-  p.hookStateTemplate = str(o, "hookStateTemplate");
-  p.sysctls = list<ocirun::SysctlPlan>(o, "sysctls", [](Napi::Value v) {
-    Napi::Object s = v.As<Napi::Object>();
-    return ocirun::SysctlPlan{str(s, "path"), str(s, "value")};
+  p.hookStateTemplate = f.str("hookStateTemplate", false);
+  p.sysctls = f.objects<ocirun::SysctlPlan>("sysctls", true, [](Fields& s) {
+    std::string path = s.str("path");
+    return ocirun::SysctlPlan{path, s.str("value")};
   });
-  p.readonlyPaths = list<std::string>(o, "readonlyPaths", as_string);
-  p.maskedPaths = list<std::string>(o, "maskedPaths", as_string);
-  p.setHostname = has(o, "hostname");
-  p.hostname = str(o, "hostname");
-  p.setDomainname = has(o, "domainname");
-  p.domainname = str(o, "domainname");
-  p.cwd = str(o, "cwd");
-  p.sessionKeyring = str(o, "sessionKeyring");
-  p.terminal = flag(o, "terminal");
-  p.consoleSocket = str(o, "consoleSocket");
-  p.consoleRows = (unsigned short)num(o, "consoleRows");
-  p.consoleCols = (unsigned short)num(o, "consoleCols");
-  Napi::Value control = o.Get("initControl");
-  if (control.IsBuffer()) {
-    auto b = control.As<Napi::Buffer<char>>();
-    p.initControl.assign(b.Data(), b.Length());
-  }
-  p.env = list<std::string>(o, "env", as_string);
+  p.readonlyPaths = f.strings("readonlyPaths");
+  p.maskedPaths = f.strings("maskedPaths");
+  p.setHostname = f.present("hostname");
+  p.hostname = f.str("hostname", false);
+  p.setDomainname = f.present("domainname");
+  p.domainname = f.str("domainname", false);
+  p.cwd = f.str("cwd");
+  p.sessionKeyring = f.str("sessionKeyring", false);
+  p.terminal = f.flag("terminal", false);
+  p.consoleSocket = f.str("consoleSocket", false);
+  p.consoleRows = (unsigned short)f.num("consoleRows", false);
+  p.consoleCols = (unsigned short)f.num("consoleCols", false);
+  p.initControl = f.bytes("initControl");
+  p.env = f.strings("env");
+  f.finish();
   return p;
 }
 
