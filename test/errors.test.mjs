@@ -73,8 +73,10 @@ t.test('failures inside the container setup', async (t) => {
   expectRefused(t, root, missing, ['create', '--bundle', missing], /exec: "nosuch": executable file not found in \$PATH/);
   const notExec = makeBundle(t, (c) => (c.process.args = ['/etc/passwd']));
   expectRefused(t, root, notExec, ['run', '--bundle', notExec], /exec-lookup: .*\/etc\/passwd/);
-  const badMount = makeBundle(t, (c) => c.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'none' }));
-  expectRefused(t, root, badMount, ['create', '--bundle', badMount], /mounts: mount \/x: No such device/);
+  let index = -1;
+  const badMount = makeBundle(t, (c) => (index = c.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'none' }) - 1));
+  // Which of the mounts failed: its index in the config and its destination.
+  expectRefused(t, root, badMount, ['create', '--bundle', badMount], new RegExp(`mounts: mount #${index} \\(/x\\): mount /x: No such device`));
 });
 
 t.test('unknown ids, wrong states and bad arguments', async (t) => {

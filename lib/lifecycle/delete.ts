@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError, notFound } from '../errors';
-import { ContainerDir, checkId } from '../state/store';
-import { check, statusOf } from '../state/status';
+import { checkId } from '../state/store';
+import { check } from '../state/status';
+import { withContainer } from './with-container';
 import { containerPids, waitGone } from './processes';
 import { signalListed } from '../signals';
 import { rootOf, type CommonOptions } from './options';
@@ -26,10 +27,7 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
     if (opts?.force) return;
     throw notFound(id);
   }
-  const dir = await ContainerDir.open(root, id);
-  try {
-    const rec = dir.read();
-    const status = statusOf(rec, dir.dir);
+  await withContainer(id, undefined, opts, async ({ rec, dir, status }) => {
     if (status !== 'stopped') {
       if (!opts?.force) check('delete', id, status);
       signalListed(() => containerPids(rec), 9);
@@ -43,9 +41,7 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
     dir.remove();
     if (rec.spec.hooks?.poststop?.length)
       await runHooksWarning(rec.spec, 'poststop', publicState(rec, 'stopped'), opts?.onWarning);
-  } finally {
-    dir.release();
-  }
+  });
 }
 
 export { destroy as delete };

@@ -1,7 +1,7 @@
 import { cgroupStats, oomKills, toJson } from '../cgroups/stats';
 import { readRecord } from '../state/store';
 import { statusOf } from '../state/status';
-import { withCgroups } from './cgroup-verbs';
+import { withCgroups } from './with-container';
 import { rootOf, type CommonOptions } from './options';
 import * as path from 'node:path';
 

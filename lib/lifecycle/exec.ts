@@ -3,12 +3,11 @@ import { buildExecPlan } from '../config/plan';
 import type { Process, Spec } from '../config/spec';
 import { OcirunError } from '../errors';
 import { commit, pidfdOpen, spawn, type Spawned } from '../native';
-import { ContainerDir } from '../state/store';
-import { check, statusOf } from '../state/status';
 import * as fs from 'node:fs';
 import { handOverNotifyFd } from './notify';
-import { proxyConsole, type ConsoleProxy } from './console';
-import { rootOf, type CommonOptions } from './options';
+import { proxyConsole } from './console';
+import { withContainer } from './with-container';
+import type { CommonOptions } from './options';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
 import { publicState } from './state';
@@ -79,15 +78,9 @@ function execProcess(base: Process, o: ExecOptions): Process {
  */
 export async function exec(id: string, opts: ExecOptions): Promise<number> {
   checkPidFileDir(opts.pidFile);
-  // Held until the process runs (but see "paused" below): a concurrent delete or kill --all cannot interleave
-  // with joining.
-  const dir = await ContainerDir.open(rootOf(opts), id);
-  let spawned: Spawned;
-  let proxy: ConsoleProxy | undefined;
-  try {
-    const rec = dir.read();
-    const status = statusOf(rec, dir.dir);
-    check(opts.ignorePaused ? 'exec --ignore-paused' : 'exec', id, status);
+  // Under the lock until the process runs (but see "paused" below): a concurrent delete or kill --all cannot
+  // interleave with joining.
+  const { spawned, proxy } = await withContainer(id, opts.ignorePaused ? 'exec --ignore-paused' : 'exec', opts, ({ rec, dir, status }) => {
     const process = execProcess(rec.spec.process, opts);
     if (process.terminal && opts.detach && !opts.consoleSocket)
       throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
@@ -98,13 +91,14 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     // In a paused container the new process freezes as soon as it is in the cgroup, and spawn waits for it:
     // holding the lock then would keep out the `resume` that ends the wait.
     if (status === 'paused') dir.release();
+    let spawned: Spawned;
     try {
       const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups: rec.cgroup });
       spawned = spawn({ ...plan, joinPidfd: initFd });
     } finally {
       fs.closeSync(initFd);
     }
-    proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
+    const proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
     try {
       if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
       commit(spawned.syncFd);
@@ -113,9 +107,8 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
       signal(spawned.pid, 'SIGKILL');
       throw err;
     }
-  } finally {
-    dir.release();
-  }
+    return { spawned, proxy };
+  });
   if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
   if (opts.detach) return 0;
   return waitForeground(spawned.pid, proxy);

@@ -1,11 +1,10 @@
 import { OcirunError } from '../errors';
 import { parseSignal, signalListed } from '../signals';
-import { ContainerDir } from '../state/store';
-import { check, statusOf } from '../state/status';
 import * as fs from 'node:fs';
 import { pidfdOpen, pidfdSignal } from '../native';
 import { containerPids } from './processes';
-import { rootOf, type CommonOptions } from './options';
+import type { CommonOptions } from './options';
+import { withContainer } from './with-container';
 
 export interface KillOptions extends CommonOptions {
   /** Signal every process of the container, not only its init. */
@@ -15,18 +14,13 @@ export interface KillOptions extends CommonOptions {
 /** Sends a signal (number or name, with or without SIG; default TERM) to the container. */
 export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: KillOptions): Promise<void> {
   const n = typeof sig === 'number' ? sig : parseSignal(sig);
-  const dir = await ContainerDir.open(rootOf(opts), id);
-  try {
-    const rec = dir.read();
-    const status = statusOf(rec, dir.dir);
+  // kill --all checks nothing: with cgroups, a stopped container's leftovers (its init gone, the rest in a
+  // shared pid namespace) are still found; without, nothing is known once the init is gone.
+  await withContainer(id, opts?.all ? undefined : 'kill', opts, ({ rec, status }) => {
     if (opts?.all) {
-      // With cgroups, a stopped container's leftovers (its init gone, the rest in a shared pid namespace)
-      // are still found; without, nothing is known once the init is gone.
-      if (status === 'stopped' && !rec.cgroup) return;
-      signalListed(() => containerPids(rec), n);
+      if (status !== 'stopped' || rec.cgroup) signalListed(() => containerPids(rec), n);
       return;
     }
-    check('kill', id, status);
     // Through a pidfd taken from the start time on record: a reused pid is never signalled.
     const fd = pidfdOpen(rec.pid, rec.startTime);
     if (fd < 0) throw new OcirunError('container not running: no such process');
@@ -35,8 +29,5 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
     } finally {
       fs.closeSync(fd);
     }
-  } finally {
-    dir.release();
-  }
+  });
 }
-

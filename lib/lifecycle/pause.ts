@@ -1,5 +1,5 @@
 import { setFrozen } from '../cgroups/freezer';
-import { withCgroups } from './cgroup-verbs';
+import { withCgroups } from './with-container';
 import type { CommonOptions } from './options';
 
 /** Freezes every process of the container (cgroup.freeze, or the v1 freezer); returns once all are frozen. */

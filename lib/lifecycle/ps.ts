@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cgroupPids } from '../cgroups/manager';
-import { withCgroups } from './cgroup-verbs';
+import { withCgroups } from './with-container';
 import type { CommonOptions } from './options';
 
 /** Host pids of every process in the container's cgroups. */

@@ -1,17 +1,14 @@
 import * as fs from 'node:fs';
-import { ContainerDir } from '../state/store';
-import { check, statusOf } from '../state/status';
+import { statusOf } from '../state/status';
 import { OcirunError } from '../errors';
-import { rootOf, type CommonOptions } from './options';
+import type { CommonOptions } from './options';
+import { withContainer } from './with-container';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
 
 /** Lets a created container's process exec the user program. */
 export async function start(id: string, opts?: CommonOptions): Promise<void> {
-  const dir = await ContainerDir.open(rootOf(opts), id);
-  try {
-    const rec = dir.read();
-    check('start', id, statusOf(rec, dir.dir));
+  await withContainer(id, 'start', opts, async ({ rec, dir }) => {
     let fd: number;
     try {
       // Non-blocking: ENXIO means nobody holds the fifo any more, i.e. the init is gone.
@@ -28,7 +25,5 @@ export async function start(id: string, opts?: CommonOptions): Promise<void> {
     fs.unlinkSync(dir.fifoPath);
     if (rec.spec.hooks?.poststart?.length)
       await runHooksWarning(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)), opts?.onWarning);
-  } finally {
-    dir.release();
-  }
+  });
 }

@@ -1,7 +1,7 @@
 import { applyWrites } from '../cgroups/manager';
 import { v1Writes, v2Writes } from '../cgroups/resources';
 import type { Resources } from '../cgroups/types';
-import { withCgroups } from './cgroup-verbs';
+import { withCgroups } from './with-container';
 import type { CommonOptions } from './options';
 
 type Section = Exclude<keyof Resources, 'devices'>;

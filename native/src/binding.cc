@@ -22,6 +22,7 @@ using ocirun::SysError;
 Napi::Error to_js_error(Napi::Env env, const SysError& e) {
   std::string msg;
   if (e.step[0]) msg += std::string(e.step) + ": ";
+  if (e.context[0]) msg += std::string(e.context) + ": ";
   if (e.detail[0]) {
     if (e.path[0] && !strstr(e.detail, e.path)) msg += std::string(e.path) + ": ";
     msg += e.detail;
@@ -40,6 +41,7 @@ Napi::Error to_js_error(Napi::Env env, const SysError& e) {
   if (e.path[0]) o.Set("path", e.path);
   if (e.step[0]) o.Set("step", e.step);
   if (e.detail[0]) o.Set("detail", e.detail);
+  if (e.context[0]) o.Set("context", e.context);
   return err;
 }
 

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "fmt.h"
+
 namespace ocirun {
 
 constexpr size_t kMaxErrPath = 1024;
@@ -22,6 +24,8 @@ struct SysError {
   char path[kMaxErrPath] = {};
   // Detail for failures that are not a syscall (e.g. "executable file not found in $PATH").
   char detail[256] = {};
+  // Which of several things the step was doing, added on the way up ("mount #3 (/proc)").
+  char context[kMaxErrPath / 2] = {};
 
   bool failed() const { return err != 0 || detail[0] != 0; }
 };
@@ -43,5 +47,19 @@ inline int fail(SysError& e, const char* syscall, const char* path, int err = er
 }
 
 inline void set_step(SysError& e, const char* step) { copy_str(e.step, sizeof e.step, step); }
+
+// "<what> #<index> (<name>)" as the error's context, allocation-free. Returns -1 for `return add_context(...)`.
+inline int add_context(SysError& e, const char* what, unsigned long index, const char* name) {
+  const size_t cap = sizeof e.context;
+  size_t n = append_str(e.context, 0, cap, what);
+  n = append_str(e.context, n, cap, " #");
+  n = append_uint(e.context, n, cap, index);
+  if (name && *name) {
+    n = append_str(e.context, n, cap, " (");
+    n = append_str(e.context, n, cap, name);
+    append_str(e.context, n, cap, ")");
+  }
+  return -1;
+}
 
 }  // namespace ocirun

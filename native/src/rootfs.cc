@@ -153,8 +153,8 @@ int prepare_rootfs(const ContainerPlan& p, SysError& e) {
 }
 
 int mount_all(const ContainerPlan& p, int root_fd, SysError& e) {
-  for (const auto& m : p.mounts)
-    if (mount_one(m, root_fd, e) < 0) return -1;
+  for (size_t i = 0; i < p.mounts.size(); i++)
+    if (mount_one(p.mounts[i], root_fd, e) < 0) return add_context(e, "mount", i, p.mounts[i].destination.c_str());
   return 0;
 }
 
@@ -196,8 +196,11 @@ int make_device_node(const DevicePlan& d, int root_fd, SysError& e) {
 }  // namespace
 
 int create_devices(const ContainerPlan& p, int root_fd, SysError& e) {
-  for (const auto& d : p.devices)
-    if ((d.bindFromHost ? bind_host_device(d, root_fd, e) : make_device_node(d, root_fd, e)) < 0) return -1;
+  for (size_t i = 0; i < p.devices.size(); i++) {
+    const DevicePlan& d = p.devices[i];
+    if ((d.bindFromHost ? bind_host_device(d, root_fd, e) : make_device_node(d, root_fd, e)) < 0)
+      return add_context(e, "device", i, d.path.c_str());
+  }
   return 0;
 }
 
