@@ -13,6 +13,7 @@
         "native/src/procfs.cc",
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",
+        "native/src/terminal.cc",
         "native/src/unix_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -12,6 +12,7 @@
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
+#include "terminal.h"
 #include "unix_socket.h"
 
 namespace {

@@ -4,8 +4,6 @@
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
-#include <termios.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,6 +19,7 @@
 #include "rootfs.h"
 #include "safe_path.h"
 #include "sync.h"
+#include "terminal.h"
 #include "unix_socket.h"
 
 namespace ocirun {
@@ -211,35 +210,17 @@ int masked_paths(ChildContext& ctx, SysError& e) { return mask_paths(*ctx.plan, 
 int console(ChildContext& ctx, SysError& e) {
   const ContainerPlan& p = *ctx.plan;
   if (!p.terminal) return 0;
-  // The container's own devpts instance: its /dev/ptmx, after pivot_root (or after joining its mounts).
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) return fail(e, "open", "/dev/ptmx");
-  int unlock = 0;
-  int rc = 0;
-  int slave = -1;
-  if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-    rc = fail(e, "ioctl(TIOCSPTLCK)", "/dev/ptmx");
-  else if ((slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0)  // no path: no race on /dev/pts/N
-    rc = fail(e, "ioctl(TIOCGPTPEER)", "/dev/ptmx");
-  if (!rc && (p.consoleRows || p.consoleCols)) rc = set_winsize(slave, p.consoleRows, p.consoleCols, "/dev/ptmx", e);
-  if (!rc) {
-    SyncMsg m = {};
-    m.type = kSyncConsole;
-    if (send_with_fd(ctx.sock, &m, sizeof m, master) != sizeof m) rc = fail(e, "sendmsg", "sync socket");
-  }
+  int master, slave;
+  if (open_container_pty(p.consoleRows, p.consoleCols, &master, &slave, e) < 0) return -1;
+  SyncMsg m = {};
+  m.type = kSyncConsole;
+  int rc = send_with_fd(ctx.sock, &m, sizeof m, master) == sizeof m ? 0 : fail(e, "sendmsg", "sync socket");
   close(master);
-  if (rc) {
-    if (slave >= 0) close(slave);
-    return rc;
+  if (rc < 0) {
+    close(slave);
+    return -1;
   }
-  // A new session whose controlling terminal is the pty, and the pty as stdin, stdout and stderr.
-  if (setsid() < 0) rc = fail(e, "setsid", "");
-  else if (ioctl(slave, TIOCSCTTY, 0) < 0) rc = fail(e, "ioctl(TIOCSCTTY)", "");
-  else
-    for (int fd = 0; fd < 3 && !rc; fd++)
-      if (dup3(slave, fd, 0) < 0) rc = fail(e, "dup3", "pty");
-  if (slave > 2) close(slave);
-  return rc;
+  return become_terminal_session(slave, e);
 }
 
 int working_dir(ChildContext& ctx, SysError& e) {

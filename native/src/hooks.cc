@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,26 @@ int reap(pid_t pid, int* status) {
 }
 
 }  // namespace
+
+int hook_state_memfd(const char* tmpl, size_t len, long pid, SysError& e) {
+  int fd = int(syscall(SYS_memfd_create, "ocirun-hook-state", MFD_CLOEXEC));
+  if (fd < 0) return fail(e, "memfd_create", "hook state");
+  static const char kMark[] = "__PID__";
+  const size_t mark_len = sizeof kMark - 1;
+  size_t at = len;
+  for (size_t i = 0; i + mark_len <= len && at == len; i++)
+    if (__builtin_memcmp(tmpl + i, kMark, mark_len) == 0) at = i;
+  char digits[24];
+  size_t n = append_uint(digits, 0, sizeof digits, (unsigned long)pid);
+  auto put = [&](const char* p, size_t k) { return write(fd, p, k) == ssize_t(k); };
+  bool ok = put(tmpl, at) && (at == len || (put(digits, n) && put(tmpl + at + mark_len, len - at - mark_len)));
+  if (!ok) {
+    fail(e, "write", "hook state", errno ? errno : EIO);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 int run_hook(const HookRun& h, int state_fd, SysError& e) {
   if (lseek(state_fd, 0, SEEK_SET) < 0) return fail(e, "lseek", "hook state");

@@ -23,6 +23,10 @@ struct HookRun {
   unsigned timeout;  // seconds; 0: none
 };
 
+// The state hooks read on stdin: `tmpl` (the container state, with "__PID__" where the pid goes) in a memfd,
+// with `pid` written over the mark. Each hook reads it from its start. Returns the fd, or -1.
+int hook_state_memfd(const char* tmpl, size_t len, long pid, SysError& e);
+
 // Runs the hook with `state_fd` (read from its start) as stdin and waits for it. On failure `e` says which hook
 // and how (exit status, signal, timeout) in its detail.
 int run_hook(const HookRun& h, int state_fd, SysError& e);

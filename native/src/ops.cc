@@ -8,9 +8,7 @@
 
 #include <cstdio>
 #include <cstring>
-#include <sys/ioctl.h>
 #include <sys/wait.h>
-#include <termios.h>
 
 namespace ocirun {
 
@@ -71,12 +69,6 @@ int try_lock_exclusive(int fd, bool* locked, SysError& e) {
     if (errno != EINTR) return fail(e, "flock", "");
   }
   *locked = true;
-  return 0;
-}
-
-int set_winsize(int fd, unsigned short rows, unsigned short cols, const char* what, SysError& e) {
-  struct winsize ws = {rows, cols, 0, 0};
-  if (ioctl(fd, TIOCSWINSZ, &ws) < 0) return fail(e, "ioctl(TIOCSWINSZ)", what);
   return 0;
 }
 

@@ -1,5 +1,5 @@
 // Small operations the runtime performs on the host side outside of spawn: waiting for a child, locking a
-// state directory, sizing a pty. Plain syscalls with the error contract; binding.cc only converts.
+// state directory. Plain syscalls with the error contract; binding.cc only converts.
 #pragma once
 
 #include <sys/types.h>
@@ -26,8 +26,5 @@ int rename_noreplace(const char* from, const char* to, SysError& e);
 
 // flock(LOCK_EX|LOCK_NB): *locked says whether the lock was free (and is now ours).
 int try_lock_exclusive(int fd, bool* locked, SysError& e);
-
-// TIOCSWINSZ. Allocation-free: the cloned child uses it too.
-int set_winsize(int fd, unsigned short rows, unsigned short cols, const char* what, SysError& e);
 
 }  // namespace ocirun

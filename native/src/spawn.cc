@@ -19,10 +19,12 @@
 
 #include "cgroup.h"
 #include "child.h"
+#include "hooks.h"
 #include "namespaces.h"
 #include "ops.h"
 #include "procfs.h"
 #include "sync.h"
+#include "terminal.h"
 #include "unix_socket.h"
 
 namespace ocirun {
@@ -111,18 +113,13 @@ int write_id_maps(pid_t pid, const ContainerPlan& p, SysError& e) {
   return 0;
 }
 
-// The state for createContainer hooks, in a memfd the child hands to each hook as stdin.
+// The state for createContainer hooks (hooks.h), handed to the child, which gives it to each hook as stdin.
 int send_hook_state(int sock, const std::string& tmpl, pid_t pid, SysError& e) {
-  std::string state = tmpl;
-  size_t at = state.find("__PID__");
-  if (at != std::string::npos) state.replace(at, 7, std::to_string(pid));
-  int fd = int(syscall(SYS_memfd_create, "ocirun-hook-state", MFD_CLOEXEC));
-  if (fd < 0) return fail(e, "memfd_create", "hook state");
-  int rc = 0;
+  int fd = hook_state_memfd(tmpl.data(), tmpl.size(), pid, e);
+  if (fd < 0) return -1;
   SyncMsg m = {};
   m.type = kSyncHookState;
-  if (write(fd, state.data(), state.size()) != ssize_t(state.size())) rc = fail(e, "write", "hook state");
-  else if (send_with_fd(sock, &m, sizeof m, fd) != sizeof m) rc = fail(e, "sendmsg", "sync socket");
+  int rc = send_with_fd(sock, &m, sizeof m, fd) == sizeof m ? 0 : fail(e, "sendmsg", "sync socket");
   close(fd);
   return rc;
 }
@@ -339,16 +336,7 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
         fail(e, "recvmsg", "pty master", EPROTO);
         break;
       }
-      if (plan.consoleSocket.empty()) {
-        out.console_fd = fd;  // foreground: the caller proxies it
-      } else {
-        int rc = send_fd_to(plan.consoleSocket, "/dev/ptmx", fd, e);
-        close(fd);
-        if (rc < 0) {
-          set_step(e, "console-socket");
-          break;
-        }
-      }
+      if (deliver_pty_master(plan.consoleSocket, fd, &out.console_fd, e) < 0) break;
     } else if (m.type == kSyncControl) {
       if (send_control(sv[0], plan.initControl, e) < 0) break;
     } else if (m.type == kSyncHookState) {
