@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, SystemError, systemErrorFrom } from '../errors';
 import type { CgroupRecord } from './manager';
+import { waitUntil } from '../wait';
 
 /** Freezes or thaws the container, waiting until the kernel says it is done. */
 export async function setFrozen(rec: CgroupRecord, frozen: boolean): Promise<void> {
@@ -16,11 +17,15 @@ export async function setFrozen(rec: CgroupRecord, frozen: boolean): Promise<voi
   } catch (err) {
     throw systemErrorFrom(err, frozen ? 'pause' : 'resume', 'write', file, 'cgroups');
   }
-  for (let i = 0; i < 2000 && isFrozen(rec) !== frozen; i++) {
-    if (!v2 && frozen) fs.writeFileSync(file, 'FROZEN'); // v1 can stop at FREEZING while tasks fork: ask again
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  if (isFrozen(rec) !== frozen) throw new SystemError(`${frozen ? 'pause' : 'resume'}: the cgroup did not reach that state`, { step: 'cgroups', path: file });
+  // v2 signals cgroup.events when the cgroup is frozen or thawed; v1 does not, and can stop at FREEZING while
+  // tasks fork: ask again on each look.
+  await waitUntil(() => isFrozen(rec) === frozen, {
+    what: `the cgroup to be ${frozen ? 'frozen' : 'thawed'}`,
+    watch: v2 ? path.join(rec.unified!, 'cgroup.events') : undefined,
+    retry: !v2 && frozen ? () => fs.writeFileSync(file, 'FROZEN') : undefined,
+  }).catch((err) => {
+    throw new SystemError(`${frozen ? 'pause' : 'resume'}: the cgroup did not reach that state (${(err as Error).message})`, { step: 'cgroups', path: file });
+  });
 }
 
 /** Whether the container's cgroup is frozen (v2: cgroup.events says so once every task is). */

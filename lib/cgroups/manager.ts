@@ -10,6 +10,7 @@ import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './
 import { v1Writes, v2Writes } from './resources';
 import { isFrozen, setFrozen } from './freezer';
 import { signalListed } from '../signals';
+import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
 
 /** Kept in the container's state record. */
@@ -168,7 +169,7 @@ export function dirsToMake(rec: CgroupRecord): string[] {
 }
 
 /** Makes the container's cgroups and applies its resources. On failure nothing it made is left. */
-export function createCgroups(plan: CgroupPlan): void {
+export async function createCgroups(plan: CgroupPlan): Promise<void> {
   const rec = plan.record;
   checkUnused(rec);
   const planned = new Set(rec.created);
@@ -183,7 +184,7 @@ export function createCgroups(plan: CgroupPlan): void {
     applyWrites(rec, plan.writes);
     if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
   } catch (err) {
-    removeCgroups(rec);
+    await removeCgroups(rec);
     throw err;
   }
 }
@@ -207,19 +208,28 @@ export function cgroupPids(rec: CgroupRecord): number[] {
   return [...pids];
 }
 
-/** SIGKILL to every process of the container: cgroup.kill where the kernel has it, else pid by pid. */
+/**
+ * SIGKILL to every process of the container (cgroup.kill where the kernel has it, else pid by pid through
+ * pidfds), then waits until the cgroup is empty: v2 says so in cgroup.events. A frozen task dies only once
+ * thawed.
+ */
 export async function killAll(rec: CgroupRecord, timeoutMs = 10_000): Promise<void> {
   const killFile = rec.mode === 'unified' ? path.join(rec.unified!, 'cgroup.kill') : '';
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const pids = cgroupPids(rec);
-    if (!pids.length) return;
+  const kill = () => {
     if (killFile && fs.existsSync(killFile)) fs.writeFileSync(killFile, '1');
     else signalListed(() => cgroupPids(rec), 9);
-    if (isFrozen(rec)) await setFrozen(rec, false).catch(() => undefined); // a frozen task dies only when thawed
-    if (Date.now() > until) throw new SystemError(`cgroup still has processes after SIGKILL: ${pids.join(' ')}`, { step: 'cgroups' });
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  };
+  if (!cgroupPids(rec).length) return;
+  kill();
+  if (isFrozen(rec)) await setFrozen(rec, false).catch(() => undefined);
+  await waitUntil(() => cgroupPids(rec).length === 0, {
+    what: 'the cgroup to be empty after SIGKILL',
+    timeoutMs,
+    watch: rec.unified && rec.mode !== 'legacy' ? path.join(rec.unified, 'cgroup.events') : undefined,
+    retry: kill, // a process forked before the signal reached its parent
+  }).catch(() => {
+    throw new SystemError(`cgroup still has processes after SIGKILL: ${cgroupPids(rec).join(' ')}`, { step: 'cgroups' });
+  });
 }
 
 const hasProcesses = (dir: string) => {
@@ -248,35 +258,37 @@ export async function claimCgroup(rec: CgroupRecord): Promise<number> {
   }
 }
 
-function rmdirTree(dir: string, leavePopulated: boolean): void {
+async function rmdirTree(dir: string, leavePopulated: boolean): Promise<void> {
   let entries: fs.Dirent[] = [];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
-  for (const e of entries) if (e.isDirectory()) rmdirTree(path.join(dir, e.name), leavePopulated);
+  for (const e of entries) if (e.isDirectory()) await rmdirTree(path.join(dir, e.name), leavePopulated);
   if (leavePopulated && hasProcesses(dir)) return;
-  for (let i = 0; ; i++) {
+  let failure: unknown;
+  const removed = () => {
     try {
       fs.rmdirSync(dir);
-      return;
+      return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      // EBUSY: the last tasks are still leaving after SIGKILL.
-      if (code !== 'EBUSY' || i > 1000) throw systemError(err, 'rmdir', dir, 'delete cgroup');
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY') failure = err;
+      return code !== 'EBUSY'; // EBUSY: the last tasks are still leaving after SIGKILL
     }
-  }
+  };
+  await waitUntil(removed, { what: `${dir} to be removable`, intervalMs: 2 }).catch((err) => (failure ??= err));
+  if (failure) throw systemError(failure, 'rmdir', dir, 'delete cgroup');
 }
 
 /** Removes the directories this runtime made (and any the container made below them), deepest first. */
-export function removeCgroups(rec: CgroupRecord, opts: { leavePopulated?: boolean } = {}): void {
+export async function removeCgroups(rec: CgroupRecord, opts: { leavePopulated?: boolean } = {}): Promise<void> {
   const made = new Set(rec.created);
   const leaves = [rec.unified, ...Object.values(rec.v1)].filter((d): d is string => !!d && made.has(d));
   // leavePopulated: a create refused because another container's process is in its cgroup leaves that alone.
-  for (const d of new Set(leaves)) rmdirTree(d, !!opts.leavePopulated);
+  for (const d of new Set(leaves)) await rmdirTree(d, !!opts.leavePopulated);
   for (const d of [...rec.created].reverse().filter((d) => !leaves.includes(d)))
     try {
       fs.rmdirSync(d); // a parent we made: only if nothing else lives there now

@@ -94,7 +94,7 @@ export async function createContainer(
   let claim = -1; // the lock on our cgroup, held until our process is in it
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
-    createCgroups(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
+    await createCgroups(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
     cgroupsMade = true;
     dir.write(rec);
     claim = await claimCgroup(cgroups.record);
@@ -125,7 +125,7 @@ export async function createContainer(
     if (cgroupsMade) {
       // Refused at the claim: another container's process is in the cgroup; leave it and what it lives in.
       if (ours) await killAll(cgroups.record).catch(() => undefined);
-      removeCgroups(cgroups.record, { leavePopulated: !ours });
+      await removeCgroups(cgroups.record, { leavePopulated: !ours });
     }
     dir.remove();
     throw err;

@@ -36,7 +36,7 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
     if (rec.cgroup) {
       // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
       await killAll(rec.cgroup);
-      removeCgroups(rec.cgroup);
+      await removeCgroups(rec.cgroup);
     }
     dir.remove();
     if (rec.spec.hooks?.poststop?.length)
