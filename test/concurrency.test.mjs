@@ -12,6 +12,19 @@ function cli(root, args) {
   });
 }
 
+/** A bundle of `sleep 100` with an explicit cgroupsPath, and the cgroup directories of it that exist. */
+function withCgroupsPath(t, name) {
+  const root = testRoot(t);
+  const cgroup = `/ocirun-${name}-${process.pid}`;
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.linux.cgroupsPath = cgroup;
+  });
+  const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
+  afterContainers(t, () => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
+  return { root, bundle, cgroupDirs };
+}
+
 t.test('20 parallel creates, then 20 parallel deletes', async (t) => {
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
@@ -38,14 +51,7 @@ t.test('two creates of one id: exactly one wins', async (t) => {
 });
 
 t.test('a create killed at any point is cleaned by delete --force', async (t) => {
-  const root = testRoot(t);
-  const cgroup = `/ocirun-killed-${process.pid}`;
-  const bundle = makeBundle(t, (c) => {
-    c.process.args = ['sleep', '100'];
-    c.linux.cgroupsPath = cgroup;
-  });
-  const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
-  afterContainers(t, () => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
+  const { root, bundle, cgroupDirs } = withCgroupsPath(t, 'killed');
   // A createRuntime hook that announces itself and then blocks for as long as the create that ran it lives:
   // no create can finish, so every kill lands mid-create, and the one made once the announcement is there
   // lands after the cgroups, the state and the container's process exist.
@@ -92,14 +98,7 @@ t.test('operations on one container are serialised', async (t) => {
 });
 
 t.test('two creates naming one cgroupsPath: exactly one wins, and the loser leaves the winner alone', async (t) => {
-  const root = testRoot(t);
-  const cgroup = `/ocirun-shared-${process.pid}`;
-  const bundle = makeBundle(t, (c) => {
-    c.process.args = ['sleep', '100'];
-    c.linux.cgroupsPath = cgroup;
-  });
-  const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}${cgroup}`).filter((d) => fs.existsSync(d));
-  afterContainers(t, () => cgroupDirs().forEach((d) => fs.rmdirSync(d)));
+  const { root, bundle, cgroupDirs } = withCgroupsPath(t, 'shared');
   for (let round = 0; round < 3; round++) {
     const rs = await Promise.all([cli(root, ['create', '--bundle', bundle, 'a']), cli(root, ['create', '--bundle', bundle, 'b'])]);
     t.same(rs.map((r) => r.status).sort(), [0, 1], `round ${round}: one wins`);

@@ -3,9 +3,8 @@ import * as fs from 'node:fs';
 import { OcirunError } from '../errors';
 import type { Resources } from '../cgroups/types';
 import { str, type FlagSpec, type FlagValues } from './args';
-import type { Command } from './commands';
+import { formatFlag, idCommand, type Command } from './command';
 import { print } from './output';
-
 
 /** Sizes as runc's update takes them (docker's RAMInBytes): 1024, 512k, 100m, 1.5g, 2GiB; -1 for unlimited. */
 export function parseBytes(flag: string, s: string): number {
@@ -73,33 +72,13 @@ function updateResources(f: FlagValues): Resources {
 }
 
 export const CGROUP_COMMANDS: Command[] = [
-  {
-    name: 'pause',
-    usage: '<container-id>',
-    summary: 'freeze every process of the container',
-    flags: [],
-    args: [1, 1],
-    async run(_f, [id], g) {
-      await (await import('../lifecycle/pause')).pause(id, { root: g.root });
-      return 0;
-    },
-  },
-  {
-    name: 'resume',
-    usage: '<container-id>',
-    summary: 'thaw a paused container',
-    flags: [],
-    args: [1, 1],
-    async run(_f, [id], g) {
-      await (await import('../lifecycle/resume')).resume(id, { root: g.root });
-      return 0;
-    },
-  },
+  idCommand('pause', 'freeze every process of the container', async (id, g) => (await import('../lifecycle/pause')).pause(id, { root: g.root })),
+  idCommand('resume', 'thaw a paused container', async (id, g) => (await import('../lifecycle/resume')).resume(id, { root: g.root })),
   {
     name: 'ps',
     usage: '[command options] <container-id> [ps options]',
     summary: 'list the processes of a container',
-    flags: [{ name: 'format', short: 'f', kind: 'string', help: 'table or json (default table)' }],
+    flags: [formatFlag],
     args: [1, Infinity],
     async run(f, [id, ...psArgs], g) {
       const format = str(f.format) ?? 'table';
@@ -116,10 +95,7 @@ export const CGROUP_COMMANDS: Command[] = [
     summary: "change a running container's resource limits",
     flags: updateFlagSpecs,
     args: [1, 1],
-    async run(f, [id], g) {
-      await (await import('../lifecycle/update')).update(id, updateResources(f), { root: g.root });
-      return 0;
-    },
+    run: async (f, [id], g) => (await (await import('../lifecycle/update')).update(id, updateResources(f), { root: g.root }), 0),
   },
   {
     name: 'events',

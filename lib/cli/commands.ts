@@ -4,25 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError } from '../errors';
 import { str, type FlagSpec, type FlagValues } from './args';
+import { formatFlag, idCommand, type Command, type Globals } from './command';
 import { CGROUP_COMMANDS } from './cgroup-commands';
+export type { Command, Globals } from './command';
 import { print } from './output';
-
-export interface Globals {
-  root?: string;
-  warn?: (msg: string) => void;
-}
-
-export interface Command {
-  name: string;
-  usage: string; // after "ocirun <name> "
-  summary: string;
-  flags: FlagSpec[];
-  args: [min: number, max: number];
-  /** The exit status when the command fails (1 unless runc uses another: exec's is 255). */
-  errorStatus?: number;
-  run(flags: FlagValues, args: string[], g: Globals): Promise<number>;
-}
-
 
 const bundleFlag: FlagSpec = { name: 'bundle', short: 'b', kind: 'string', help: 'path to the bundle directory (default ".")' };
 const createFlags: FlagSpec[] = [
@@ -56,22 +41,10 @@ export const COMMANDS: Command[] = [
     summary: 'create a container; its process waits for `start`',
     flags: createFlags,
     args: [1, 1],
-    async run(f, [id], g) {
-      await (await import('../lifecycle/create')).create(id, createOptions(f, g));
-      return 0;
-    },
+    run: async (f, [id], g) => (await (await import('../lifecycle/create')).create(id, createOptions(f, g)), 0),
   },
-  {
-    name: 'start',
-    usage: '<container-id>',
-    summary: 'run the user program of a created container',
-    flags: [],
-    args: [1, 1],
-    async run(_f, [id], g) {
-      await (await import('../lifecycle/start')).start(id, { root: g.root, onWarning: g.warn });
-      return 0;
-    },
-  },
+  idCommand('start', 'run the user program of a created container', async (id, g) =>
+    (await import('../lifecycle/start')).start(id, { root: g.root, onWarning: g.warn })),
   {
     name: 'run',
     usage: '[command options] <container-id>',
@@ -179,10 +152,7 @@ export const COMMANDS: Command[] = [
     name: 'list',
     usage: '[command options]',
     summary: 'list the containers',
-    flags: [
-      { name: 'format', short: 'f', kind: 'string', help: 'table or json (default table)' },
-      { name: 'quiet', short: 'q', kind: 'bool', help: 'print only the container ids' },
-    ],
+    flags: [formatFlag, { name: 'quiet', short: 'q', kind: 'bool', help: 'print only the container ids' }],
     args: [0, 0],
     async run(f, _a, g) {
       const all = await (await import('../lifecycle/list')).list(g);
@@ -209,17 +179,8 @@ export const COMMANDS: Command[] = [
       return 0;
     },
   },
-  {
-    name: 'features',
-    usage: '',
-    summary: 'print the runtime-spec features document of this build',
-    flags: [],
-    args: [0, 0],
-    async run() {
-      json((await import('../features')).features());
-      return 0;
-    },
-  },
+  { name: 'features', usage: '', summary: 'print the runtime-spec features document of this build', flags: [], args: [0, 0],
+    run: async () => (json((await import('../features')).features()), 0) },
   {
     name: 'spec',
     usage: '[command options]',

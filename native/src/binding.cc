@@ -413,19 +413,13 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("spawn", Napi::Function::New(env, Spawn));
-  exports.Set("waitExit", Napi::Function::New(env, WaitExit));
-  exports.Set("lock", Napi::Function::New(env, Lock));
-  exports.Set("tryLock", Napi::Function::New(env, TryLock));
-  exports.Set("watchExit", Napi::Function::New(env, WatchExit));
-  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen));
-  exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal));
-  exports.Set("renameNoReplace", Napi::Function::New(env, RenameNoReplace));
-  exports.Set("writeProcFile", Napi::Function::New(env, WriteProcFile));
-  exports.Set("sendFd", Napi::Function::New(env, SendFd));
-  exports.Set("commit", Napi::Function::New(env, Commit));
-  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize));
-  exports.Set("attachDeviceFilter", Napi::Function::New(env, AttachDeviceFilter));
+  using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
+  static const std::pair<const char*, Fn> kFunctions[] = {
+      {"spawn", Spawn}, {"commit", Commit}, {"waitExit", WaitExit}, {"watchExit", WatchExit}, {"lock", Lock},
+      {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
+      {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter}};
+  for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
   return exports;
 }
 
