@@ -33,7 +33,8 @@ function socketActivation(): { fds: number; env: string[] } {
 
 /**
  * Creates a container: namespaces, mounts and devices are made and its process waits before the user program
- * until `start`. Validation happens before anything is made; a failure leaves nothing behind.
+ * until `start`. Validation happens before anything is made; a failure leaves nothing behind. The whole
+ * protocol, this side's steps included, is written down in one place: native/src/sync.h.
  */
 export async function create(id: string, opts: CreateOptions): Promise<ContainerState> {
   return (await createContainer(id, opts, false)).state;

@@ -1,31 +1,41 @@
-// Numbered sync points between the runtime (parent) and the container's init, over one SOCK_SEQPACKET pair.
-// Shared by the addon and the ocirun-init stub. Every message is one fixed-size SyncMsg.
+// The create protocol, in the order it runs: the numbered sync points between the runtime (parent, spawn.cc,
+// then lib/lifecycle/create.ts) and the container's init, over one SOCK_SEQPACKET pair. Shared by the addon
+// and the ocirun-init stub. Every message is one fixed-size SyncMsg; fds travel with it (SCM_RIGHTS).
 //
-//   parent                                  child (cloned from the runtime)       ocirun-init (exec'd stub)
-//   clone (into the cgroup2 directory) -->
-//   write the pid into v1 cgroup.procs
+//   runtime                                 child (cloned from the runtime)       ocirun-init (exec'd stub)
+//   [create.ts] state dir (hidden, locked, renamed into place), cgroups made and claimed (flock)
+//   [spawn.cc] exec.fifo, the stub's sealed memfd, the namespace fds, the v1 `tasks` fds, all opened
+//   clone3 (born in the cgroup2 directory) ->  moves itself into the v1 cgroups ("0" into tasks)
+//   (no CLONE_INTO_CGROUP: the pid into cgroup.procs)
 //          ----- kSyncCgroupDone --------->  (only with cgroups) then the cgroup namespace, if new
 //                                            [stage 1: join namespaces, unshare]
 //          <---- kSyncUsermapRequest ------  (only when a user namespace is new)
-//   write uid_map/gid_map
+//   write uid_map/gid_map (procfs.h)
 //          ----- kSyncUsermapDone -------->
 //          <---- kSyncChildPid ------------  (only when a second fork was needed for the pid namespace)
-//                                            mounts, devices, pivot_root, hostname
+//                                            time namespace, hostname, keyring, the rootfs: mounts,
+//                                            devices, symlinks
 //          <---- kSyncHookState ----------  (only with createContainer hooks, before pivot_root)
-//          ----- kSyncHookState + memfd ->  runs them
-//          <---- kSyncConsole + pty master - (only with process.terminal)
-//                                            execveat(sealed memfd) ---------->   argv: its sync fd only
+//          ----- kSyncHookState + memfd ->  runs them (hooks.h)
+//                                            pivot_root, sysctls, read-only and masked paths
+//          <---- kSyncConsole + pty master - (only with process.terminal; terminal.h)
+//   master to --console-socket, or kept      cwd, then execveat(sealed memfd) -->  argv: its sync fd only
 //          <---- kSyncControl ---------------------------------------------------
 //          ----- kSyncControl + memfd (control.h) ------------------------------>  parses it strictly,
-//                                                                                  resolves the executable
+//                                                                                  resolves the executable,
+//                                                                                  rlimits, labels, seccomp,
+//                                                                                  drops privileges
 //          <---- kSyncReady --------------------------------------------------  (+ seccomp notify fd)
-//   state.json written with the pid
+//   [create.ts] the notify fd to its listener, oom_score_adj (procfs.h), state.json with the pid,
+//   the prestart and createRuntime hooks (lib/hooks.ts)
 //          ----- kSyncCommit -------------------------------------------------->  clears its death signal
 //          <---- kSyncCommit --------------------------------------------------  then waits on exec.fifo
 //   (the runtime may exit only after that answer: before it, its exit would still kill the init)
+//   `start` writes exec.fifo ------------------------------------------------->  startContainer hooks,
+//                                                                                  execve of the process
 //   Any side may send kSyncError (carrying a SysError) instead; EOF before kSyncReady means init died, EOF
 //   before kSyncCommit means the runtime died: the init exits rather than wait for a `start` that cannot
-//   find it.
+//   find it. exec runs the same protocol without the rootfs part, joining the container instead.
 #pragma once
 
 #include <cstdint>
