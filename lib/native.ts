@@ -77,6 +77,9 @@ export interface NativePlan {
   domainname?: string;
   cwd: string;
   terminal?: boolean;
+  /** The owner the pty gets (the process user, in the container's ids). */
+  consoleUid?: number;
+  consoleGid?: number;
   consoleSocket?: string;
   consoleRows?: number;
   consoleCols?: number;

@@ -294,7 +294,7 @@ t.test('bad resources: a clear error naming the field, exit 1, no cgroup and no 
   if (v2) cases.push([{ unified: { 'memory.nosuchfile': '1' } }, /\/linux\/resources\/unified\/memory\.nosuchfile: .* does not exist/]);
   else cases.push(
     [{ hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }, /\/linux\/resources\/hugepageLimits\/0: the hugetlb cgroup controller is not mounted on this host/],
-    [{ unified: { 'memory.high': '1' } }, /\/linux\/resources\/unified: unified resources need cgroup v2/],
+    [{ unified: { 'memory.high': '1' } }, /\/linux\/resources\/unified: invalid configuration: cannot use unified on cgroup v1/],
   );
   for (const [resources, message] of cases) {
     const { root, bundle, cg } = start(t, ['true'], resources);

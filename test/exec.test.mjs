@@ -42,8 +42,14 @@ t.test('flags: -e, --cwd, -u, --additional-gids, --cap, --no-new-privs, --preser
   t.equal(lines[0], '1 2', 'env added and overridden');
   t.equal(lines[1], '/tmp');
   t.match(lines[2], /^uid=1000 gid=1001 groups=5(\(\w+\))?,6$/);
-  t.match(lines[3], /CapEff:\t0000000000002000/, 'CAP_NET_RAW effective for a non-root user');
+  t.match(lines[3], /CapEff:\t0000000000000000/, 'a non-root user keeps no effective capability across its exec (as with runc)');
   t.match(lines[4], /NoNewPrivs:\t1/);
+  // runc's --cap: bounding, effective and permitted, never inheritable.
+  const asRoot = ocirun(root, ['exec', '--cap', 'CAP_NET_RAW', 'x', 'grep', '-E', '^Cap(Inh|Prm|Eff|Bnd)', '/proc/self/status']);
+  t.equal(asRoot.status, 0, asRoot.stderr);
+  const sets = Object.fromEntries([...asRoot.stdout.matchAll(/^Cap(\w+):\t([0-9a-f]+)$/gm)].map((m) => [m[1], BigInt(`0x${m[2]}`)]));
+  t.equal(sets.Inh, 0n, 'nothing inheritable');
+  for (const set of ['Prm', 'Eff', 'Bnd']) t.ok((sets[set] >> 13n) & 1n, `CAP_NET_RAW (13) in Cap${set}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-exec-fds-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'in'), 'preserved\n');

@@ -114,3 +114,27 @@ t.test('exec -t: in the foreground through a real terminal, and with a console s
   t.match(rx.output(), /exec-got:x/);
   t.match(spawnSync(bin, ['--root', root, 'exec', '-t', '-d', 'ex', 'true'], { encoding: 'utf8' }).stderr, /needs --console-socket/);
 });
+
+t.test('the pty belongs to the process user, for run and exec', async (t) => {
+  const root = testRoot(t);
+  const dir = tmp(t);
+  const sock = path.join(dir, 'owner.sock');
+  const rx = receiver(t, sock, '');
+  await waitFor(rx.ready);
+  const bundle = makeBundle(t, (c) => {
+    c.process.terminal = true;
+    c.process.user = { uid: 1000, gid: 1000 };
+    c.process.args = ['sh', '-c', 'stat -c owner:%u:%g $(tty)'];
+  });
+  ok(root, ['run', '-d', '--bundle', bundle, '--console-socket', sock, 'own']);
+  await rx.done; // the receiver prints what it read once the process has gone
+  t.match(rx.output(), /owner:1000:1000/, 'run');
+  const plain = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--bundle', plain, 'host']);
+  const esock = path.join(dir, 'exec-owner.sock');
+  const ex = receiver(t, esock, '');
+  await waitFor(ex.ready);
+  ok(root, ['exec', '-t', '-d', '--console-socket', esock, '-u', '1001:1002', 'host', 'sh', '-c', 'stat -c owner:%u:%g $(tty)']);
+  await ex.done;
+  t.match(ex.output(), /owner:1001:1002/, 'exec');
+});

@@ -171,6 +171,6 @@ export function v1Writes(r: Resources): CgroupWrite[] {
   );
   w.push(...rdma(r, 'rdma'));
   if (r.unified && Object.keys(r.unified).length)
-    throw new ConfigError(`${R}/unified`, 'unified resources need cgroup v2 (this host applies resources through cgroup v1)');
+    throw new ConfigError(`${R}/unified`, 'invalid configuration: cannot use unified on cgroup v1 (this host applies resources through cgroup v1)');
   return w;
 }

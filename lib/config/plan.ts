@@ -8,7 +8,7 @@ import type { Bundle } from './load';
 import { planDevSymlinks, planDevices } from './devices';
 import { PROPAGATION, planMount } from './mounts';
 import { cgroupPlacement, type CgroupRecord } from '../cgroups/manager';
-import { initControl } from './process';
+import { initControl, processEnv } from './process';
 import { Ctl } from './control';
 import { planSysctls } from './sysctl';
 import { PROC_NS, liveHost, type HostFacts } from './host';
@@ -48,6 +48,9 @@ function terminalPlan(spec: Spec, consoleSocket: string | undefined) {
   const size = spec.process.consoleSize;
   return {
     terminal: spec.process.terminal === true,
+    // The pty is the process's own: owned by its user, as with runc.
+    consoleUid: spec.process.user?.uid ?? 0,
+    consoleGid: spec.process.user?.gid ?? 0,
     consoleSocket: consoleSocket ? path.resolve(consoleSocket) : '',
     consoleRows: size?.height ?? 0,
     consoleCols: size?.width ?? 0,
@@ -137,7 +140,7 @@ export function buildExecPlan(
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
     initControl: initControl(spec, preserveFds, host, opts.warn).toBuffer(),
-    env: spec.process.env ?? [],
+    env: processEnv(spec.process.env ?? []),
     ...cgroupPlacement(opts.cgroups),
   };
 }
@@ -189,7 +192,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     cwd: spec.process.cwd,
     ...terminalPlan(spec, opts.consoleSocket),
     initControl: createControl(spec, preserveFds, opts, host),
-    env: [...(spec.process.env ?? []), ...(opts.extraEnv ?? [])],
+    env: processEnv([...(spec.process.env ?? []), ...(opts.extraEnv ?? [])]),
     ...cgroupPlacement(opts.cgroups),
   };
 }

@@ -23,18 +23,37 @@ export const RLIMITS = [
 
 const SETS = ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const;
 
-/** The five capability sets as masks; capabilities the running kernel does not know are dropped. */
+/**
+ * The five capability sets as masks. As runc (>= 1.2) does, a name ocirun does not know, or one the running
+ * kernel does not, is left out with a warning, so that a config written for a newer kernel still runs; an
+ * ambient capability that is not also inheritable (and permitted) cannot be raised, and is said so.
+ */
 function capabilityMasks(caps: Process['capabilities'], warn: (msg: string) => void, last: number): bigint[] {
-  return SETS.map((set) => {
+  const masks = SETS.map((set) => {
     let mask = 0n;
-    (caps?.[set] ?? []).forEach((name, i) => {
+    for (const name of caps?.[set] ?? []) {
       const bit = CAPABILITIES.indexOf(name);
-      if (bit < 0) throw new ConfigError(`/process/capabilities/${set}/${i}`, `unknown capability ${name}`);
-      if (bit <= last) mask |= 1n << BigInt(bit);
-      else warn(`${name} is not known to the running kernel; dropped from the ${set} set`);
-    });
+      if (bit < 0) warn(`ignoring unknown capability ${name} in the ${set} set`);
+      else if (bit > last) warn(`${name} is not known to the running kernel; dropped from the ${set} set`);
+      else mask |= 1n << BigInt(bit);
+    }
     return mask;
   });
+  const [, , permitted, inheritable, ambient] = masks;
+  for (let bit = 0; bit < CAPABILITIES.length; bit++)
+    if ((ambient >> BigInt(bit)) & 1n && !((permitted & inheritable) >> BigInt(bit) & 1n))
+      warn(`can't raise ambient capability ${CAPABILITIES[bit]}: it is not in the permitted and inheritable sets`);
+  return masks;
+}
+
+/**
+ * The process environment as runc builds it: a variable given twice keeps its last value (at the place of
+ * its last mention); a value may hold anything, newlines included.
+ */
+export function processEnv(env: string[]): string[] {
+  const last = new Map<string, number>();
+  env.forEach((kv, i) => last.set(kv.slice(0, kv.indexOf('=')), i));
+  return env.filter((kv, i) => last.get(kv.slice(0, kv.indexOf('='))) === i);
 }
 
 const IOPRIO_CLASS = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 } as const;

@@ -20,7 +20,7 @@ export interface ExecOptions extends CommonOptions {
   cwd?: string;
   user?: { uid: number; gid: number };
   additionalGids?: number[];
-  /** Added to every capability set, inheritable included, so that it is effective for a non-root user too. */
+  /** Added to the bounding, effective and permitted sets, as runc's --cap. */
   caps?: string[];
   noNewPrivs?: boolean;
   preserveFds?: number;
@@ -56,13 +56,15 @@ function execProcess(base: Process, o: ExecOptions): Process {
       ...(o.user ?? {}),
       ...(o.additionalGids ? { additionalGids: o.additionalGids } : {}),
     },
+    // runc's --cap: bounding, effective and permitted; ambient only where the process has inheritable
+    // capabilities already (an ambient one must be inheritable too); never the inheritable set itself.
     capabilities: o.caps?.length
       ? {
+          ...caps,
           bounding: add(caps.bounding),
           effective: add(caps.effective),
           permitted: add(caps.permitted),
-          inheritable: add(caps.inheritable),
-          ambient: add(caps.ambient),
+          ...(caps.inheritable?.length ? { ambient: add(caps.ambient) } : {}),
         }
       : base.capabilities,
     noNewPrivileges: o.noNewPrivs ? true : base.noNewPrivileges,

@@ -215,6 +215,8 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.cwd = f.str("cwd");
   p.sessionKeyring = f.str("sessionKeyring", false);
   p.terminal = f.flag("terminal", false);
+  p.consoleUid = uid_t(f.num("consoleUid", false));
+  p.consoleGid = gid_t(f.num("consoleGid", false));
   p.consoleSocket = f.str("consoleSocket", false);
   p.consoleRows = (unsigned short)f.num("consoleRows", false);
   p.consoleCols = (unsigned short)f.num("consoleCols", false);

@@ -220,7 +220,7 @@ int console(ChildContext& ctx, SysError& e) {
     close(slave);
     return -1;
   }
-  return become_terminal_session(slave, e);
+  return become_terminal_session(slave, p.consoleUid, p.consoleGid, e);
 }
 
 int working_dir(ChildContext& ctx, SysError& e) {

@@ -103,6 +103,8 @@ struct ContainerPlan {
   // process.terminal: a pty from the container's /dev/ptmx becomes the process's controlling terminal and
   // stdio; the master goes to consoleSocket, or back to the caller when that is empty.
   bool terminal = false;
+  uid_t consoleUid = 0;  // the pty's owner: the process user (container ids)
+  gid_t consoleGid = 0;
   std::string consoleSocket;
   unsigned short consoleRows = 0, consoleCols = 0;
   std::string sessionKeyring;  // name of a new session keyring; empty: keep the runtime's (--no-new-keyring)

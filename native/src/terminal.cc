@@ -35,9 +35,11 @@ int open_container_pty(unsigned short rows, unsigned short cols, int* master, in
   return rc;
 }
 
-int become_terminal_session(int slave, SysError& e) {
+int become_terminal_session(int slave, uid_t uid, gid_t gid, SysError& e) {
   int rc = 0;
-  if (setsid() < 0)
+  if (fchown(slave, uid, gid) < 0)
+    rc = fail(e, "fchown", "pty");
+  else if (setsid() < 0)
     rc = fail(e, "setsid", "");
   else if (ioctl(slave, TIOCSCTTY, 0) < 0)
     rc = fail(e, "ioctl(TIOCSCTTY)", "");

@@ -4,6 +4,8 @@
 // lib/lifecycle/console.ts); the window size is set on either end. Allocation-free where the child uses it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "error.h"
@@ -14,8 +16,9 @@ namespace ocirun {
 // takes the peer without a path (TIOCGPTPEER: no race on /dev/pts/N). Sizes it when rows or cols are set.
 int open_container_pty(unsigned short rows, unsigned short cols, int* master, int* slave, SysError& e);
 
-// Child: a new session whose controlling terminal is `slave`, which becomes stdin, stdout and stderr.
-int become_terminal_session(int slave, SysError& e);
+// Child: `slave` owned by the process user; a new session whose controlling terminal it is; it becomes stdin,
+// stdout and stderr.
+int become_terminal_session(int slave, uid_t uid, gid_t gid, SysError& e);
 
 // Runtime: where the master goes. With a console socket it is sent there (runc's protocol) and closed;
 // without, it is kept in *kept for the caller.

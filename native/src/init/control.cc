@@ -197,8 +197,12 @@ void resolve(const char* name, char* out, size_t cap) {
   if (strchr(name, '/')) {
     snprintf(out, cap, "%s", name);
     if (is_executable_file(out)) return;
-    snprintf(detail, sizeof detail, "exec: \"%s\": stat %s: %s", name, name, strerror(errno ? errno : EACCES));
-    fail("exec-lookup", "stat", name, errno ? errno : EACCES, detail);
+    // runc's words (people and scripts match them): "exec /run.sh: no such file or directory".
+    int err = errno ? errno : EACCES;
+    snprintf(detail, sizeof detail, "exec %s: %s", name, strerror(err));
+    char* reason = strstr(detail, ": ") + 2;
+    *reason = char(tolower((unsigned char)*reason));  // Go's lower-case error text
+    fail("exec-lookup", "stat", name, err, detail);
   }
   const char* path = getenv("PATH");
   if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -14,7 +14,9 @@ void run_start_hooks(const Control& c) {
   if (state < 0) fail("startContainer-hook", e.syscall, e.path, e.err, e.detail);
   for (size_t i = 0; i < c.nhooks; i++) {
     const Hook& h = c.hooks[i];
-    if (ocirun::run_hook({"startContainer", i, h.path, h.argv, h.envp, h.timeout}, state, e) < 0)
+    // A hook without env of its own runs with the process's, as runc's do.
+    char* const* envp = h.envp[0] ? h.envp : environ;
+    if (ocirun::run_hook({"startContainer", i, h.path, h.argv, envp, h.timeout}, state, e) < 0)
       fail("startContainer-hook", e.syscall, e.path, e.err, e.detail);
   }
   close(state);

@@ -89,6 +89,7 @@ enum { kBounding, kEffective, kPermitted, kInheritable, kAmbient };
 void parse(int argc, char** argv, Control& c);                      // control.cc
 void resolve(const char* name, char* out, size_t cap);               // control.cc
 void set_affinity(const char* list, const char* step);               // process.cc
+void reset_affinity();                                                // process.cc
 void default_home(uid_t uid);                                         // process.cc
 void apply_scheduling(const Control& c);                              // process.cc
 void apply_labels(const Control& c);                                  // process.cc

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   static Control c;
   parse(argc, argv, c);
   if (c.cpus_initial) set_affinity(c.cpus_initial, "cpu-affinity");
+  else reset_affinity();
   static char exe[PATH_MAX];
   resolve(c.args[0], exe, sizeof exe);
   default_home(c.uid);

@@ -18,6 +18,16 @@ void set_affinity(const char* list, const char* step) {
   if (sched_setaffinity(0, sizeof set, &set) < 0) fail(step, "sched_setaffinity", list, errno);
 }
 
+// Without execCPUAffinity the process may use every CPU its cpuset allows: never the CPU set of the runtime
+// that started it (a runtime pinned to one CPU must not pin the container). The kernel limits the full mask
+// to the cgroup's cpuset.
+void reset_affinity() {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) CPU_SET(cpu, &all);
+  sched_setaffinity(0, sizeof all, &all);  // EINVAL only if no CPU of the set is allowed: keep what we have
+}
+
 // HOME absent or empty in the process's environment: the home of `uid` in the container's /etc/passwd (we are
 // past pivot_root: the path cannot leave the container), "/" when it has no entry, as runc does. The file is
 // the image's: only a regular file is read, and at most its first 1 MiB.

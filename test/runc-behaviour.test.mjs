@@ -1,0 +1,64 @@
+// Behaviours runc's users and callers rely on (issue: "Behave as runc does"), each with a real container.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { bin, fs, path, makeBundle, ocirun, ok, runContainer, state, testRoot, waitFor } from './helpers.mjs';
+
+const warnings = (stderr) => [...stderr.matchAll(/level=warning msg="([^"]*)"/g)].map((m) => m[1]);
+
+t.test('an unknown capability is ignored with a warning; an ambient one that cannot be raised is said so', async (t) => {
+  const r = runContainer(t, ['grep', '^CapBnd', '/proc/self/status'], (c) => {
+    c.process.capabilities = { bounding: ['CAP_KILL', 'CAP_FROM_THE_FUTURE'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], ambient: ['CAP_KILL'] };
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /CapBnd:\t0000000000000020/, 'the known one is applied');
+  const w = warnings(r.stderr);
+  t.ok(w.some((m) => /ignoring unknown capability CAP_FROM_THE_FUTURE/.test(m)), 'the unknown one is named');
+  t.ok(w.some((m) => /can't raise ambient capability CAP_KILL/.test(m)), 'ambient without inheritable');
+  const plain = runContainer(t, ['true']);
+  t.same(warnings(plain.stderr), [], "the default spec warns about nothing");
+});
+
+t.test('a variable given twice keeps its last value; a value with a newline stays one variable', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'echo "A=$A"; env | grep -c "^A="; printf "%s" "$NL" | wc -l'], (c) => {
+    c.process.env = ['PATH=/bin:/usr/bin', 'A=first', 'NL=one\ntwo', 'A=last'];
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.same(r.stdout.trim().split('\n'), ['A=last', '1', '1']);
+});
+
+t.test('the container gets the CPUs of its cpuset, not those of the runtime that started it', async (t) => {
+  const own = fs.readFileSync('/proc/self/status', 'utf8').match(/Cpus_allowed_list:\s*(\S+)/)[1];
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['grep', 'Cpus_allowed_list', '/proc/self/status']));
+  const out = path.join(bundle, 'out');
+  const fd = fs.openSync(out, 'w');
+  // ocirun pinned to CPU 0, as a daemon pinned by its unit would be.
+  const r = spawnSync('taskset', ['-c', '0', bin, '--root', root, 'run', '--bundle', bundle, 'aff'], { stdio: ['ignore', fd, 'pipe'] });
+  fs.closeSync(fd);
+  t.equal(r.status, 0, r.stderr?.toString());
+  t.match(fs.readFileSync(out, 'utf8'), new RegExp(`Cpus_allowed_list:\\s*${own}\\n`), `all of ${own}, not 0`);
+});
+
+t.test('startContainer hooks without env of their own run with the process environment', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['touch', '/tmp/ran'];
+    c.process.env = ['PATH=/bin:/usr/bin', 'FROM_PROCESS=yes'];
+    c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo "$FROM_PROCESS" > /tmp/hook-env'] }] };
+  });
+  ok(root, ['run', '--bundle', bundle, 'he']);
+  t.equal(fs.readFileSync(path.join(bundle, 'rootfs', 'tmp', 'hook-env'), 'utf8'), 'yes\n');
+});
+
+t.test('a missing executable given by path: "exec /run.sh: no such file or directory", for run and exec', async (t) => {
+  const r = runContainer(t, ['/run.sh']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /exec \/run\.sh: no such file or directory/);
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--bundle', bundle, 'ex']);
+  const e = ocirun(root, ['exec', 'ex', '/run.sh']);
+  t.equal(e.status, 255);
+  t.match(e.stderr, /exec \/run\.sh: no such file or directory/);
+  t.equal(state(root, 'ex').status, 'running');
+});
