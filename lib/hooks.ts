@@ -42,29 +42,34 @@ export function writeStartHooks(spec: Spec, state: object, m: ControlMessage): v
   m.str(Ctl.HookState, stateTemplate(state, 'created'), '/annotations');
 }
 
+const ERRNO_TEXT: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', ENOEXEC: 'exec format error' };
+
+/** One hook; its failure in runc's words: "error running <kind> hook #<n>: exit status 3, stdout: ..., stderr: ...". */
 function runHook(kind: string, index: number, hook: Hook, state: string): Promise<void> {
   const [argv0, ...args] = hook.args?.length ? hook.args : [hook.path];
   const env = Object.fromEntries((hook.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const what = `${kind} hook #${index} (${hook.path})`;
+  const failed = (why: string) => new OcirunError(`error running ${kind} hook #${index}: ${why}`);
   // Loaded here: child_process brings net and streams, which no command without hooks needs.
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(hook.path, args, { argv0, env, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(hook.path, args, { argv0, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
     let timedOut = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdin.on('error', () => {}); // a hook may exit without reading its stdin
     child.stdin.end(state);
     const timer = hook.timeout ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), hook.timeout * 1000) : undefined;
-    child.on('error', (err) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new OcirunError(`${what}: ${err.message}`));
+      reject(failed(`fork/exec ${hook.path}: ${ERRNO_TEXT[err.code ?? ''] ?? err.message}`));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const tail = stderr.trim() ? `: ${stderr.trim()}` : '';
-      if (timedOut) reject(new OcirunError(`${what} timed out after ${hook.timeout}s`));
-      else if (code !== 0) reject(new OcirunError(`${what} failed: ${signal ? `signal ${signal}` : `exit status ${code}`}${tail}`));
+      const output = `, stdout: ${stdout.trim()}, stderr: ${stderr.trim()}`;
+      if (timedOut) reject(failed(`hook ran past specified timeout of ${hook.timeout!.toFixed(1)}s`));
+      else if (code !== 0) reject(failed(`${signal ? `signal: ${signal}` : `exit status ${code}`}${output}`));
       else resolve();
     });
   });

@@ -14,12 +14,14 @@ namespace ocirun {
 
 namespace {
 
-// "<kind> hook #<i>" then `what`, into e.detail.
+// runc's words: "error running <kind> hook #<i>: " then `what`, `n` and `unit`, into e.detail.
 void describe(SysError& e, const HookRun& h, const char* what, unsigned long n, const char* unit) {
   char detail[sizeof e.detail];
-  size_t len = append_str(detail, 0, sizeof detail, h.kind);
+  size_t len = append_str(detail, 0, sizeof detail, "error running ");
+  len = append_str(detail, len, sizeof detail, h.kind);
   len = append_str(detail, len, sizeof detail, " hook #");
   len = append_uint(detail, len, sizeof detail, h.index);
+  len = append_str(detail, len, sizeof detail, ": ");
   len = append_str(detail, len, sizeof detail, what);
   len = append_uint(detail, len, sizeof detail, n);
   append_str(detail, len, sizeof detail, unit);
@@ -81,16 +83,16 @@ int run_hook(const HookRun& h, int state_fd, SysError& e) {
     kill(pid_t(pid), SIGKILL);
     reap(pid_t(pid), &status);
     fail(e, "poll", h.path, err);
-    if (err == ETIMEDOUT) describe(e, h, " timed out after ", h.timeout, "s");
+    if (err == ETIMEDOUT) describe(e, h, "hook ran past specified timeout of ", h.timeout, ".0s");
     return -1;
   }
   if (reap(pid_t(pid), &status) < 0) return fail(e, "waitpid", h.path);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
   fail(e, "execve", h.path, ECANCELED);
   if (WIFEXITED(status))
-    describe(e, h, " failed: exit status ", WEXITSTATUS(status), "");
+    describe(e, h, "exit status ", WEXITSTATUS(status), "");
   else
-    describe(e, h, " failed: signal ", unsigned(WTERMSIG(status)), "");
+    describe(e, h, "signal: ", unsigned(WTERMSIG(status)), "");
   return -1;
 }
 
