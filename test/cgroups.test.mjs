@@ -193,6 +193,33 @@ t.test('devices: a denied device cannot be opened, an allowed one can, for the a
   t.match(wildcard.stdout, /write-ok/, 'a rule with any minor covers it');
 });
 
+t.test('delete --force of a paused container, with a sub-cgroup it froze itself, thaws and removes everything', async (t) => {
+  const { root, pid } = running(t, ['sh', '-c', 'sleep 100 & sleep 100']);
+  // A child of the init moved into a sub-cgroup of the container's, frozen on its own.
+  const freezerDir = path.dirname(cgFile(root, 'x', 'freezer', 'cgroup.procs'));
+  const sub = path.join(freezerDir, 'inner');
+  fs.mkdirSync(sub);
+  const child = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+  fs.writeFileSync(path.join(sub, 'cgroup.procs'), child);
+  fs.writeFileSync(path.join(sub, v2 ? 'cgroup.freeze' : 'freezer.state'), v2 ? '1' : 'FROZEN');
+  ok(root, ['pause', 'x']);
+  t.equal(state(root, 'x').status, 'paused');
+  const started = Date.now();
+  const r = ocirun(root, ['delete', '--force', 'x']);
+  t.equal(r.status, 0, r.stderr);
+  t.ok(Date.now() - started < 5000, 'at once, not after a timeout');
+  t.notOk(fs.existsSync(path.join(root, 'x')), 'no state left');
+  t.notOk(fs.existsSync(freezerDir), 'no cgroup left');
+  const alive = (p) => {
+    try {
+      return !/^\d+ \(.*\) [ZX] /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  t.notOk(alive(pid) || alive(child), 'no process left (at most a zombie waiting for its reaper)');
+});
+
 t.test('pause and resume: frozen processes make no progress, state says paused, exec waits for --ignore-paused', async (t) => {
   const { root, pid } = running(t, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done']);
   const file = `/proc/${pid}/root/tmp/count`;

@@ -62,3 +62,41 @@ t.test('a missing executable given by path: "exec /run.sh: no such file or direc
   t.match(e.stderr, /exec \/run\.sh: no such file or directory/);
   t.equal(state(root, 'ex').status, 'running');
 });
+
+t.test('kill KILL of a container in the host pid namespace kills every process of its cgroup', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'sleep 100 & echo $! > /tmp/bg; sleep 100'];
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'pid');
+  });
+  ok(root, ['run', '-d', '--bundle', bundle, 'hp']);
+  const bgFile = path.join(bundle, 'rootfs', 'tmp', 'bg');
+  await waitFor(() => fs.existsSync(bgFile) && fs.readFileSync(bgFile, 'utf8').trim() !== '');
+  const bg = Number(fs.readFileSync(bgFile, 'utf8'));
+  const alive = (p) => {
+    try {
+      return !/^\d+ \(.*\) [ZX] /.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  t.ok(alive(bg), 'the background process runs (its host pid, with the host pid namespace)');
+  ok(root, ['kill', 'hp', 'KILL']);
+  await waitFor(() => !alive(bg), 5000);
+  t.pass('the background process is gone too');
+  await waitFor(() => state(root, 'hp').status === 'stopped');
+  ok(root, ['delete', 'hp']);
+});
+
+t.test('a cwd missing from the image is made inside the rootfs, for run and exec', async (t) => {
+  const r = runContainer(t, ['pwd'], (c) => (c.process.cwd = '/not/in/image'));
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '/not/in/image\n');
+  t.ok(fs.statSync(path.join(r.bundle, 'rootfs', 'not', 'in', 'image')).isDirectory());
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--bundle', bundle, 'cw']);
+  const e = ocirun(root, ['exec', '--cwd', '/made/by/exec', 'cw', 'pwd']);
+  t.equal(e.status, 0, e.stderr);
+  t.equal(e.stdout, '/made/by/exec\n');
+});

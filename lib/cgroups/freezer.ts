@@ -38,3 +38,34 @@ export function isFrozen(rec: CgroupRecord | undefined): boolean {
     return false;
   }
 }
+
+/**
+ * Thaws the container's cgroup and every cgroup below it that was frozen on its own (a container may make and
+ * freeze sub-cgroups): a frozen process dies only once thawed, so whatever kills the container thaws first.
+ */
+export async function thawTree(rec: CgroupRecord): Promise<void> {
+  const v2 = rec.mode === 'unified';
+  const top = v2 ? rec.unified : rec.v1.freezer;
+  if (!top) return;
+  const file = v2 ? 'cgroup.freeze' : 'freezer.state';
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const sub = path.join(dir, e.name);
+      walk(sub);
+      try {
+        fs.writeFileSync(path.join(sub, file), v2 ? '0' : 'THAWED');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+  };
+  walk(top);
+  if (isFrozen(rec)) await setFrozen(rec, false);
+}

@@ -8,7 +8,7 @@ import { attachDeviceFilter, lock } from '../native';
 import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
-import { isFrozen, setFrozen } from './freezer';
+import { thawTree } from './freezer';
 import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
@@ -221,7 +221,7 @@ export async function killAll(rec: CgroupRecord, timeoutMs = 10_000): Promise<vo
   };
   if (!cgroupPids(rec).length) return;
   kill();
-  if (isFrozen(rec)) await setFrozen(rec, false).catch(() => undefined);
+  await thawTree(rec).catch(() => undefined);
   await waitUntil(() => cgroupPids(rec).length === 0, {
     what: 'the cgroup to be empty after SIGKILL',
     timeoutMs,

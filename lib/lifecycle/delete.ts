@@ -10,6 +10,7 @@ import { rootOf, type CommonOptions } from './options';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
 import { killAll, removeCgroups } from '../cgroups/manager';
+import { thawTree } from '../cgroups/freezer';
 
 export interface DeleteOptions extends CommonOptions {
   /** Kill a container that is not stopped, then delete it. */
@@ -31,6 +32,9 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
     if (status !== 'stopped') {
       if (!opts?.force) check('delete', id, status);
       signalListed(() => containerPids(rec), 9);
+      // A frozen process dies only once thawed: a paused container (and any cgroup it froze below its own) is
+      // thawed into its SIGKILL.
+      if (rec.cgroup) await thawTree(rec.cgroup);
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
     }
     if (rec.cgroup) {

@@ -21,6 +21,13 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
       if (status !== 'stopped' || rec.cgroup) signalListed(() => containerPids(rec), n);
       return;
     }
+    // Without a pid namespace of its own the init's death takes nobody with it: SIGKILL goes to every process
+    // of the container's cgroup, as runc does.
+    const ownPidNs = (rec.spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
+    if (n === 9 && !ownPidNs && rec.cgroup) {
+      signalListed(() => containerPids(rec), n);
+      return;
+    }
     // Through a pidfd taken from the start time on record: a reused pid is never signalled.
     const fd = pidfdOpen(rec.pid, rec.startTime);
     if (fd < 0) throw new OcirunError('container not running: no such process');
