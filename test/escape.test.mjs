@@ -157,3 +157,17 @@ t.test('a sysctl is written to the procfs itself, never through a mount placed o
   t.equal(fs.readFileSync(host, 'utf8'), 'host file\n', 'the file bound over it was not written');
   t.notOk(fs.existsSync(path.join(root, 's')), 'nothing left behind');
 });
+
+t.test('a /proc or /sys that is a symlink in the image is refused, never followed', async (t) => {
+  for (const [dest, to] of [['proc', '/tmp'], ['sys', '/proc']]) {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
+    const link = path.join(bundle, 'rootfs', dest);
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(to, link);
+    const r = ocirun(root, ['run', '--bundle', bundle, 'l']);
+    t.equal(r.status, 1, `/${dest} -> ${to}: refused`);
+    t.match(r.stderr, new RegExp(`mount #\\d+ \\(/${dest}\\): is a symlink in the image: proc and sysfs must be mounted on a real directory`));
+    t.notOk(fs.existsSync(path.join(root, 'l')), 'nothing left behind');
+  }
+});

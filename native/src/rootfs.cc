@@ -1,6 +1,7 @@
 #include "rootfs.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -96,8 +97,27 @@ int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, Sy
   return rc < 0 ? fail(e, "mount(MS_REMOUNT)", m.destination.c_str()) : 0;
 }
 
+// proc and sysfs go on a real directory: an image whose /proc is a link would get the kernel's files wherever
+// the link points (runc refuses it the same way).
+int refuse_symlinked_destination(const MountPlan& m, int root_fd, SysError& e) {
+  const char* type = m.type.c_str();
+  if (m.kind != MountPlan::kFilesystem || (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0)) return 0;
+  char base[NAME_MAX + 1];
+  int dir = open_parent_in_root(root_fd, m.destination.c_str(), base, sizeof base, e);
+  if (dir < 0) return -1;
+  struct stat st;
+  int rc = 0;
+  if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+    rc = fail(e, "fstatat", "", ELOOP);  // the context names the mount and its destination
+    copy_str(e.detail, sizeof e.detail, "is a symlink in the image: proc and sysfs must be mounted on a real directory");
+  }
+  close(dir);
+  return rc;
+}
+
 int mount_one(const MountPlan& m, int root_fd, SysError& e) {
   const char* dest = m.destination.c_str();
+  if (refuse_symlinked_destination(m, root_fd, e) < 0) return -1;
   int fd = ensure_target_in_root(root_fd, dest, m.kind == MountPlan::kBind && m.sourceIsFile, e);
   if (fd < 0) return -1;
   int rc = 0;
