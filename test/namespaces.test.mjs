@@ -87,6 +87,23 @@ t.test('time namespace: offsets apply inside', async (t) => {
   t.ok(inside >= host + 86400 * 365 - 5, `uptime inside (${inside}) is a year ahead of the host's (${host})`);
 });
 
+t.test('time namespace: one without offsets, and joining another container\'s, with its offsets', async (t) => {
+  const root = testRoot(t);
+  const first = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.linux.namespaces.push({ type: 'time' });
+    c.linux.timeOffsets = { monotonic: { secs: 3600, nanosecs: 0 }, boottime: { secs: 86400 } };
+  });
+  ok(root, ['run', '-d', '--bundle', first, 'first']);
+  const pid = state(root, 'first').pid;
+  const bare = runContainer(t, ['cat', '/proc/self/timens_offsets'], (c) => c.linux.namespaces.push({ type: 'time' }));
+  t.equal(bare.status, 0, bare.stderr);
+  t.match(bare.stdout, /^monotonic\s+0\s+0\nboottime\s+0\s+0\n$/, 'a new time namespace without offsets');
+  const joined = runContainer(t, ['cat', '/proc/self/timens_offsets'], (c) => c.linux.namespaces.push({ type: 'time', path: `/proc/${pid}/ns/time` }));
+  t.equal(joined.status, 0, joined.stderr);
+  t.match(joined.stdout, /^monotonic\s+3600\s+0\nboottime\s+86400\s+0\n$/, 'the joined one, with the first container\'s offsets');
+});
+
 t.test('configs the namespaces cannot satisfy are refused before any work', async (t) => {
   const cases = [
     [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /\/hostname: setting the hostname needs a new uts namespace/],
