@@ -220,6 +220,29 @@ t.test('delete --force of a paused container, with a sub-cgroup it froze itself,
   t.notOk(alive(pid) || alive(child), 'no process left (at most a zombie waiting for its reaper)');
 });
 
+t.test('exec --cgroup runs the process in an existing sub-cgroup of the container', async (t) => {
+  const { root } = running(t, ['sleep', '100']);
+  const rec = record(root, 'x');
+  const dirs = [...new Set([rec.unified, ...Object.values(rec.v1)].filter(Boolean))];
+  for (const d of dirs) {
+    fs.mkdirSync(path.join(d, 'sub'));
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) // a v1 cpuset takes tasks only once it has cpus and mems
+      if (!v2 && fs.existsSync(path.join(d, f))) fs.writeFileSync(path.join(d, 'sub', f), fs.readFileSync(path.join(d, f)));
+  }
+  // Empty again once the exec'd process has exited; the container's delete removes the rest.
+  afterContainers(t, () => dirs.forEach((d) => fs.existsSync(path.join(d, 'sub')) && fs.rmdirSync(path.join(d, 'sub'))));
+  const r = ocirun(root, ['exec', '--cgroup', 'sub', 'x', 'cat', '/proc/self/cgroup']);
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.ok(lines.length > 0 && lines.every((l) => l.endsWith('/sub')), `every hierarchy says /sub: ${lines.join(' | ')}`);
+  const missing = ocirun(root, ['exec', '--cgroup', 'nosuch', 'x', 'true']);
+  t.equal(missing.status, 255);
+  t.match(missing.stderr, /--cgroup nosuch: .*nosuch does not exist/);
+  const outside = ocirun(root, ['exec', '--cgroup', '../escape', 'x', 'true']);
+  t.equal(outside.status, 255);
+  t.match(outside.stderr, /invalid --cgroup \.\.\/escape/);
+});
+
 t.test('pause and resume: frozen processes make no progress, state says paused, exec waits for --ignore-paused', async (t) => {
   const { root, pid } = running(t, ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done']);
   const file = `/proc/${pid}/root/tmp/count`;

@@ -100,3 +100,15 @@ t.test('a cwd missing from the image is made inside the rootfs, for run and exec
   t.equal(e.status, 0, e.stderr);
   t.equal(e.stdout, '/made/by/exec\n');
 });
+
+t.test('--debug says what each step does', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
+  const r = ocirun(root, ['--debug', 'run', '--bundle', bundle, 'dbg']);
+  t.equal(r.status, 0, r.stderr);
+  const lines = [...r.stderr.matchAll(/level=debug msg="([^"]*)"/g)].map((m) => m[1]);
+  for (const step of [/^config: .*config\.json validated; plan: \d+ mounts/, /^state: .* in place and locked/, /^cgroups \(\w+\): /, /^spawn: init \d+ is ready/, /^commit: init \d+ recorded/, /^start: wrote exec\.fifo/, /^delete: processes gone/])
+    t.ok(lines.some((l) => step.test(l)), `a line for ${step}`);
+  const quiet = ocirun(root, ['run', '--bundle', bundle, 'q']);
+  t.notMatch(quiet.stderr, /level=debug/, 'nothing without --debug');
+});

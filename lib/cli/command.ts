@@ -5,6 +5,8 @@ import type { FlagSpec, FlagValues } from './args';
 export interface Globals {
   root?: string;
   warn?: (msg: string) => void;
+  /** Set with --debug: one line per step. */
+  debug?: (msg: string) => void;
 }
 
 export interface Command {

@@ -29,6 +29,7 @@ function createOptions(f: FlagValues, g: Globals) {
     noNewKeyring: f['no-new-keyring'] === true,
     preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
     onWarning: g.warn,
+    onDebug: g.debug,
   };
 }
 
@@ -44,7 +45,7 @@ export const COMMANDS: Command[] = [
     run: async (f, [id], g) => (await (await import('../lifecycle/create')).create(id, createOptions(f, g)), 0),
   },
   idCommand('start', 'run the user program of a created container', async (id, g) =>
-    (await import('../lifecycle/start')).start(id, { root: g.root, onWarning: g.warn })),
+    (await import('../lifecycle/start')).start(id, { root: g.root, onWarning: g.warn, onDebug: g.debug })),
   {
     name: 'run',
     usage: '[command options] <container-id>',
@@ -81,6 +82,7 @@ export const COMMANDS: Command[] = [
       { name: 'process-label', kind: 'string', help: 'SELinux label of the process' },
       { name: 'apparmor', kind: 'string', help: 'AppArmor profile of the process' },
       { name: 'ignore-paused', kind: 'bool', help: 'exec even in a paused container' },
+      { name: 'cgroup', kind: 'list', help: 'run in a sub-cgroup of the container: [CONTROLLER[,CONTROLLER]:]PATH (repeatable)' },
     ],
     args: [1, Infinity],
     errorStatus: 255,
@@ -95,6 +97,7 @@ export const COMMANDS: Command[] = [
       return exec(id, {
         root: g.root,
         onWarning: g.warn,
+        onDebug: g.debug,
         process: processFile ? JSON.parse(fs.readFileSync(processFile, 'utf8')) : undefined,
         args,
         env: f.env as string[] | undefined,
@@ -111,6 +114,7 @@ export const COMMANDS: Command[] = [
         apparmor: str(f.apparmor),
         processLabel: str(f['process-label']),
         ignorePaused: f['ignore-paused'] === true,
+        cgroup: f.cgroup as string[] | undefined,
       });
     },
   },
@@ -132,7 +136,7 @@ export const COMMANDS: Command[] = [
     flags: [{ name: 'all', short: 'a', kind: 'bool', help: 'send the signal to every process of the container' }],
     args: [1, 2],
     async run(f, [id, sig], g) {
-      await (await import('../lifecycle/kill')).kill(id, sig ?? 'SIGTERM', { root: g.root, all: f.all === true });
+      await (await import('../lifecycle/kill')).kill(id, sig ?? 'SIGTERM', { root: g.root, all: f.all === true, onDebug: g.debug });
       return 0;
     },
   },
@@ -144,7 +148,7 @@ export const COMMANDS: Command[] = [
     flags: [{ name: 'force', short: 'f', kind: 'bool', help: 'kill the container if it is not stopped' }],
     args: [1, 1],
     async run(f, [id], g) {
-      await (await import('../lifecycle/delete')).destroy(id, { root: g.root, force: f.force === true, onWarning: g.warn });
+      await (await import('../lifecycle/delete')).destroy(id, { root: g.root, force: f.force === true, onWarning: g.warn, onDebug: g.debug });
       return 0;
     },
   },

@@ -83,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     logLine(log, 'debug', `ocirun ${argv.join(' ')}`);
     logLine(log, 'debug', `started from ${startMode}`);
     const warn = (msg: string) => logLine(log, 'warning', msg);
-    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn });
+    const debug = log.debug ? (msg: string) => logLine(log, 'debug', msg) : undefined;
+    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn, debug });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (log.file) {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../config/load';
-import { buildPlan } from '../config/plan';
+import { CLONE_FLAGS, buildPlan } from '../config/plan';
 import { claimCgroup, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
@@ -85,6 +85,9 @@ export async function createContainer(
     hookState: publicState(rec, 'creating'),
     cgroups: cgroups.record,
   });
+  const debug = opts.onDebug ?? (() => {});
+  debug(`config: ${bundle.dir}/config.json validated; plan: ${plan.mounts.length} mounts, ${plan.devices.length} devices, ` +
+    `new namespaces ${nsNames(plan.cloneFlags) || 'none'}${plan.cgroupNamespace ? ' +cgroup' : ''}, joined ${plan.joins.map((j) => j.path).join(' ') || 'none'}`);
   cgroups.record.created = dirsToMake(cgroups.record);
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
   const dir = await ContainerDir.create(root, id, rec);
@@ -95,15 +98,19 @@ export async function createContainer(
   let claim = -1; // the lock on our cgroup, held until our process is in it
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
+    debug(`state: ${dir.dir} in place and locked`);
     await createCgroups(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
+    debug(`cgroups (${cgroups.record.mode}): ${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
     cgroupsMade = true;
     dir.write(rec);
     claim = await claimCgroup(cgroups.record);
     ours = true;
+    debug('spawn: clone3 into the cgroup; in the child: namespaces, mounts, devices, pivot_root, then the init stub');
     const spawned = spawn(plan);
     fs.closeSync(claim);
     claim = -1;
     pid = spawned.pid;
+    debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
     syncFd = spawned.syncFd;
     consoleFd = spawned.consoleFd;
     if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, publicState({ ...rec, pid }, 'creating'), spawned.notifyFd);
@@ -117,6 +124,7 @@ export async function createContainer(
     await runHooks(bundle.spec, 'createRuntime', publicState(committed, 'creating'));
     syncFd = -1;
     commit(spawned.syncFd); // only now may the init outlive us
+    debug(`commit: init ${pid} recorded; it now waits on exec.fifo for start`);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
   } catch (err) {
     if (claim >= 0) fs.closeSync(claim);
@@ -144,6 +152,8 @@ function setOomScoreAdj(pid: number, value: number): void {
     throw new SystemError(`oom-score-adj: ${e.message}`, { code: e.code, errno: e.errno, syscall: e.syscall, path: e.path, step: 'oom-score-adj' });
   }
 }
+
+const nsNames = (flags: number) => Object.entries(CLONE_FLAGS).filter(([, f]) => flags & f).map(([n]) => n).join(',');
 
 function killQuietly(pid: number): void {
   try {

@@ -43,6 +43,7 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
       await removeCgroups(rec.cgroup);
     }
     dir.remove();
+    opts?.onDebug?.(`delete: processes gone, ${rec.cgroup ? 'cgroups removed, ' : ''}state removed`);
     if (rec.spec.hooks?.poststop?.length)
       await runHooksWarning(rec.spec, 'poststop', publicState(rec, 'stopped'), opts?.onWarning);
   });

@@ -4,6 +4,8 @@ import type { Process, Spec } from '../config/spec';
 import { OcirunError } from '../errors';
 import { commit, pidfdOpen, spawn, type Spawned } from '../native';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CgroupRecord } from '../cgroups/manager';
 import { handOverNotifyFd } from './notify';
 import { proxyConsole } from './console';
 import { withContainer } from './with-container';
@@ -35,6 +37,39 @@ export interface ExecOptions extends CommonOptions {
   processLabel?: string;
   /** Run the process even in a paused container (it starts frozen). */
   ignorePaused?: boolean;
+  /**
+   * runc's --cgroup: sub-cgroups of the container's to run in, each "[CONTROLLER[,CONTROLLER]:]PATH"; a PATH
+   * without controllers applies to every hierarchy (and is the one form on cgroup v2).
+   */
+  cgroup?: string[];
+}
+
+/** The container's cgroups with the --cgroup sub-paths applied; each must exist already, as with runc. */
+export function subCgroups(rec: CgroupRecord, specs: string[]): CgroupRecord {
+  const out: CgroupRecord = { ...rec, v1: { ...rec.v1 } };
+  for (const spec of specs) {
+    const colon = spec.indexOf(':');
+    const controllers = colon >= 0 ? spec.slice(0, colon).split(',') : undefined;
+    const sub = colon >= 0 ? spec.slice(colon + 1) : spec;
+    if (!sub || path.isAbsolute(sub) || sub.split('/').includes('..'))
+      throw new OcirunError(`invalid --cgroup ${spec}: want a path relative to the container's cgroup, without ".."`);
+    const apply = (dir: string, what: string) => {
+      const target = path.join(dir, sub);
+      if (!fs.existsSync(target)) throw new OcirunError(`--cgroup ${spec}: ${what} ${target} does not exist`);
+      return target;
+    };
+    if (!controllers) {
+      if (out.unified && rec.unified) out.unified = apply(rec.unified, 'cgroup');
+      for (const [c, dir] of Object.entries(rec.v1)) out.v1[c] = apply(dir, c);
+      continue;
+    }
+    for (const c of controllers) {
+      if (rec.mode === 'unified') throw new OcirunError(`invalid --cgroup ${spec}: controllers are not named on cgroup v2`);
+      if (!rec.v1[c]) throw new OcirunError(`invalid --cgroup ${spec}: no such controller ${c}`);
+      out.v1[c] = apply(rec.v1[c], c);
+    }
+  }
+  return out;
 }
 
 /** The container's process with the exec flags applied, as runc builds it. */
@@ -95,7 +130,10 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     if (status === 'paused') dir.release();
     let spawned: Spawned;
     try {
-      const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups: rec.cgroup });
+      if (opts.cgroup?.length && !rec.cgroup) throw new OcirunError(`--cgroup: container ${id} has no cgroups`);
+      const cgroups = rec.cgroup && opts.cgroup?.length ? subCgroups(rec.cgroup, opts.cgroup) : rec.cgroup;
+      const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups });
+      opts.onDebug?.(`exec: joining ${plan.joins.map((j) => j.path).join(' ')} (checked against init ${rec.pid}'s pidfd)`);
       spawned = spawn({ ...plan, joinPidfd: initFd });
     } finally {
       fs.closeSync(initFd);
@@ -104,6 +142,7 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     try {
       if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
       commit(spawned.syncFd);
+      opts.onDebug?.(`exec: process ${spawned.pid} runs`);
     } catch (err) {
       proxy?.close();
       signal(spawned.pid, 'SIGKILL');

@@ -18,14 +18,17 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
   // shared pid namespace) are still found; without, nothing is known once the init is gone.
   await withContainer(id, opts?.all ? undefined : 'kill', opts, ({ rec, status }) => {
     if (opts?.all) {
-      if (status !== 'stopped' || rec.cgroup) signalListed(() => containerPids(rec), n);
+      if (status === 'stopped' && !rec.cgroup) return;
+      const sent = signalListed(() => containerPids(rec), n);
+      opts.onDebug?.(`kill --all: signal ${n} to ${sent} process(es), each through a pidfd`);
       return;
     }
     // Without a pid namespace of its own the init's death takes nobody with it: SIGKILL goes to every process
     // of the container's cgroup, as runc does.
     const ownPidNs = (rec.spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
     if (n === 9 && !ownPidNs && rec.cgroup) {
-      signalListed(() => containerPids(rec), n);
+      const sent = signalListed(() => containerPids(rec), n);
+      opts?.onDebug?.(`kill: no pid namespace of its own: SIGKILL to ${sent} process(es) of the cgroup`);
       return;
     }
     // Through a pidfd taken from the start time on record: a reused pid is never signalled.
@@ -33,6 +36,7 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
     if (fd < 0) throw new OcirunError('container not running: no such process');
     try {
       if (!pidfdSignal(fd, n)) throw new OcirunError('container not running: no such process');
+      opts?.onDebug?.(`kill: signal ${n} to init ${rec.pid} through its pidfd`);
     } finally {
       fs.closeSync(fd);
     }

@@ -6,6 +6,8 @@ export interface CommonOptions {
   root?: string;
   /** Receives warnings (a capability the kernel lacks, a failing poststart hook, ...). Default: ignored. */
   onWarning?: (msg: string) => void;
+  /** Receives a line for each step taken (the CLI's --debug). Default: ignored. */
+  onDebug?: (msg: string) => void;
 }
 
 export const rootOf = (o: CommonOptions | undefined) => o?.root ?? defaultRoot();

@@ -23,6 +23,7 @@ export async function start(id: string, opts?: CommonOptions): Promise<void> {
       fs.closeSync(fd);
     }
     fs.unlinkSync(dir.fifoPath);
+    opts?.onDebug?.(`start: wrote exec.fifo; init ${rec.pid} runs its startContainer hooks, then execs ${rec.spec.process.args[0]}`);
     if (rec.spec.hooks?.poststart?.length)
       await runHooksWarning(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)), opts?.onWarning);
   });
