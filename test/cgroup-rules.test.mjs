@@ -38,8 +38,10 @@ t.test('the BPF program: 8-byte instructions, one block per exception, ending in
 });
 
 t.test('conversions, as runc makes them', async (t) => {
+  t.equal(sharesToWeight(0), 0, 'unset');
   t.equal(sharesToWeight(2), 1);
-  t.equal(sharesToWeight(1024), 39);
+  t.equal(sharesToWeight(1024), 100, 'the default shares give the default weight (runc >= 1.3.2)');
+  t.equal(sharesToWeight(512), 59);
   t.equal(sharesToWeight(262144), 10000);
   t.equal(blkioWeightToIoWeight(10), 1);
   t.equal(blkioWeightToIoWeight(1000), 10000);

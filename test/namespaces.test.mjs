@@ -126,3 +126,17 @@ t.test('configs the namespaces cannot satisfy are refused before any work', asyn
     t.same(fs.readdirSync(root), [], 'no state left');
   }
 });
+
+t.test('user.* sysctls are allowed in a user namespace of the container\'s own', async (t) => {
+  const r = runContainer(t, ['cat', '/proc/sys/user/max_user_namespaces'], (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.sysctl = { 'user.max_user_namespaces': '7' };
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '7\n');
+  const without = runContainer(t, ['true'], (c) => (c.linux.sysctl = { 'user.max_user_namespaces': '7' }));
+  t.equal(without.status, 1);
+  t.match(without.stderr, /sysctl user\.max_user_namespaces needs a new user namespace/);
+});

@@ -9,9 +9,17 @@ const R = '/linux/resources';
 /** -1 is "max", as runc writes it; undefined writes nothing. */
 const num = (n: number) => (n === -1 ? 'max' : String(n));
 
-/** runc's linear map of cpu.shares [2, 262144] onto cpu.weight [1, 10000]. */
+/**
+ * cpu.shares [2, 262144] onto cpu.weight [1, 10000] as runc (>= 1.3.2) and crun (>= 1.23) map it: a curve
+ * through the minimum, the default (1024 -> 100) and the maximum, so that the default shares give the
+ * default weight (the old linear map gave 39).
+ */
 export function sharesToWeight(shares: number): number {
-  return shares === 0 ? 0 : 1 + Math.floor(((shares - 2) * 9999) / 262142);
+  if (shares === 0) return 0;
+  if (shares <= 2) return 1;
+  if (shares >= 262144) return 10000;
+  const l = Math.log2(shares);
+  return Math.ceil(10 ** ((l * l + 125 * l) / 612 - 7 / 34));
 }
 
 /** runc's map of blkio.weight [10, 1000] onto io.weight [1, 10000]. */
@@ -89,7 +97,8 @@ export function v2Writes(r: Resources): CgroupWrite[] {
     if (c.cpus) put('cpuset.cpus', c.cpus, `${R}/cpu/cpus`);
     if (c.mems) put('cpuset.mems', c.mems, `${R}/cpu/mems`);
   }
-  if (r.pids?.limit) put('pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', `${R}/pids/limit`);
+  // 0 is a limit of zero (runc >= 1.4); a negative one is none.
+  if (r.pids?.limit !== undefined) put('pids.max', r.pids.limit >= 0 ? r.pids.limit : 'max', `${R}/pids/limit`);
   const b = r.blockIO;
   if (b) {
     // BFQ takes blkio's scale as it is; the io controller's own weight needs converting.
@@ -148,7 +157,7 @@ export function v1Writes(r: Resources): CgroupWrite[] {
     if (c.cpus) put('cpuset', 'cpuset.cpus', c.cpus, `${R}/cpu/cpus`);
     if (c.mems) put('cpuset', 'cpuset.mems', c.mems, `${R}/cpu/mems`);
   }
-  if (r.pids?.limit) put('pids', 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', `${R}/pids/limit`);
+  if (r.pids?.limit !== undefined) put('pids', 'pids.max', r.pids.limit >= 0 ? r.pids.limit : 'max', `${R}/pids/limit`);
   const b = r.blockIO;
   if (b) {
     // BFQ's weight where the kernel has it (the same scale), else the legacy one.

@@ -12,6 +12,7 @@ function namespaceOf(key: string): NamespaceType | undefined {
   if (IPC_KEYS.has(key) || key.startsWith('fs.mqueue.')) return 'ipc';
   if (key.startsWith('net.')) return 'network';
   if (key === 'kernel.domainname' || key === 'kernel.hostname') return 'uts';
+  if (key.startsWith('user.')) return 'user'; // the user namespace limits (user.max_*_namespaces, ...)
   return undefined;
 }
 
