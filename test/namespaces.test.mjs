@@ -106,7 +106,7 @@ t.test('time namespace: one without offsets, and joining another container\'s, w
 
 t.test('configs the namespaces cannot satisfy are refused before any work', async (t) => {
   const cases = [
-    [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /\/hostname: setting the hostname needs a new uts namespace/],
+    [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /\/hostname: setting the hostname needs a uts namespace of the container's own/],
     [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')), /\/linux\/namespaces: a mount namespace is required/],
     [(c) => c.linux.namespaces.push({ type: 'pid' }), /\/linux\/namespaces\/6\/type: namespace pid is listed twice/],
     [(c) => c.linux.namespaces.push({ type: 'user' }), /needs uidMappings/],
@@ -139,4 +139,41 @@ t.test('user.* sysctls are allowed in a user namespace of the container\'s own',
   const without = runContainer(t, ['true'], (c) => (c.linux.sysctl = { 'user.max_user_namespaces': '7' }));
   t.equal(without.status, 1);
   t.match(without.stderr, /sysctl user\.max_user_namespaces needs a new user namespace/);
+});
+
+t.test('hostname in a uts namespace joined by path; never in the host\'s', async (t) => {
+  const root = testRoot(t);
+  const first = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--bundle', first, 'utsowner']);
+  const pid = state(root, 'utsowner').pid;
+  const r = runContainer(t, ['hostname'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts');
+    c.linux.namespaces.push({ type: 'uts', path: `/proc/${pid}/ns/uts` });
+    c.hostname = 'joined-uts';
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'joined-uts\n');
+  t.equal(ok(root, ['exec', 'utsowner', 'hostname']).stdout, 'joined-uts\n', 'the joined namespace has it now');
+  const host = runContainer(t, ['true'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts');
+    c.linux.namespaces.push({ type: 'uts', path: '/proc/self/ns/uts' });
+  });
+  t.equal(host.status, 1, "the runtime's own uts namespace is refused");
+  t.match(host.stderr, /\/hostname: setting the hostname needs a uts namespace of the container's own/);
+});
+
+t.test('rootfsPropagation unbindable is in effect inside', async (t) => {
+  const r = runContainer(t, ['cat', '/proc/self/mountinfo'], (c) => (c.linux.rootfsPropagation = 'unbindable'));
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^\d+ \d+ \S+ \S+ \/ \S+ unbindable /m, 'the root mount is unbindable');
+});
+
+t.test('masked directories share one read-only tmpfs', async (t) => {
+  const r = runContainer(t, ['sh', '-c', 'stat -c %d /tmp /var; touch /tmp/x 2>&1 || echo refused'], (c) => {
+    c.linux.maskedPaths = ['/tmp', '/var'];
+  });
+  t.equal(r.status, 0, r.stderr);
+  const [a, b, ...rest] = r.stdout.trim().split('\n');
+  t.equal(a, b, 'the same filesystem');
+  t.match(rest.join('\n'), /refused/, 'read-only');
 });

@@ -81,12 +81,14 @@ function isHostNamespace(host: HostFacts, path: string, t: NamespaceType): boole
 
 const has = (ns: Namespaces, t: NamespaceType) => ns.fresh.has(t) || ns.joined.has(t);
 
-function checkNamespaces(spec: Spec, ns: Namespaces): void {
+function checkNamespaces(spec: Spec, ns: Namespaces, host: HostFacts): void {
   if (!has(ns, 'mount')) throw new ConfigError('/linux/namespaces', 'a mount namespace is required');
-  if (spec.hostname !== undefined && !ns.fresh.has('uts'))
-    throw new ConfigError('/hostname', 'setting the hostname needs a new uts namespace');
-  if (spec.domainname !== undefined && !ns.fresh.has('uts'))
-    throw new ConfigError('/domainname', 'setting the domainname needs a new uts namespace');
+  // A uts namespace of the container's own: a new one, or one joined by path, never the runtime's (the host's).
+  const ownUts = ns.fresh.has('uts') || (ns.joined.has('uts') && !isHostNamespace(host, ns.joined.get('uts')!, 'uts'));
+  if (spec.hostname !== undefined && !ownUts)
+    throw new ConfigError('/hostname', 'setting the hostname needs a uts namespace of the container\'s own');
+  if (spec.domainname !== undefined && !ownUts)
+    throw new ConfigError('/domainname', 'setting the domainname needs a uts namespace of the container\'s own');
   const maps = spec.linux?.uidMappings?.length || spec.linux?.gidMappings?.length;
   if (ns.fresh.has('user') && !maps)
     throw new ConfigError('/linux/uidMappings', 'a new user namespace needs uidMappings and gidMappings');
@@ -156,7 +158,7 @@ function createControl(spec: Spec, preserveFds: number, opts: PlanOptions, host:
 export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = liveHost()): NativePlan {
   const { spec } = bundle;
   const ns = namespaces(spec);
-  checkNamespaces(spec, ns);
+  checkNamespaces(spec, ns, host);
   const preserveFds = opts.preserveFds ?? 0;
   // A new cgroup namespace is made after the process is in its cgroups (native child step), not by clone.
   const cloneFlags = [...ns.fresh].filter((t) => t !== 'cgroup').reduce((f, t) => f + CLONE_FLAGS[t], 0);

@@ -161,8 +161,11 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
 int prepare_rootfs(const ContainerPlan& p, SysError& e) {
   const char* rootfs = p.rootfs.c_str();
   // Nothing done below may propagate to the host. A shared rootfsPropagation is applied after pivot_root
-  // instead (finish_rootfs), since pivot_root refuses a new root whose parent mount is shared.
-  unsigned long before = (p.rootPropagation && !(p.rootPropagation & MS_SHARED)) ? p.rootPropagation : MS_SLAVE | MS_REC;
+  // instead (finish_rootfs), since pivot_root refuses a new root whose parent mount is shared; so is an
+  // unbindable one.
+  // An unbindable root could not be bound onto itself below: that one waits for finish_rootfs too.
+  const unsigned long late = MS_SHARED | MS_UNBINDABLE;
+  unsigned long before = (p.rootPropagation && !(p.rootPropagation & late)) ? p.rootPropagation : MS_SLAVE | MS_REC;
   if (mount(nullptr, "/", nullptr, before, nullptr) < 0) return fail(e, "mount(rootfsPropagation)", "/");
   // pivot_root refuses a new root whose parent mount is shared; bind the rootfs onto itself so it is a mount.
   if (mount(rootfs, rootfs, nullptr, MS_BIND | MS_REC, nullptr) < 0) return fail(e, "mount(MS_BIND)", rootfs);
@@ -364,13 +367,23 @@ int open_dev_null(SysError& e) {
 int mask_paths(const ContainerPlan& p, SysError& e) {
   if (p.maskedPaths.empty()) return 0;
   int null_fd = -1;
+  int tmpfs_fd = -1;  // the one read-only tmpfs every masked directory shows (runc >= 1.4.3, crun >= 1.24)
   int rc = for_existing(p.maskedPaths, e, [&](int fd, const char* path) {
     struct stat st;
     if (fstat(fd, &st) < 0) return fail(e, "fstat", path);
     FdPath at(fd);
     if (S_ISDIR(st.st_mode)) {
+      if (tmpfs_fd >= 0) {
+        FdPath shared(tmpfs_fd);
+        if (mount(shared.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) < 0) return fail(e, "mount(MS_BIND)", path);
+        return 0;
+      }
       if (mount("tmpfs", at.c_str(), "tmpfs", MS_RDONLY, nullptr) < 0) return fail(e, "mount(tmpfs)", path);
-      return 0;
+      int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (root < 0) return fail(e, "open", "/");
+      tmpfs_fd = open_in_root(root, path, e);  // the tmpfs now, not the directory under it
+      close(root);
+      return tmpfs_fd < 0 ? -1 : 0;
     }
     if (null_fd < 0 && (null_fd = open_dev_null(e)) < 0) return -1;
     FdPath null_path(null_fd);
@@ -378,6 +391,7 @@ int mask_paths(const ContainerPlan& p, SysError& e) {
     return 0;
   });
   if (null_fd >= 0) close(null_fd);
+  if (tmpfs_fd >= 0) close(tmpfs_fd);
   return rc;
 }
 
