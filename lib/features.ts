@@ -1,10 +1,10 @@
 // `ocirun features`: the runtime-spec features document, stating what this build really supports, so that
 // callers (containerd enables rro and idmapped mounts from it) never ask for something that is ignored.
 import { FLAG_OPTIONS_NAMES, PROPAGATION } from './config/mounts';
-import { CAPABILITIES } from './config/process';
+import { CAPABILITIES, MPOL_FLAGS, MPOL_MODES } from './config/process';
 import { liveHost } from './config/host';
 import { HOOK_KINDS } from './hooks';
-import { SPEC_VERSION, VERSION } from './version';
+import { COMMIT, SPEC_VERSION, VERSION } from './version';
 
 export function features(): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -29,8 +29,12 @@ export function features(): Record<string, unknown> {
       apparmor: { enabled: liveHost().apparmor },
       selinux: { enabled: liveHost().selinux },
       intelRdt: { enabled: false },
+      netDevices: { enabled: false },
+      memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
       mountExtensions: { idmap: { enabled: false } },
     },
-    annotations: { 'org.opencontainers.runtime.ocirun.version': VERSION },
+    // No annotation changes what ocirun does, so none is unsafe to pass through from a pod spec.
+    potentiallyUnsafeConfigAnnotations: [],
+    annotations: { 'org.opencontainers.runtime.ocirun.version': VERSION, 'org.opencontainers.runtime.ocirun.commit': COMMIT },
   };
 }

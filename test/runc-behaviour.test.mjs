@@ -1,7 +1,7 @@
 // Behaviours runc's users and callers rely on (issue: "Behave as runc does"), each with a real container.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { bin, fs, path, makeBundle, ocirun, ok, runContainer, state, testRoot, waitFor } from './helpers.mjs';
+import { bin, fs, path, makeBundle, ocirun, ok, repo, runContainer, state, testRoot, waitFor } from './helpers.mjs';
 
 const warnings = (stderr) => [...stderr.matchAll(/level=warning msg="([^"]*)"/g)].map((m) => m[1]);
 
@@ -111,4 +111,49 @@ t.test('--debug says what each step does', async (t) => {
     t.ok(lines.some((l) => step.test(l)), `a line for ${step}`);
   const quiet = ocirun(root, ['run', '--bundle', bundle, 'q']);
   t.notMatch(quiet.stderr, /level=debug/, 'nothing without --debug');
+});
+
+t.test('linux.memoryPolicy: set_mempolicy before the exec; a node the host lacks names the field', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const cases = [
+    [{ mode: 'MPOL_BIND', nodes: '0' }, 'mode=2 flags=0 nodes=0x1'],
+    [{ mode: 'MPOL_INTERLEAVE', nodes: '0' }, 'mode=3 flags=0 nodes=0x1'],
+    [{ mode: 'MPOL_PREFERRED', nodes: '0', flags: ['MPOL_F_STATIC_NODES'] }, 'mode=1 flags=0x8000 nodes=0x1'],
+    [{ mode: 'MPOL_LOCAL' }, 'mode=4 flags=0 nodes=0'],
+  ];
+  // The helper goes into each bundle's rootfs; compiled once, statically, for the busybox image.
+  const helper = path.join(repo, 'build', 'test-mempolicy');
+  execFileSync('cc', ['-static', '-O2', '-o', helper, path.join(repo, 'test/fixtures/mempolicy.c')]);
+  t.teardown(() => fs.rmSync(helper, { force: true }));
+  for (const [policy, expected] of cases) {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['/mempolicy'];
+      c.linux.memoryPolicy = policy;
+    });
+    fs.copyFileSync(helper, path.join(bundle, 'rootfs', 'mempolicy'));
+    fs.chmodSync(path.join(bundle, 'rootfs', 'mempolicy'), 0o755);
+    const r = ocirun(root, ['run', '--bundle', bundle, 'mp']);
+    t.equal(r.status, 0, r.stderr);
+    t.equal(r.stdout, `${expected}\n`, `${policy.mode}${policy.flags ? ` ${policy.flags}` : ''}`);
+  }
+  const missing = runContainer(t, ['true'], (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0,63' }));
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /\/linux\/memoryPolicy\/nodes: node 63 does not exist on this host/);
+  const mode = runContainer(t, ['true'], (c) => (c.linux.memoryPolicy = { mode: 'MPOL_NOPE' }));
+  t.match(mode.stderr, /\/linux\/memoryPolicy\/mode: unknown memory policy mode MPOL_NOPE/);
+});
+
+t.test('Intel RDT and network devices, which this host cannot give, are refused naming the field', async (t) => {
+  for (const [edit, message] of [
+    [(c) => (c.linux.intelRdt = { closID: 'x', l3CacheSchema: 'L3:0=ff' }), /\/linux\/intelRdt: Intel RDT needs the resctrl filesystem/],
+    [(c) => (c.linux.netDevices = { eth9: { name: 'eth0' } }), /\/linux\/netDevices: moving network devices into the container is not supported/],
+  ]) {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => ((c.process.args = ['true']), edit(c)));
+    const r = ocirun(root, ['run', '--bundle', bundle, 'rf']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, message);
+    t.notOk(fs.existsSync(path.join(root, 'rf')), 'nothing left behind');
+  }
 });

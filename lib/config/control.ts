@@ -26,6 +26,7 @@ export const enum Ctl {
   HookState = 21,
   PreserveFds = 22,
   Fifo = 23,
+  MemoryPolicy = 24,
 }
 
 /** uint64 from JSON: values past 2^53 (RLIM_INFINITY) arrive rounded; they saturate at 2^64-1. */

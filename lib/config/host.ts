@@ -14,6 +14,10 @@ export interface HostFacts {
   /** The LSMs a label can be given for. */
   readonly apparmor: boolean;
   readonly selinux: boolean;
+  /** The NUMA nodes online (/sys/devices/system/node/online). */
+  readonly numaNodes: Set<number>;
+  /** The resctrl filesystem (Intel RDT) is mounted. */
+  readonly resctrl: boolean;
   /** The host's cgroup mounts, from the runtime's mountinfo. */
   readonly cgroupMounts: CgroupMount[];
   /** What is at a host path (a bind mount's source): undefined when nothing is. */
@@ -70,6 +74,25 @@ class LiveHost implements HostFacts {
   }
   get selinux(): boolean {
     return this.once('selinux', () => lsmEnabled('/sys/fs/selinux'));
+  }
+  get numaNodes(): Set<number> {
+    return this.once('numa', () => {
+      const nodes = new Set<number>();
+      let list = '0';
+      try {
+        list = fs.readFileSync('/sys/devices/system/node/online', 'utf8').trim();
+      } catch {
+        /* no NUMA support: one node, 0 */
+      }
+      for (const part of list.split(',')) {
+        const [lo, hi] = part.split('-').map(Number);
+        for (let n = lo; n <= (hi ?? lo); n++) nodes.add(n);
+      }
+      return nodes;
+    });
+  }
+  get resctrl(): boolean {
+    return this.once('resctrl', () => fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(' - resctrl '));
   }
   get cgroupMounts(): CgroupMount[] {
     return cgroupMounts();

@@ -98,6 +98,14 @@ function checkNamespaces(spec: Spec, ns: Namespaces, host: HostFacts): void {
     throw new ConfigError('/linux/timeOffsets', 'time offsets need a new time namespace');
 }
 
+/** What the config asks for that ocirun cannot give here: refused, naming the field, never ignored. */
+function checkSupported(spec: Spec, host: HostFacts): void {
+  if (spec.linux?.intelRdt)
+    throw new ConfigError('/linux/intelRdt', host.resctrl ? 'Intel RDT is not supported by ocirun yet' : 'Intel RDT needs the resctrl filesystem, and this host has none mounted');
+  if (spec.linux?.netDevices && Object.keys(spec.linux.netDevices).length)
+    throw new ConfigError('/linux/netDevices', 'moving network devices into the container is not supported by ocirun yet');
+}
+
 const idMap = (maps: IDMapping[] | undefined) =>
   (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 
@@ -159,6 +167,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
   const { spec } = bundle;
   const ns = namespaces(spec);
   checkNamespaces(spec, ns, host);
+  checkSupported(spec, host);
   const preserveFds = opts.preserveFds ?? 0;
   // A new cgroup namespace is made after the process is in its cgroups (native child step), not by clone.
   const cloneFlags = [...ns.fresh].filter((t) => t !== 'cgroup').reduce((f, t) => f + CLONE_FLAGS[t], 0);

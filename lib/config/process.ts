@@ -100,6 +100,48 @@ function writeSeccomp(profile: NonNullable<NonNullable<Spec['linux']>['seccomp']
   m.bytes(Ctl.Seccomp, filter.program).u32(Ctl.SeccompFlags, filter.flags);
 }
 
+export const MPOL_MODES: Record<string, number> = {
+  MPOL_DEFAULT: 0, MPOL_PREFERRED: 1, MPOL_BIND: 2, MPOL_INTERLEAVE: 3, MPOL_LOCAL: 4, MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+};
+export const MPOL_FLAGS: Record<string, number> = {
+  MPOL_F_NUMA_BALANCING: 1 << 13, MPOL_F_RELATIVE_NODES: 1 << 14, MPOL_F_STATIC_NODES: 1 << 15,
+};
+
+/**
+ * linux.memoryPolicy -> set_mempolicy(2)'s mode, flags and node mask, checked against the nodes the host has
+ * (`hostNodes`, from /sys/devices/system/node/online) so that a missing node is an error naming the field.
+ */
+function writeMemoryPolicy(mp: NonNullable<NonNullable<Spec['linux']>['memoryPolicy']>, hostNodes: Set<number>, m: ControlMessage): void {
+  const where = '/linux/memoryPolicy';
+  const mode = MPOL_MODES[mp.mode];
+  if (mode === undefined) throw new ConfigError(`${where}/mode`, `unknown memory policy mode ${mp.mode}`);
+  let flags = 0;
+  (mp.flags ?? []).forEach((f, i) => {
+    if (MPOL_FLAGS[f] === undefined) throw new ConfigError(`${where}/flags/${i}`, `unknown memory policy flag ${f}`);
+    flags |= MPOL_FLAGS[f];
+  });
+  const nodes = new Set<number>();
+  for (const part of (mp.nodes ?? '').split(',').filter(Boolean)) {
+    const r = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!r) throw new ConfigError(`${where}/nodes`, `not a node list: ${mp.nodes}`);
+    for (let n = Number(r[1]); n <= Number(r[2] ?? r[1]); n++) nodes.add(n);
+  }
+  const relative = (flags & MPOL_FLAGS.MPOL_F_RELATIVE_NODES) !== 0;
+  for (const n of nodes)
+    if (!relative && !hostNodes.has(n)) throw new ConfigError(`${where}/nodes`, `node ${n} does not exist on this host (online: ${[...hostNodes].join(',')})`);
+  const needsNodes = mode === MPOL_MODES.MPOL_BIND || mode === MPOL_MODES.MPOL_INTERLEAVE || mode === MPOL_MODES.MPOL_WEIGHTED_INTERLEAVE || mode === MPOL_MODES.MPOL_PREFERRED_MANY;
+  if (needsNodes && !nodes.size) throw new ConfigError(`${where}/nodes`, `${mp.mode} needs nodes`);
+  if ((mode === MPOL_MODES.MPOL_DEFAULT || mode === MPOL_MODES.MPOL_LOCAL) && nodes.size)
+    throw new ConfigError(`${where}/nodes`, `${mp.mode} takes no nodes`);
+  const words = Math.max(1, Math.ceil((Math.max(-1, ...nodes) + 1) / 64));
+  const mask = Array.from({ length: words }, (_, w) => [...nodes].filter((n) => n >> 6 === w).reduce((acc, n) => acc | (1n << BigInt(n & 63)), 0n));
+  const payload = Buffer.alloc(4 + 8 * mask.length);
+  payload.writeUInt32LE(mode | flags, 0);
+  mask.forEach((w, i) => payload.writeBigUInt64LE(w, 4 + 8 * i));
+  m.bytes(Ctl.MemoryPolicy, payload);
+}
+
 /** The stub's control message for the container's process (hooks are added by the caller, see hooks.ts). */
 export function initControl(spec: Spec, preserveFds: number, host: HostFacts, warn: (msg: string) => void = () => {}): ControlMessage {
   const p = spec.process;
@@ -124,6 +166,7 @@ export function initControl(spec: Spec, preserveFds: number, host: HostFacts, wa
   }
   const seccomp = spec.linux?.seccomp;
   if (seccomp) writeSeccomp(seccomp, m);
+  if (spec.linux?.memoryPolicy) writeMemoryPolicy(spec.linux.memoryPolicy, host.numaNodes, m);
   const seen = new Set<string>();
   (p.rlimits ?? []).forEach((r, i) => {
     const n = RLIMITS.indexOf(r.type);

@@ -78,6 +78,9 @@ export interface Linux {
   mountLabel?: string;
   seccomp?: SeccompProfile;
   personality?: { domain: 'LINUX' | 'LINUX32'; flags?: string[] };
+  memoryPolicy?: { mode: string; nodes?: string; flags?: string[] };
+  intelRdt?: Record<string, unknown>;
+  netDevices?: Record<string, { name?: string }>;
 }
 
 export interface Spec {

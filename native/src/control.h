@@ -41,7 +41,8 @@ enum ControlTag : uint32_t {
   kCtlHookState = 21,     // string: the state the hooks read; the stub writes its pid over "__PID__"
   kCtlPreserveFds = 22,   // u32
   kCtlFifo = 23,          // empty: exec.fifo is open at the sync socket's number + 1 (create, not exec)
-  kCtlLast = 23,
+  kCtlMemoryPolicy = 24,  // u32 mode|flags, then the node mask as u64 words (set_mempolicy's)
+  kCtlLast = 24,
 };
 
 }  // namespace ocirun

@@ -128,6 +128,13 @@ void apply(const Record& r, Control& c, size_t& nargs) {
     case kCtlHookState: c.hook_state = text(r); break;
     case kCtlPreserveFds: expect_len(r, 4), c.preserve_fds = int(r.u32(0)); break;
     case kCtlFifo: expect_len(r, 0), c.fifo_fd = c.sync_fd + 1; break;
+    case kCtlMemoryPolicy:
+      if (r.len < 12 || (r.len - 4) % 8) bad(r, "wrong length");
+      c.set_mempolicy = true;
+      c.mempolicy_mode = r.u32(0);
+      c.mempolicy_mask = r.data + 4;
+      c.mempolicy_words = (r.len - 4) / 8;
+      break;
     default: bad(r, "unknown tag");
   }
 }

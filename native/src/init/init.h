@@ -69,6 +69,10 @@ struct Control {
   long personality_domain = -1;
   const char* apparmor = nullptr;
   const char* selinux = nullptr;
+  bool set_mempolicy = false;  // linux.memoryPolicy: set_mempolicy(mode, mask, words * 64)
+  unsigned mempolicy_mode = 0;
+  const unsigned char* mempolicy_mask = nullptr;
+  size_t mempolicy_words = 0;
   const unsigned char* seccomp = nullptr;  // the BPF program the runtime compiled
   size_t seccomp_len = 0;
   unsigned seccomp_flags = 0;
@@ -93,6 +97,7 @@ void reset_affinity();                                                // process
 void default_home(uid_t uid);                                         // process.cc
 void apply_scheduling(const Control& c);                              // process.cc
 void apply_labels(const Control& c);                                  // process.cc
+void apply_memory_policy(const Control& c);                           // process.cc
 void apply_rlimits(const Control& c);                                 // process.cc
 int install_seccomp(const Control& c);                                // privileges.cc
 void drop_privileges(const Control& c);                               // privileges.cc

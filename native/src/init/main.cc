@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   if (c.personality_domain >= 0 && personality(unsigned(c.personality_domain)) < 0)
     fail("personality", "personality", "", errno);
   if (c.cpus_final) set_affinity(c.cpus_final, "cpu-affinity");
+  apply_memory_policy(c);
   // Every fd above the preserved ones (the sync socket and the fifo included) closes on exec.
   if (syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
     fail("close-fds", "close_range", "", errno);

@@ -28,6 +28,16 @@ void reset_affinity() {
   sched_setaffinity(0, sizeof all, &all);  // EINVAL only if no CPU of the set is allowed: keep what we have
 }
 
+// linux.memoryPolicy, for the process and what it forks.
+void apply_memory_policy(const Control& c) {
+  if (!c.set_mempolicy) return;
+  static unsigned long mask[16];
+  size_t words = c.mempolicy_words < 16 ? c.mempolicy_words : 16;
+  memcpy(mask, c.mempolicy_mask, words * 8);
+  if (syscall(SYS_set_mempolicy, c.mempolicy_mode, mask, words * 64 + 1) < 0)
+    fail("memory-policy", "set_mempolicy", "", errno);
+}
+
 // HOME absent or empty in the process's environment: the home of `uid` in the container's /etc/passwd (we are
 // past pivot_root: the path cannot leave the container), "/" when it has no entry, as runc does. The file is
 // the image's: only a regular file is read, and at most its first 1 MiB.
