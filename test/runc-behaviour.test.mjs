@@ -1,7 +1,7 @@
 // Behaviours runc's users and callers rely on (issue: "Behave as runc does"), each with a real container.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { bin, fs, path, makeBundle, ocirun, ok, repo, runContainer, state, testRoot, waitFor } from './helpers.mjs';
+import { spawn, spawnSync } from 'node:child_process';
+import { bin, fs, os, path, makeBundle, ocirun, ok, repo, runContainer, state, testRoot, waitFor } from './helpers.mjs';
 
 const warnings = (stderr) => [...stderr.matchAll(/level=warning msg="([^"]*)"/g)].map((m) => m[1]);
 
@@ -156,4 +156,43 @@ t.test('Intel RDT and network devices, which this host cannot give, are refused 
     t.match(r.stderr, message);
     t.notOk(fs.existsSync(path.join(root, 'rf')), 'nothing left behind');
   }
+});
+
+/** A --pidfd-socket receiver: takes the pidfd, then SIGKILLs the process through it (never by pid). */
+function pidfdReceiver(t, sock) {
+  const p = spawn('python3', ['-c', `
+import socket, signal, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 64, 1)
+print("got " + msg.decode() + " " + str(len(fds)), flush=True)
+signal.pidfd_send_signal(fds[0], signal.SIGKILL)
+print("killed", flush=True)
+`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => p.kill());
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  return { ready: () => out.includes('listening'), output: () => out, done: new Promise((r) => p.on('exit', r)) };
+}
+
+t.test('--pidfd-socket: create, run and exec hand over a pidfd that signals the process', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-pidfd-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const rx = pidfdReceiver(t, path.join(dir, 'create.sock'));
+  await waitFor(rx.ready);
+  ok(root, ['create', '--bundle', bundle, '--pidfd-socket', path.join(dir, 'create.sock'), 'pf']);
+  await rx.done;
+  t.match(rx.output(), /got pidfd 1\nkilled\n/, 'create: the pidfd arrived and was used');
+  await waitFor(() => state(root, 'pf').status === 'stopped');
+  ok(root, ['delete', 'pf']);
+  ok(root, ['run', '-d', '--bundle', bundle, 'host']);
+  const ex = pidfdReceiver(t, path.join(dir, 'exec.sock'));
+  await waitFor(ex.ready);
+  const r = ocirun(root, ['exec', '--pidfd-socket', path.join(dir, 'exec.sock'), 'host', 'sleep', '100']);
+  t.equal(r.status, 137, "exec's process was killed through its pidfd");
+  await ex.done;
+  t.equal(state(root, 'host').status, 'running', 'the container itself runs on');
 });

@@ -9,6 +9,7 @@ import { CGROUP_COMMANDS } from './cgroup-commands';
 export type { Command, Globals } from './command';
 import { print } from './output';
 
+const pidfdSocketFlag: FlagSpec = { name: 'pidfd-socket', kind: 'string', help: "AF_UNIX socket that receives a pidfd of the container's process" };
 const bundleFlag: FlagSpec = { name: 'bundle', short: 'b', kind: 'string', help: 'path to the bundle directory (default ".")' };
 const createFlags: FlagSpec[] = [
   bundleFlag,
@@ -17,6 +18,7 @@ const createFlags: FlagSpec[] = [
   { name: 'no-pivot', kind: 'bool', help: 'use MS_MOVE and chroot instead of pivot_root' },
   { name: 'no-new-keyring', kind: 'bool', help: 'do not create a new session keyring' },
   { name: 'preserve-fds', kind: 'int', help: 'pass N additional fds (3 .. 3+N-1) to the container' },
+  pidfdSocketFlag,
 ];
 
 function createOptions(f: FlagValues, g: Globals) {
@@ -30,6 +32,7 @@ function createOptions(f: FlagValues, g: Globals) {
     preserveFds: typeof f['preserve-fds'] === 'number' ? f['preserve-fds'] : 0,
     onWarning: g.warn,
     onDebug: g.debug,
+    pidfdSocket: str(f['pidfd-socket']),
   };
 }
 
@@ -83,6 +86,7 @@ export const COMMANDS: Command[] = [
       { name: 'apparmor', kind: 'string', help: 'AppArmor profile of the process' },
       { name: 'ignore-paused', kind: 'bool', help: 'exec even in a paused container' },
       { name: 'cgroup', kind: 'list', help: 'run in a sub-cgroup of the container: [CONTROLLER[,CONTROLLER]:]PATH (repeatable)' },
+      pidfdSocketFlag,
     ],
     args: [1, Infinity],
     errorStatus: 255,
@@ -115,6 +119,7 @@ export const COMMANDS: Command[] = [
         processLabel: str(f['process-label']),
         ignorePaused: f['ignore-paused'] === true,
         cgroup: f.cgroup as string[] | undefined,
+        pidfdSocket: str(f['pidfd-socket']),
       });
     },
   },

@@ -11,7 +11,7 @@ import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
-import { rootOf, type CommonOptions } from './options';
+import { rootOf, sendPidfd, type CommonOptions } from './options';
 import { publicState, state, type ContainerState } from './state';
 
 export interface CreateOptions extends CommonOptions {
@@ -22,6 +22,8 @@ export interface CreateOptions extends CommonOptions {
   noNewKeyring?: boolean;
   /** Pass fds 3 .. 3+preserveFds-1 of this process to the container process. */
   preserveFds?: number;
+  /** Where a pidfd of the container's init goes (runc's --pidfd-socket). */
+  pidfdSocket?: string;
 }
 
 /** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
@@ -126,6 +128,7 @@ export async function createContainer(
     commit(spawned.syncFd); // only now may the init outlive us
     debug(`commit: init ${pid} recorded; it now waits on exec.fifo for start`);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
+    if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, pid, committed.startTime);
   } catch (err) {
     if (claim >= 0) fs.closeSync(claim);
     if (syncFd >= 0) fs.closeSync(syncFd); // the init sees EOF and exits

@@ -9,7 +9,7 @@ import type { CgroupRecord } from '../cgroups/manager';
 import { handOverNotifyFd } from './notify';
 import { proxyConsole } from './console';
 import { withContainer } from './with-container';
-import type { CommonOptions } from './options';
+import { sendPidfd, type CommonOptions } from './options';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { signal, waitForeground } from './processes';
 import { publicState } from './state';
@@ -42,6 +42,8 @@ export interface ExecOptions extends CommonOptions {
    * without controllers applies to every hierarchy (and is the one form on cgroup v2).
    */
   cgroup?: string[];
+  /** Where a pidfd of the new process goes (runc's --pidfd-socket). */
+  pidfdSocket?: string;
 }
 
 /** The container's cgroups with the --cgroup sub-paths applied; each must exist already, as with runc. */
@@ -151,6 +153,7 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     return { spawned, proxy };
   });
   if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
+  if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pid);
   if (opts.detach) return 0;
   return waitForeground(spawned.pid, proxy);
 }
