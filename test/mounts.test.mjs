@@ -1,7 +1,7 @@
 // Mounts into the rootfs: kinds, options, order, propagation, /dev, and the root itself.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { fs, os, path, hostMountsUnder, runContainer } from './helpers.mjs';
+import { fs, os, path, hostMountsUnder, makeBundle, ocirun, runContainer, testRoot } from './helpers.mjs';
 
 function hostDir(t, files = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-hostdir-'));
@@ -97,4 +97,21 @@ t.test('rootfsPropagation applies to the container root', async (t) => {
     if (want) t.match(r.stdout, want, `${prop}: the root mount is shared`);
     else t.notMatch(r.stdout, /shared:/, `${prop}: the root mount is not shared`);
   }
+});
+
+t.test('a tmpfs without mode= takes the mode of the directory it covers; a new one is 1777', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['stat', '-c', '%n %a', '/covered', '/explicit', '/made/here'];
+    c.mounts.push({ destination: '/covered', type: 'tmpfs', source: 'tmpfs' });
+    c.mounts.push({ destination: '/explicit', type: 'tmpfs', source: 'tmpfs', options: ['mode=711'] });
+    c.mounts.push({ destination: '/made/here', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+  });
+  for (const d of ['covered', 'explicit']) {
+    fs.mkdirSync(path.join(bundle, 'rootfs', d));
+    fs.chmodSync(path.join(bundle, 'rootfs', d), 0o750);
+  }
+  const r = ocirun(root, ['run', '--bundle', bundle, 'tm']);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '/covered 750\n/explicit 711\n/made/here 1777\n');
 });

@@ -115,9 +115,35 @@ int refuse_symlinked_destination(const MountPlan& m, int root_fd, SysError& e) {
   return rc;
 }
 
+// A tmpfs without mode= takes the mode of the directory it covers, when the image has one (runc's rule); a
+// directory made for it gets the kernel's default, 1777. `out` receives the data to mount with.
+const char* tmpfs_data(const MountPlan& m, int root_fd, char* out, size_t cap) {
+  const char* data = m.data.c_str();
+  if (m.kind != MountPlan::kFilesystem || strcmp(m.type.c_str(), "tmpfs") != 0) return data;
+  for (const char* p = data; (p = strstr(p, "mode=")); p++)
+    if (p == data || p[-1] == ',') return data;  // the config's mode wins
+  SysError ignored;
+  int fd = open_in_root(root_fd, m.destination.c_str(), ignored);
+  if (fd < 0) return data;
+  struct stat st;
+  bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+  close(fd);
+  if (!dir) return data;
+  char octal[8];
+  int n = 0;
+  for (unsigned v = st.st_mode & 07777; n == 0 || v; v >>= 3) octal[n++] = char('0' + (v & 7));
+  size_t len = append_str(out, 0, cap, data);
+  len = append_str(out, len, cap, *data ? ",mode=0" : "mode=0");
+  while (n && len + 1 < cap) out[len++] = octal[--n];
+  out[len] = 0;
+  return out;
+}
+
 int mount_one(const MountPlan& m, int root_fd, SysError& e) {
   const char* dest = m.destination.c_str();
   if (refuse_symlinked_destination(m, root_fd, e) < 0) return -1;
+  char data_buf[4096];
+  const char* data = tmpfs_data(m, root_fd, data_buf, sizeof data_buf);
   int fd = ensure_target_in_root(root_fd, dest, m.kind == MountPlan::kBind && m.sourceIsFile, e);
   if (fd < 0) return -1;
   int rc = 0;
@@ -129,8 +155,7 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
           rc = fail(e, "mount(MS_BIND)", m.source.c_str());
         break;
       case MountPlan::kFilesystem:
-        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, m.data.empty() ? nullptr : m.data.c_str()) <
-            0)
+        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *data ? data : nullptr) < 0)
           rc = fail(e, "mount", dest);
         break;
       case MountPlan::kCgroupV1Tree:
