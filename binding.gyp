@@ -5,6 +5,7 @@
       "sources": [
         "native/src/binding.cc",
         "native/src/cgroup.cc",
+        "native/src/copy_tree.cc",
         "native/src/spawn.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",

@@ -19,6 +19,8 @@ export interface NativeMount {
   flags: number;
   propagation: number;
   recursiveReadonly: boolean;
+  /** tmpcopyup: the image's content at the destination is copied into the new tmpfs. */
+  copyUp?: boolean;
   sourceIsFile: boolean;
   cgroupNames?: string[];
   cgroupOptions?: string[];

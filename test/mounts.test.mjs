@@ -115,3 +115,25 @@ t.test('a tmpfs without mode= takes the mode of the directory it covers; a new o
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, '/covered 750\n/explicit 711\n/made/here 1777\n');
 });
+
+t.test('tmpcopyup fills the new tmpfs with what the image had there (files, directories, links, modes, owners)', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'stat -c "%n %a %u:%g" /seed/a.txt /seed/sub; cat /seed/sub/b.txt; readlink /seed/link; echo new > /seed/a.txt; grep " /seed " /proc/self/mountinfo'];
+    c.mounts.push({ destination: '/seed', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'nosuid'] });
+  });
+  const seed = path.join(bundle, 'rootfs', 'seed');
+  fs.mkdirSync(path.join(seed, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(seed, 'a.txt'), 'image\n', { mode: 0o640 });
+  fs.chmodSync(path.join(seed, 'a.txt'), 0o640);
+  fs.chownSync(path.join(seed, 'a.txt'), 1000, 1001);
+  fs.chmodSync(path.join(seed, 'sub'), 0o710);
+  fs.writeFileSync(path.join(seed, 'sub', 'b.txt'), 'deep\n');
+  fs.symlinkSync('a.txt', path.join(seed, 'link'));
+  const r = ocirun(root, ['run', '--bundle', bundle, 'cu']);
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.same(lines.slice(0, 4), ['/seed/a.txt 640 1000:1001', '/seed/sub 710 0:0', 'deep', 'a.txt']);
+  t.match(lines[4], / \/seed .* - tmpfs /, 'a tmpfs');
+  t.equal(fs.readFileSync(path.join(seed, 'a.txt'), 'utf8'), 'image\n', 'the image is untouched');
+});

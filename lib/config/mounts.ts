@@ -26,7 +26,7 @@ const FLAG_OPTIONS: Record<string, [number, number]> = {
   symfollow: [0, MS.NOSYMFOLLOW], bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
 };
 
-export const FLAG_OPTIONS_NAMES = Object.keys(FLAG_OPTIONS);
+export const FLAG_OPTIONS_NAMES = [...Object.keys(FLAG_OPTIONS), 'tmpcopyup', 'notmpcopyup'];
 
 export const PROPAGATION: Record<string, number> = {
   private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
@@ -43,12 +43,15 @@ export function planMount(m: Mount, index: number, bundleDir: string, host: Host
   let flags = 0;
   let propagation = 0;
   let recursiveReadonly = false;
+  let copyUp = false;
   const data: string[] = [];
   for (const opt of m.options ?? []) {
     const f = FLAG_OPTIONS[opt];
     if (f) flags = (flags | f[0]) & ~f[1];
     else if (PROPAGATION[opt] !== undefined) propagation = PROPAGATION[opt];
     else if (opt === 'rro') recursiveReadonly = true;
+    else if (opt === 'tmpcopyup') copyUp = true;
+    else if (opt === 'notmpcopyup') copyUp = false;
     else if (opt === 'rrw') recursiveReadonly = false;
     else data.push(opt);
   }
@@ -69,6 +72,10 @@ export function planMount(m: Mount, index: number, bundleDir: string, host: Host
   }
   if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
   if (m.type === 'cgroup') return planCgroupMount(base, flags, host, ownCgroups);
+  if (copyUp) {
+    if (m.type !== 'tmpfs') throw new ConfigError(`${where}/options`, 'tmpcopyup is for tmpfs mounts');
+    return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags, copyUp };
+  }
   return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags };
 }
 

@@ -146,6 +146,7 @@ ocirun::MountPlan to_mount(Fields& m) {
   mp.flags = (unsigned long)m.num("flags");
   mp.propagation = (unsigned long)m.num("propagation");
   mp.recursiveReadonly = m.flag("recursiveReadonly");
+  mp.copyUp = m.flag("copyUp", false);
   mp.sourceIsFile = m.flag("sourceIsFile");
   mp.cgroupNames = m.strings("cgroupNames", false);
   mp.cgroupOptions = m.strings("cgroupOptions", false);

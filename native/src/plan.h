@@ -25,6 +25,7 @@ struct MountPlan {
   unsigned long flags = 0;  // MS_* flags applied at mount time
   unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
   bool recursiveReadonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
+  bool copyUp = false;             // "tmpcopyup": the image's content of the mount point copied into the tmpfs
   bool sourceIsFile = false;       // bind of a non-directory: the destination is created as a file
   // kCgroupV1Tree: one sub-mount per host hierarchy: names[i] mounted with options opts[i].
   std::vector<std::string> cgroupNames;

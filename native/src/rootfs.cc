@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "copy_tree.h"
 #include "fmt.h"
 #include "procfs.h"
 #include "safe_path.h"
@@ -115,6 +116,19 @@ int refuse_symlinked_destination(const MountPlan& m, int root_fd, SysError& e) {
   return rc;
 }
 
+// tmpcopyup: what the image had at `dest` (`under`, opened before the mount) is copied into the new tmpfs.
+int copy_up(int under, int root_fd, const char* dest, SysError& e) {
+  int fd = open_in_root(root_fd, dest, e);  // the tmpfs now
+  if (fd < 0) return -1;
+  FdPath mounted(fd);
+  int top = open(mounted.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  close(fd);
+  if (top < 0) return fail(e, "open", dest);
+  int rc = copy_tree(under, top, dest, e);
+  close(top);
+  return rc;
+}
+
 // A tmpfs without mode= takes the mode of the directory it covers, when the image has one (runc's rule); a
 // directory made for it gets the kernel's default, 1777. `out` receives the data to mount with.
 const char* tmpfs_data(const MountPlan& m, int root_fd, char* out, size_t cap) {
@@ -147,6 +161,15 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
   int fd = ensure_target_in_root(root_fd, dest, m.kind == MountPlan::kBind && m.sourceIsFile, e);
   if (fd < 0) return -1;
   int rc = 0;
+  // tmpcopyup: the directory under the new tmpfs stays reachable through an fd taken before the mount.
+  int under = -1;
+  if (m.copyUp) {
+    FdPath dir(fd);
+    if ((under = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+      close(fd);
+      return fail(e, "open", dest);
+    }
+  }
   {
     FdPath target(fd);
     switch (m.kind) {
@@ -164,6 +187,8 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
     }
   }
   close(fd);
+  if (!rc && under >= 0) rc = copy_up(under, root_fd, dest, e);
+  if (under >= 0) close(under);
   if (rc < 0) return -1;
 
   // The fd above still names the directory under the new mount: reopen the destination to reach the mount.
