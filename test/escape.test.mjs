@@ -2,7 +2,7 @@
 // destinations, devices and the working directory; the host binary behind /proc/PID/exe; leaked fds.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { bin, fs, os, path, hostMountsUnder, makeBundle, ocirun, ok, runContainer, state, testRoot } from './helpers.mjs';
+import { bin, fs, os, path, hostMountsUnder, makeBundle, ocirun, ok, runContainer, state, testRoot, waitFor } from './helpers.mjs';
 
 function target(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-escape-target-'));
@@ -170,4 +170,37 @@ t.test('a /proc or /sys that is a symlink in the image is refused, never followe
     t.match(r.stderr, new RegExp(`mount #\\d+ \\(/${dest}\\): is a symlink in the image: proc and sysfs must be mounted on a real directory`));
     t.notOk(fs.existsSync(path.join(root, 'l')), 'nothing left behind');
   }
+});
+
+t.test('a device node swapped for a link to a host file right after mknod never changes that file', async (t) => {
+  // strace holds the cloned child for 300 ms as each mknodat returns (fault injection), and the test swaps
+  // the new node for a symlink to a host file in that window, as a racer sharing the rootfs could. A runtime
+  // that then changed the node's mode by name (chmod after mknod) would change the host file's mode.
+  const dir = target(t);
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'secret\n');
+  fs.chmodSync(victim, 0o600);
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.linux.devices = [{ path: '/race/node', type: 'c', major: 1, minor: 3, fileMode: 0o666 }];
+  });
+  const node = path.join(bundle, 'rootfs', 'race', 'node');
+  fs.mkdirSync(path.dirname(node));
+  const { spawn } = await import('node:child_process');
+  const run = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=mknodat', '-e', 'inject=mknodat:delay_exit=300000',
+    bin, '--root', root, 'run', '--bundle', bundle, 'race'], { stdio: 'ignore' });
+  const exited = new Promise((r) => run.on('exit', r));
+  await waitFor(() => {
+    try {
+      return fs.lstatSync(node).isCharacterDevice();
+    } catch {
+      return false;
+    }
+  }, 20_000);
+  fs.unlinkSync(node);
+  fs.symlinkSync(victim, node);
+  await exited;
+  t.equal(fs.statSync(victim).mode & 0o7777, 0o600, 'the host file keeps its mode');
+  t.equal(fs.readFileSync(victim, 'utf8'), 'secret\n');
 });
