@@ -75,7 +75,7 @@ t.test('failures inside the container setup', async (t) => {
   let index = -1;
   const badMount = makeBundle(t, (c) => (index = c.mounts.push({ destination: '/x', type: 'nosuchfs', source: 'none' }) - 1));
   // Which of the mounts failed: its index in the config and its destination.
-  expectRefused(t, root, badMount, ['create', '--bundle', badMount], new RegExp(`mounts: mount #${index} \\(/x\\): mount /x: No such device`));
+  expectRefused(t, root, badMount, ['create', '--bundle', badMount], new RegExp(`mounts: /mounts/${index} \\(/x\\): mount /x: No such device`));
 });
 
 t.test('unknown ids, wrong states and bad arguments', async (t) => {

@@ -167,7 +167,7 @@ t.test('a /proc or /sys that is a symlink in the image is refused, never followe
     fs.symlinkSync(to, link);
     const r = ocirun(root, ['run', '--bundle', bundle, 'l']);
     t.equal(r.status, 1, `/${dest} -> ${to}: refused`);
-    t.match(r.stderr, new RegExp(`mount #\\d+ \\(/${dest}\\): is a symlink in the image: proc and sysfs must be mounted on a real directory`));
+    t.match(r.stderr, new RegExp(`/mounts/\\d+ \\(/${dest}\\): is a symlink in the image: proc and sysfs must be mounted on a real directory`));
     t.notOk(fs.existsSync(path.join(root, 'l')), 'nothing left behind');
   }
 });

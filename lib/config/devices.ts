@@ -1,5 +1,6 @@
 // /dev inside the container: the default nodes every container gets, the config's linux.devices, and the
 // usual symlinks.
+import { ConfigError } from '../errors';
 import type { NativeDevice } from '../native';
 import type { Device, Mount } from './spec';
 
@@ -17,7 +18,12 @@ export function planDevices(configured: Device[] | undefined, inUserNs: boolean)
   const out = new Map<string, NativeDevice>();
   for (const [path, major, minor] of DEFAULT_DEVICES)
     out.set(path, { path, mode: S_IFCHR | 0o666, major, minor, uid: 0, gid: 0, bindFromHost: inUserNs });
-  for (const d of configured ?? []) {
+  (configured ?? []).forEach((d, i) => {
+    const where = `/linux/devices/${i}`;
+    if (!d.path.startsWith('/') || d.path.split('/').includes('..'))
+      throw new ConfigError(`${where}/path`, 'must be an absolute path without ".."');
+    for (const f of ['major', 'minor'] as const)
+      if (d[f] !== undefined && (!Number.isInteger(d[f]) || d[f]! < 0 || d[f]! > 0xfffff)) throw new ConfigError(`${where}/${f}`, 'must be a device number (0 to 1048575)');
     const type = d.type === 'b' ? S_IFBLK : d.type === 'p' ? S_IFIFO : S_IFCHR;
     out.set(d.path, {
       path: d.path,
@@ -28,7 +34,7 @@ export function planDevices(configured: Device[] | undefined, inUserNs: boolean)
       gid: d.gid ?? 0,
       bindFromHost: inUserNs,
     });
-  }
+  });
   return [...out.values()];
 }
 

@@ -38,11 +38,37 @@ function describe(e: AjvError): ConfigError {
   }
 }
 
-/** Validates a parsed config.json; throws ConfigError naming the first offending field. */
+/**
+ * Validates a parsed config.json; throws ConfigError naming the offending field: of the schema's errors, the
+ * one deepest in the document (an item of a list rather than the list), then the strings no kernel interface
+ * can carry.
+ */
 export function validateSpec(data: unknown): Spec {
   const validate = compiled();
-  if (!validate(data)) throw describe(validate.errors![0]);
+  if (!validate(data)) {
+    const depth = (e: AjvError) => e.instancePath.split('/').length;
+    throw describe(validate.errors!.reduce((a, b) => (depth(b) > depth(a) ? b : a)));
+  }
+  checkStrings(data, '');
   return data as Spec;
+}
+
+/**
+ * Every string of the config reaches the kernel as a C string somewhere (a path, an argument, a variable, a
+ * label): one with a NUL byte would be cut short there, silently. Refused, naming it.
+ */
+function checkStrings(v: unknown, pointer: string): void {
+  if (typeof v === 'string') {
+    if (v.includes('\0')) throw new ConfigError(pointer || '/', 'must not contain a NUL byte');
+  } else if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) checkStrings(v[i], `${pointer}/${i}`);
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (k.includes('\0')) throw new ConfigError(at, 'must not contain a NUL byte');
+      checkStrings(x, at);
+    }
+  }
 }
 
 export interface Bundle {

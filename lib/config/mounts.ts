@@ -56,6 +56,7 @@ export function planMount(m: Mount, index: number, bundleDir: string, host: Host
     else data.push(opt);
   }
   const isBind = m.type === 'bind' || (flags & MS.BIND) !== 0;
+  if (copyUp && m.type !== 'tmpfs') throw new ConfigError(`${where}/options`, 'tmpcopyup is for tmpfs mounts');
   const base = {
     destination: path.posix.resolve('/', m.destination),
     data: data.join(','),
@@ -73,7 +74,6 @@ export function planMount(m: Mount, index: number, bundleDir: string, host: Host
   if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
   if (m.type === 'cgroup') return planCgroupMount(base, flags, host, ownCgroups);
   if (copyUp) {
-    if (m.type !== 'tmpfs') throw new ConfigError(`${where}/options`, 'tmpcopyup is for tmpfs mounts');
     return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags, copyUp };
   }
   return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags };

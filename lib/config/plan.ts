@@ -46,6 +46,8 @@ export interface PlanOptions {
 /** process.terminal and consoleSize, for create and exec alike. */
 function terminalPlan(spec: Spec, consoleSocket: string | undefined) {
   const size = spec.process.consoleSize;
+  for (const f of ['height', 'width'] as const)
+    if (size && (size[f] < 0 || size[f] > 0xffff)) throw new ConfigError(`/process/consoleSize/${f}`, 'must be 0 to 65535');
   return {
     terminal: spec.process.terminal === true,
     // The pty is the process's own: owned by its user, as with runc.
@@ -96,6 +98,35 @@ function checkNamespaces(spec: Spec, ns: Namespaces, host: HostFacts): void {
     throw new ConfigError('/linux/uidMappings', 'id mappings need a new user namespace');
   if (spec.linux?.timeOffsets && !ns.fresh.has('time'))
     throw new ConfigError('/linux/timeOffsets', 'time offsets need a new time namespace');
+}
+
+const HOST_NAME_MAX = 64;
+/** exec(2)'s limits: one string, and all of argv and envp with their pointers (ARG_MAX as Linux counts it). */
+const MAX_ARG_STRLEN = 128 * 1024;
+const ARG_MAX = 2 * 1024 * 1024;
+
+/** What the kernel will refuse later, refused now with the field named. */
+function checkKernelLimits(spec: Spec): void {
+  for (const f of ['hostname', 'domainname'] as const) {
+    const v = spec[f];
+    if (v !== undefined && Buffer.byteLength(v) > HOST_NAME_MAX) throw new ConfigError(`/${f}`, `longer than the kernel's ${HOST_NAME_MAX} bytes`);
+  }
+  let total = 0;
+  for (const [list, where] of [[spec.process.args, '/process/args'], [spec.process.env ?? [], '/process/env']] as const)
+    list.forEach((s, i) => {
+      const n = Buffer.byteLength(s) + 1;
+      if (n > MAX_ARG_STRLEN) throw new ConfigError(`${where}/${i}`, `longer than exec(2) takes (${MAX_ARG_STRLEN} bytes)`);
+      total += n + 8;
+    });
+  if (total > ARG_MAX)
+    throw new ConfigError(spec.process.env && spec.process.env.length > spec.process.args.length ? '/process/env' : '/process/args',
+      `the process's args and env together are ${total} bytes: more than exec(2) takes (${ARG_MAX})`);
+  (spec.linux?.uidMappings ?? []).forEach((m, i) => {
+    if (m.size < 1) throw new ConfigError(`/linux/uidMappings/${i}/size`, 'must be at least 1');
+  });
+  (spec.linux?.gidMappings ?? []).forEach((m, i) => {
+    if (m.size < 1) throw new ConfigError(`/linux/gidMappings/${i}/size`, 'must be at least 1');
+  });
 }
 
 /** What the config asks for that ocirun cannot give here: refused, naming the field, never ignored. */
@@ -168,6 +199,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
   const ns = namespaces(spec);
   checkNamespaces(spec, ns, host);
   checkSupported(spec, host);
+  checkKernelLimits(spec);
   const preserveFds = opts.preserveFds ?? 0;
   // A new cgroup namespace is made after the process is in its cgroups (native child step), not by clone.
   const cloneFlags = [...ns.fresh].filter((t) => t !== 'cgroup').reduce((f, t) => f + CLONE_FLAGS[t], 0);

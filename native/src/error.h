@@ -48,11 +48,11 @@ inline int fail(SysError& e, const char* syscall, const char* path, int err = er
 
 inline void set_step(SysError& e, const char* step) { copy_str(e.step, sizeof e.step, step); }
 
-// "<what> #<index> (<name>)" as the error's context, allocation-free. Returns -1 for `return add_context(...)`.
+// "<what><index> (<name>)" as the error's context ("/mounts/3 (/proc)", "device #2 (/dev/fuse)"),
+// allocation-free. Returns -1 for `return add_context(...)`.
 inline int add_context(SysError& e, const char* what, unsigned long index, const char* name) {
   const size_t cap = sizeof e.context;
   size_t n = append_str(e.context, 0, cap, what);
-  n = append_str(e.context, n, cap, " #");
   n = append_uint(e.context, n, cap, index);
   if (name && *name) {
     n = append_str(e.context, n, cap, " (");

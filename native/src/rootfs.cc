@@ -227,7 +227,7 @@ int prepare_rootfs(const ContainerPlan& p, SysError& e) {
 
 int mount_all(const ContainerPlan& p, int root_fd, SysError& e) {
   for (size_t i = 0; i < p.mounts.size(); i++)
-    if (mount_one(p.mounts[i], root_fd, e) < 0) return add_context(e, "mount", i, p.mounts[i].destination.c_str());
+    if (mount_one(p.mounts[i], root_fd, e) < 0) return add_context(e, "/mounts/", i, p.mounts[i].destination.c_str());  // its JSON pointer: one to one
   return 0;
 }
 
@@ -272,7 +272,7 @@ int create_devices(const ContainerPlan& p, int root_fd, SysError& e) {
   for (size_t i = 0; i < p.devices.size(); i++) {
     const DevicePlan& d = p.devices[i];
     if ((d.bindFromHost ? bind_host_device(d, root_fd, e) : make_device_node(d, root_fd, e)) < 0)
-      return add_context(e, "device", i, d.path.c_str());
+      return add_context(e, "device #", i, d.path.c_str());
   }
   return 0;
 }
