@@ -8,7 +8,7 @@ import { attachDeviceFilter, lock } from '../native';
 import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
-import { thawTree } from './freezer';
+import { isFrozen, thawTree } from './freezer';
 import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
@@ -152,6 +152,8 @@ function checkUnused(rec: CgroupRecord): void {
     if (procs.length)
       throw new ConfigError('/linux/cgroupsPath', `container's cgroup is not empty: ${dir} has ${procs.length} process(es)`);
   }
+  // A process born into a frozen cgroup never runs: create would wait for it for ever.
+  if (isFrozen(rec)) throw new ConfigError('/linux/cgroupsPath', "container's cgroup is frozen");
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError, notFound } from '../errors';
-import { checkId } from '../state/store';
+import { ContainerDir, DamagedState, checkId } from '../state/store';
 import { check } from '../state/status';
 import { withContainer } from './with-container';
 import { containerPids, waitGone } from './processes';
@@ -9,7 +9,7 @@ import { signalListed } from '../signals';
 import { rootOf, type CommonOptions } from './options';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
-import { killAll, removeCgroups } from '../cgroups/manager';
+import { killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import { thawTree } from '../cgroups/freezer';
 
 export interface DeleteOptions extends CommonOptions {
@@ -28,6 +28,39 @@ export async function destroy(id: string, opts?: DeleteOptions): Promise<void> {
     if (opts?.force) return;
     throw notFound(id);
   }
+  try {
+    await deleteRecorded(id, opts);
+  } catch (err) {
+    if (!(err instanceof DamagedState) || !opts?.force) throw err;
+    await deleteDamaged(root, id, opts);
+  }
+}
+
+/**
+ * delete --force of a container whose record cannot be read: what it was is unknown, but a container made with
+ * the default cgroupsPath has its cgroups where the id alone says; what lives there is killed and they and
+ * the directory go. Processes elsewhere (an explicit cgroupsPath) cannot be found, and a warning says so.
+ */
+async function deleteDamaged(root: string, id: string, opts?: DeleteOptions): Promise<void> {
+  const dir = await ContainerDir.open(root, id);
+  try {
+    const guess = planCgroups(undefined, undefined, id).record;
+    guess.created = [guess.unified, ...Object.values(guess.v1)].filter((d): d is string => !!d && fs.existsSync(d));
+    if (guess.created.length) {
+      await killAll(guess);
+      await removeCgroups(guess);
+    }
+    dir.remove();
+    opts?.onWarning?.(
+      `container "${id}" had a damaged state.json: removed it${guess.created.length ? ' and its default cgroups, with what ran there' : ''}; ` +
+        'processes in a cgroup of its own choosing cannot be found',
+    );
+  } finally {
+    dir.release();
+  }
+}
+
+async function deleteRecorded(id: string, opts?: DeleteOptions): Promise<void> {
   await withContainer(id, undefined, opts, async ({ rec, dir, status }) => {
     if (status !== 'stopped') {
       if (!opts?.force) check('delete', id, status);

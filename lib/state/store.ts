@@ -174,17 +174,33 @@ function onTmpfs(dir: string): boolean {
 }
 
 /** Reads a record without the lock: state.json is only ever replaced by rename, so a read sees a whole one. */
+/** state.json that is there but cannot be read as a record (truncated, emptied, edited by hand). */
+export class DamagedState extends OcirunError {
+  constructor(readonly id: string, why: string) {
+    super(`container "${id}": its state.json is damaged (${why}); "delete --force ${id}" removes what is left`);
+  }
+}
+
 export function readRecord(root: string, id: string): ContainerRecord {
   checkId(id);
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(path.join(root, id, 'state.json'), 'utf8')) as ContainerRecord;
+    text = fs.readFileSync(path.join(root, id, 'state.json'), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(path.join(root, id))) {
-      // A create that died before writing anything: present, and stopped.
+      // A directory of an older version's create that died before writing anything: present, and stopped.
       return { id, pid: 0, startTime: '', bundle: '', rootfs: '', created: '', owner: '', spec: {} as Spec };
     }
     throw notFound(id);
   }
+  let rec: ContainerRecord;
+  try {
+    rec = JSON.parse(text) as ContainerRecord;
+  } catch (err) {
+    throw new DamagedState(id, (err as Error).message);
+  }
+  if (!rec || typeof rec !== 'object' || rec.id !== id || typeof rec.pid !== 'number') throw new DamagedState(id, 'not a container record');
+  return rec;
 }
 
 export function listIds(root: string): string[] {
