@@ -155,3 +155,15 @@ t.test('ocirun seccomp shows the program and the decision for a syscall', async 
   t.match(prog, /^ {3}0: ld \[4\]$/m);
   t.match(prog, /ret 0x50001/);
 });
+
+t.test('a listenerPath nobody listens on: runc\'s "failed to connect with seccomp agent", and nothing left', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/nonexistent-ocirun-agent/no-agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
+  });
+  const r = ocirun(root, ['create', '--bundle', bundle, 'na']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /failed to connect with seccomp agent specified in the seccomp profile: .*no-agent\.sock/);
+  t.same(fs.readdirSync(root), [], 'no state left');
+});
