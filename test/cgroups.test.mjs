@@ -289,7 +289,7 @@ t.test('update: flags and --resources change the limits of a live container', as
   ok(root, ['update', '--memory', '48m', '--pids-limit=30', '--cpu-share', '1024', 'x']);
   t.equal(read(cgFile(root, 'x', 'memory', v2 ? 'memory.max' : 'memory.limit_in_bytes')), String(48 * 1024 * 1024));
   t.equal(read(cgFile(root, 'x', 'pids', 'pids.max')), '30');
-  t.equal(read(cgFile(root, 'x', 'cpu', v2 ? 'cpu.weight' : 'cpu.shares')), v2 ? '39' : '1024');
+  t.equal(read(cgFile(root, 'x', 'cpu', v2 ? 'cpu.weight' : 'cpu.shares')), v2 ? '100' : '1024', 'shares 1024: weight 100 on v2 (runc >= 1.3.2)');
   ok(root, ['update', '--resources', '-', 'x'], { input: JSON.stringify({ pids: { limit: 12 } }) });
   t.equal(read(cgFile(root, 'x', 'pids', 'pids.max')), '12', 'from stdin');
   const stats = JSON.parse(ok(root, ['events', '--stats', 'x']).stdout);
