@@ -16,7 +16,15 @@ function create(root, bundle, id) {
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
-    p.on('exit', (status) => (clearTimeout(timer), resolve({ status, stderr, ms: Date.now() - started })));
+    // After the exit, the rest of stderr: its end, unless a container that should not exist holds the pipe.
+    p.on('exit', (status) => {
+      clearTimeout(timer);
+      const ms = Date.now() - started;
+      const done = () => resolve({ status, stderr, ms });
+      if (p.stderr.readableEnded) return done();
+      const late = setTimeout(done, 1000);
+      p.stderr.on('end', () => (clearTimeout(late), done()));
+    });
   });
 }
 

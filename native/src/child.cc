@@ -5,8 +5,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,7 +12,6 @@
 #include "fmt.h"
 #include "hooks.h"
 #include "namespaces.h"
-#include "ops.h"
 #include "procfs.h"
 #include "rootfs.h"
 #include "safe_path.h"

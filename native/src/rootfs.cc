@@ -1,8 +1,8 @@
 #include "rootfs.h"
 
 #include <fcntl.h>
-#include <string.h>
 #include <limits.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -212,8 +212,7 @@ int prepare_rootfs(const ContainerPlan& p, SysError& e) {
   const char* rootfs = p.rootfs.c_str();
   // Nothing done below may propagate to the host. A shared rootfsPropagation is applied after pivot_root
   // instead (finish_rootfs), since pivot_root refuses a new root whose parent mount is shared; so is an
-  // unbindable one.
-  // An unbindable root could not be bound onto itself below: that one waits for finish_rootfs too.
+  // unbindable one, since an unbindable root could not be bound onto itself below.
   const unsigned long late = MS_SHARED | MS_UNBINDABLE;
   unsigned long before = (p.rootPropagation && !(p.rootPropagation & late)) ? p.rootPropagation : MS_SLAVE | MS_REC;
   if (mount(nullptr, "/", nullptr, before, nullptr) < 0) return fail(e, "mount(rootfsPropagation)", "/");
