@@ -140,7 +140,14 @@ t.test('a failing command: the runtime\'s error reaches the user intact', async 
 });
 
 t.test('run -it through a real terminal', async (t) => {
-  const r = inTerminal(['run', '-it', '--rm', image, 'sh', '-c', 'tty; exit 3']);
-  t.equal(r.status, 3);
+  // In the emulated guest, script(1) now and then returns with the right status but none of the output (2
+  // of 5 guest runs in one session; never on the host): up to three tries for the output, each with its
+  // status checked. A terminal that does not work fails all three.
+  let r;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    r = inTerminal(['run', '-it', '--rm', image, 'sh', '-c', 'tty; exit 3']);
+    t.equal(r.status, 3, `attempt ${attempt}: the exit status`);
+    if (r.stdout) break;
+  }
   t.match(r.stdout, /^\/dev\/pts\/0\n/);
 });
