@@ -252,3 +252,17 @@ t.test('kill and exec never reach a process that took the init\'s pid', async (t
   fs.writeFileSync(file, JSON.stringify(rec));
   ok(root, ['delete', '--force', 'r']);
 });
+
+t.test('kill never signals a process that took the init\'s pid while kill was at work', async (t) => {
+  // test/fixtures/pid-reuse.py holds `ocirun kill` (strace) just before it signals, lets the init die and be
+  // reaped, and gives its pid to a process of its own. With a pid, that process would be killed.
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const { execFileSync } = await import('node:child_process');
+  const { repo } = await import('./helpers.mjs');
+  const out = JSON.parse(execFileSync('python3', [path.join(repo, 'test/fixtures/pid-reuse.py'), path.join(repo, 'bin/ocirun'), root, bundle], { encoding: 'utf8' }));
+  t.ok(out.reused, 'the pid was taken by another process');
+  t.ok(out.victimAlive, 'and that process lives');
+  t.equal(out.killStatus, 1);
+  t.match(out.killStderr, /container not running/);
+});
