@@ -11,7 +11,8 @@ import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
-import { rootOf, sendPidfd, type CommonOptions } from './options';
+import { rootOf, type CommonOptions } from './options';
+import { sendPidfd } from './processes';
 import { publicState, state, type ContainerState } from './state';
 
 export interface CreateOptions extends CommonOptions {

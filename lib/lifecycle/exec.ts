@@ -9,9 +9,9 @@ import type { CgroupRecord } from '../cgroups/manager';
 import { handOverNotifyFd } from './notify';
 import { proxyConsole } from './console';
 import { withContainer } from './with-container';
-import { sendPidfd, type CommonOptions } from './options';
+import type { CommonOptions } from './options';
 import { checkPidFileDir, writePidFile } from './pidfile';
-import { signal, waitForeground } from './processes';
+import { sendPidfd, signal, waitForeground } from './processes';
 import { publicState } from './state';
 
 export interface ExecOptions extends CommonOptions {

@@ -1,8 +1,8 @@
 // Finding and signalling a container's processes: those in its cgroups; for a record without cgroups, every
 // process in the container's own pid namespace (with a shared pid namespace, only the init is known).
 import * as fs from 'node:fs';
-import { waitExit, watchExit } from '../native';
-import { SystemError } from '../errors';
+import { pidfdOpen, sendFd, waitExit, watchExit } from '../native';
+import { OcirunError, SystemError } from '../errors';
 import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
 import { isAlive } from '../state/status';
@@ -68,5 +68,20 @@ export async function waitForeground(pid: number, proxy?: ConsoleProxy): Promise
   } finally {
     proxy?.close();
     for (const s of FORWARDED) process.off(s, forward);
+  }
+}
+
+/**
+ * --pidfd-socket: a pidfd of the process (the container's init, or exec's process) goes to the AF_UNIX
+ * socket at `socket` (SCM_RIGHTS, with the payload "pidfd"), so that the caller holds the process itself,
+ * not a number that may be reused.
+ */
+export function sendPidfd(socket: string, pid: number, startTime = ''): void {
+  const fd = pidfdOpen(pid, startTime);
+  if (fd < 0) throw new OcirunError(`--pidfd-socket: process ${pid} is gone`);
+  try {
+    sendFd(socket, 'pidfd', fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
