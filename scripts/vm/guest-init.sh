@@ -1,8 +1,9 @@
 #!/bin/busybox sh
 # PID 1 of the cgroup-v2 test guest (initramfs). Mounts the host's / read-only over 9p as the real root
 # (switch_root, not chroot: user namespaces refuse a chrooted creator), a writable overlay over the checkout,
-# tmpfs where programs write, cgroup2 with every controller enabled, then runs the job's command and writes
-# its exit status where the host reads it (qemu's own exit status means nothing).
+# tmpfs where programs write, cgroup2 with every controller enabled, then hands over to systemd, which runs the
+# job's command as a unit; the unit writes its exit status where the host reads it (qemu's own exit status
+# means nothing).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -33,15 +34,45 @@ mount -t tmpfs -o mode=1777 shm $N/dev/shm
 mount --move /proc $N/proc
 mount --move /sys $N/sys
 mount -t cgroup2 -o nsdelegate cgroup2 $N/sys/fs/cgroup
-# Every controller, for the subtree below the root.
+# Every controller, for the subtree below the root (systemd keeps those it knows enabled: the job delegates
+# them all; it leaves the others, hugetlb and rdma among them, as they are).
 for c in $(cat $N/sys/fs/cgroup/cgroup.controllers); do echo "+$c" > $N/sys/fs/cgroup/cgroup.subtree_control; done
 mount -t tmpfs tmpfs $N/sys/fs/bpf 2>/dev/null || true
-exec switch_root $N /bin/busybox sh -c '
-  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
-  hostname ocirun-guest
-  ip link set lo up 2>/dev/null
-  cd "$1"
-  /bin/sh "$2/cmd" > "$2/output" 2>&1
-  echo $? > "$2/status"
-  sync
-  busybox poweroff -f' guest "$REPO" "$JOB"
+# systemd is PID 1 (the systemd cgroup driver's tests need a real one, with D-Bus). Its state goes to tmpfs
+# (the host's / is read-only here); the job is a unit of its own, which powers the guest off when it ends.
+for d in var/lib/systemd var/log; do mount -t tmpfs tmpfs $N/$d; done
+U=$N/run/systemd/system
+mkdir -p $U
+cat > $U/ocirun-job.service <<UNIT
+[Unit]
+Description=ocirun guest job
+Requires=dbus.socket
+After=dbus.socket basic.target
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+[Service]
+Type=oneshot
+Delegate=yes
+TimeoutStartSec=infinity
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+LimitNOFILE=1048576
+WorkingDirectory=$REPO
+ExecStart=/bin/sh /run/ocirun-job.sh
+UNIT
+# The job leaves its unit's cgroup for the root one, where the test runner lived before systemd: a container
+# whose cgroupsPath is relative goes below the runner's cgroup, and only the root may hold processes and
+# children with controllers at once.
+cat > $N/run/ocirun-job.sh <<SCRIPT
+echo \$\$ > /sys/fs/cgroup/cgroup.procs
+hostname ocirun-guest
+/bin/sh $JOB/cmd > $JOB/output 2>&1
+echo \$? > $JOB/status
+sync
+SCRIPT
+# What a test job does not need, and what would only slow an emulated boot.
+for u in systemd-random-seed.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer \
+         man-db.timer e2scrub_all.timer fstrim.timer logrotate.timer dpkg-db-backup.timer cron.service \
+         getty.target serial-getty@ttyS0.service console-getty.service systemd-firstboot.service; do
+  ln -sf /dev/null $U/$u
+done
+exec switch_root $N /lib/systemd/systemd --unit=ocirun-job.service

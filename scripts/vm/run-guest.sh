@@ -22,7 +22,7 @@ qemu-system-x86_64 -machine microvm,pit=on,pic=off,rtc=on -accel tcg,thread=mult
   -smp "${OCIRUN_GUEST_CPUS:-2}" -m "${OCIRUN_GUEST_MEM:-3072}" -nodefaults -no-user-config -nographic -no-reboot \
   -serial file:"$JOB/console" \
   -kernel "$G/vmlinux" -initrd "$G/initramfs.cpio" \
-  -append "console=ttyS0 quiet panic=-1 tsc_early_khz=2000000 ocirun.job=$JOB ocirun.repo=$REPO" \
+  -append "console=ttyS0 quiet systemd.show_status=0 panic=-1 tsc_early_khz=2000000 ocirun.job=$JOB ocirun.repo=$REPO" \
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-device,fsdev=root,mount_tag=root \
   -fsdev local,id=job,path="$JOB",security_model=passthrough \
