@@ -57,6 +57,8 @@ export interface NativePlan {
   preserveFds: number;
   /** The container's cgroup2 directory: the process is born in it. */
   cgroupPath?: string;
+  /** The cgroup2 directory is made around the cloned child, which waits for it (spawnPlaced). */
+  cgroupDeferred?: boolean;
   /** `tasks` files (v1 controllers) the process moves itself into as its first step. */
   cgroupTasks?: string[];
   /** A new cgroup namespace, made once the process is in its cgroups. */
@@ -90,8 +92,15 @@ export interface NativePlan {
   env: string[];
 }
 
+interface Pending {
+  pid: number;
+  pending: object;
+}
+
 interface Addon {
-  spawn(plan: NativePlan): Spawned;
+  spawn(plan: NativePlan): Spawned | Pending;
+  spawnFinish(pending: object): Spawned;
+  spawnAbort(pending: object): void;
   commit(syncFd: number): void;
   setWinsize(fd: number, rows: number, cols: number): void;
   sendFd(socketPath: string, payload: string, fd: number): void;
@@ -146,7 +155,24 @@ export interface Spawned {
 
 /** Creates the container's process; returns once it is ready, waiting to be committed. */
 export function spawn(plan: NativePlan): Spawned {
-  return call((a) => a.spawn(plan));
+  if (plan.cgroupDeferred) throw new TypeError('spawn: a plan with cgroupDeferred needs spawnPlaced()');
+  return call((a) => a.spawn(plan) as Spawned);
+}
+
+/**
+ * spawn, for a cgroup made around the process (plan.cgroupDeferred: systemd's scope takes a pid): the child
+ * is cloned and waits at its first sync point while `place(pid)` runs, then the spawn goes on. If place
+ * fails, the child is killed and reaped and nothing of the spawn is left.
+ */
+export async function spawnPlaced(plan: NativePlan, place: (pid: number) => Promise<void>): Promise<Spawned> {
+  const started = call((a) => a.spawn({ ...plan, cgroupDeferred: true }) as Pending);
+  try {
+    await place(started.pid);
+  } catch (err) {
+    load().spawnAbort(started.pending);
+    throw err;
+  }
+  return call((a) => a.spawnFinish(started.pending));
 }
 
 /** Waits for a child of this process; `signal` is set when a signal ended it. */

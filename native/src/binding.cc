@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include "cgroup.h"
 #include "ops.h"
@@ -184,6 +185,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.cgroupPath = f.str("cgroupPath", false);
   p.cgroupTasks = f.strings("cgroupTasks", false);
   p.cgroupNamespace = f.flag("cgroupNamespace", false);
+  p.cgroupDeferred = f.flag("cgroupDeferred", false);
   p.rootfs = f.str("rootfs");
   p.rootReadonly = f.flag("rootReadonly");
   p.noPivot = f.flag("noPivot");
@@ -227,21 +229,55 @@ ContainerPlan to_plan(const Napi::Object& o) {
   return p;
 }
 
-// spawn(plan) -> {pid, notifyFd, syncFd}: the container's init, waiting to be committed, and its seccomp
-// notify fd or -1.
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
-  ContainerPlan plan = to_plan(info[0].As<Napi::Object>());
-  SysError e;
-  ocirun::Spawned s = ocirun::spawn_container(plan, e);
-  if (s.pid < 0) throw to_js_error(env, e);
+Napi::Object spawned_object(Napi::Env env, const ocirun::Spawned& s) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("pid", s.pid);
   r.Set("notifyFd", s.notify_fd);
   r.Set("syncFd", s.sync_fd);
   r.Set("consoleFd", s.console_fd);
   return r;
+}
+
+// spawn(plan) -> {pid, notifyFd, syncFd, consoleFd}: the container's init, waiting to be committed. With
+// plan.cgroupDeferred it returns at the clone instead: {pid, pending}, the child waiting to be placed in its
+// cgroup; spawnFinish(pending) goes on from there, spawnAbort(pending) takes it down.
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
+  auto st = std::make_unique<ocirun::SpawnState>();
+  st->plan = to_plan(info[0].As<Napi::Object>());
+  SysError e;
+  if (ocirun::spawn_begin(*st, e) < 0) throw to_js_error(env, e);
+  if (st->plan.cgroupDeferred) {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("pid", st->child);
+    r.Set("pending", Napi::External<ocirun::SpawnState>::New(env, st.release(),
+                                                               [](Napi::Env, ocirun::SpawnState* p) { delete p; }));
+    return r;
+  }
+  ocirun::Spawned s = ocirun::spawn_finish(*st, e);
+  if (s.pid < 0) throw to_js_error(env, e);
+  return spawned_object(env, s);
+}
+
+ocirun::SpawnState* pending_of(const Napi::CallbackInfo& info) {
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "spawn: pending must come from spawn()");
+  return info[0].As<Napi::External<ocirun::SpawnState>>().Data();
+}
+
+Napi::Value SpawnFinish(const Napi::CallbackInfo& info) {
+  ocirun::SpawnState* st = pending_of(info);
+  if (!st->child) throw Napi::Error::New(info.Env(), "spawn: this spawn has already ended");
+  SysError e;
+  ocirun::Spawned s = ocirun::spawn_finish(*st, e);
+  st->end();  // what failed is reaped now, not at the next garbage collection
+  if (s.pid < 0) throw to_js_error(info.Env(), e);
+  return spawned_object(info.Env(), s);
+}
+
+Napi::Value SpawnAbort(const Napi::CallbackInfo& info) {
+  pending_of(info)->end();
+  return info.Env().Undefined();
 }
 
 // setWinsize(fd, rows, cols): the window size of a pty, for the foreground proxy.
@@ -418,7 +454,7 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
-      {"spawn", Spawn}, {"commit", Commit}, {"waitExit", WaitExit}, {"watchExit", WatchExit}, {"lock", Lock},
+      {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit}, {"waitExit", WaitExit}, {"watchExit", WatchExit}, {"lock", Lock},
       {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter}};

@@ -80,6 +80,9 @@ struct ContainerPlan {
   // waits for (some 5-20 ms per container on a v1 or hybrid host).
   std::string cgroupPath;
   std::vector<std::string> cgroupTasks;
+  // The cgroup2 directory does not exist before clone: a cgroup manager (systemd) makes it around the cloned
+  // child, which waits at its first sync point until spawn_finish (spawn.h) is called.
+  bool cgroupDeferred = false;
   // A new cgroup namespace: made by unshare once the process is in its cgroups, so that they are its root.
   bool cgroupNamespace = false;
 

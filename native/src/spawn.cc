@@ -31,18 +31,6 @@ namespace ocirun {
 
 namespace {
 
-// Owns the fds of one spawn; closes them on every path out.
-struct Fds {
-  std::vector<int> list;
-  int add(int fd) {
-    if (fd >= 0) list.push_back(fd);
-    return fd;
-  }
-  ~Fds() {
-    for (int fd : list) close(fd);
-  }
-};
-
 // The stub is exec'd from a sealed memfd copy, never from disk: a container that reaches /proc/PID/exe of its
 // waiting init finds a file nobody can write to (the CVE-2019-5736 class).
 int sealed_init_copy(const std::string& path, SysError& e) {
@@ -194,60 +182,68 @@ void reap(pid_t pid) {
 
 }  // namespace
 
-Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
-  Spawned out;
+void SpawnState::end() {
+  if (!done) {
+    reap(init);
+    if (child && child != init) reap(child);
+    if (has_fifo) unlink(plan.fifoPath.c_str());
+  }
+  child = init = 0;
+  has_fifo = false;
+  for (int fd : fds) close(fd);
+  fds.clear();
+  sock = -1;
+}
+
+int spawn_begin(SpawnState& st, SysError& e) {
+  const ContainerPlan& plan = st.plan;
+  auto keep = [&st](int fd) {
+    if (fd >= 0) st.fds.push_back(fd);
+    return fd;
+  };
   set_step(e, "spawn");
-  Fds fds;
-  const bool has_fifo = !plan.fifoPath.empty();
-  if (has_fifo && mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) {
-    fail(e, "mknod", plan.fifoPath.c_str());
-    return out;
+  st.has_fifo = !plan.fifoPath.empty();
+  if (st.has_fifo && mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) {
+    st.has_fifo = false;  // not ours to remove
+    return fail(e, "mknod", plan.fifoPath.c_str());
   }
-  int init_fd = fds.add(sealed_init(plan.initPath, e));
-  if (init_fd < 0) return out;
-  int fifo_fd = has_fifo ? fds.add(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC)) : -1;
-  if (has_fifo && fifo_fd < 0) {
-    fail(e, "open", plan.fifoPath.c_str());
-    return out;
-  }
+  int init_fd = keep(sealed_init(plan.initPath, e));
+  if (init_fd < 0) return -1;
+  int fifo_fd = st.has_fifo ? keep(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC)) : -1;
+  if (st.has_fifo && fifo_fd < 0) return fail(e, "open", plan.fifoPath.c_str());
   std::vector<int> ns_fds;
   int rc = open_join_fds(plan.joins, ns_fds, e);
-  for (int fd : ns_fds) fds.add(fd);
-  if (rc < 0) return out;
+  for (int fd : ns_fds) keep(fd);
+  if (rc < 0) return -1;
   if (plan.joinPidfd >= 0) {
     // The namespaces were opened by pid: they are the container's only if its init still lives now (a pid
     // reused in between would have given another process's).
     bool alive = false;
-    if (pidfd_signal(plan.joinPidfd, 0, &alive, e) < 0) return out;
+    if (pidfd_signal(plan.joinPidfd, 0, &alive, e) < 0) return -1;
     if (!alive) {
       fail(e, "pidfd_send_signal", "container init", ESRCH);
       copy_str(e.detail, sizeof e.detail, "container not running");
-      return out;
+      return -1;
     }
   }
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    fail(e, "socketpair", "");
-    return out;
-  }
-  fds.add(sv[0]);
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return fail(e, "socketpair", "");
+  st.sock = keep(sv[0]);
   int child_sock = sv[1];
   int cgroup_fd = -1;
-  if (!plan.cgroupPath.empty() &&
-      (cgroup_fd = fds.add(open(plan.cgroupPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))) < 0) {
+  if (!plan.cgroupPath.empty() && !plan.cgroupDeferred &&
+      (cgroup_fd = keep(open(plan.cgroupPath.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))) < 0) {
     close(child_sock);
-    fail(e, "open", plan.cgroupPath.c_str());
-    return out;
+    return fail(e, "open", plan.cgroupPath.c_str());
   }
 
   std::vector<int> tasks_fds;
   for (const auto& f : plan.cgroupTasks) {
-    int fd = fds.add(open(f.c_str(), O_WRONLY | O_CLOEXEC));
+    int fd = keep(open(f.c_str(), O_WRONLY | O_CLOEXEC));
     if (fd < 0) {
       close(child_sock);
       set_step(e, "cgroups");
-      fail(e, "open", f.c_str());
-      return out;
+      return fail(e, "open", f.c_str());
     }
     tasks_fds.push_back(fd);
   }
@@ -298,25 +294,28 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  bool placed = false;
-  pid_t child = clone_child(flags, cgroup_fd, &placed);
+  pid_t child = clone_child(flags, cgroup_fd, &st.placed);
   if (child == 0) child_main(ctx);
   int clone_err = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   close(child_sock);
-  if (child < 0) {
-    if (has_fifo) unlink(plan.fifoPath.c_str());
-    fail(e, "clone3", "", clone_err);
-    return out;
-  }
+  if (child < 0) return fail(e, "clone3", "", clone_err);
+  st.child = child;
+  st.init = ctx.two_stage ? 0 : child;
+  st.wait_cgroups = ctx.wait_cgroups;
+  return 0;
+}
 
-  pid_t init = ctx.two_stage ? 0 : child;
-  bool ok = !ctx.wait_cgroups || place_in_cgroups(child, plan, placed, sv[0], e) == 0;
+Spawned spawn_finish(SpawnState& st, SysError& e) {
+  Spawned out;
+  const ContainerPlan& plan = st.plan;
+  set_step(e, "spawn");
+  bool ok = !st.wait_cgroups || place_in_cgroups(st.child, plan, st.placed, st.sock, e) == 0;
   if (!ok) set_step(e, "cgroups");
   while (ok) {
     SyncMsg m;
     int fd = -1;
-    ssize_t n = recv_with_fd(sv[0], &m, sizeof m, &fd);
+    ssize_t n = recv_with_fd(st.sock, &m, sizeof m, &fd);
     if (fd >= 0 && m.type != kSyncReady && m.type != kSyncConsole) close(fd);
     if (n < 0 && errno == EINTR) continue;
     if (n != sizeof m) {
@@ -324,10 +323,10 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
       break;
     }
     if (m.type == kSyncUsermapRequest) {
-      if (write_id_maps(child, plan, e) < 0) break;
-      SyncMsg done = {};
-      done.type = kSyncUsermapDone;
-      if (send(sv[0], &done, sizeof done, MSG_NOSIGNAL) != sizeof done) {
+      if (write_id_maps(st.child, plan, e) < 0) break;
+      SyncMsg reply = {};
+      reply.type = kSyncUsermapDone;
+      if (send(st.sock, &reply, sizeof reply, MSG_NOSIGNAL) != sizeof reply) {
         fail(e, "send", "sync socket");
         break;
       }
@@ -338,24 +337,27 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
       }
       if (deliver_pty_master(plan.consoleSocket, fd, &out.console_fd, e) < 0) break;
     } else if (m.type == kSyncControl) {
-      if (send_control(sv[0], plan.initControl, e) < 0) break;
+      if (send_control(st.sock, plan.initControl, e) < 0) break;
     } else if (m.type == kSyncHookState) {
-      if (send_hook_state(sv[0], plan.hookStateTemplate, init ? init : child, e) < 0) break;
+      if (send_hook_state(st.sock, plan.hookStateTemplate, st.init ? st.init : st.child, e) < 0) break;
     } else if (m.type == kSyncChildPid) {
-      init = m.pid;
-      while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+      st.init = m.pid;
+      while (waitpid(st.child, nullptr, 0) < 0 && errno == EINTR) {
       }
-      child = 0;
+      st.child = 0;
     } else if (m.type == kSyncReady) {
-      if (init <= 0) {  // cannot happen (the init waits for kSyncChildPid to be sent): never return pid 0
+      if (st.init <= 0) {  // cannot happen (the init waits for kSyncChildPid to be sent): never return pid 0
         if (fd >= 0) close(fd);
         fail(e, "recv", "container init was ready before its pid was known", EPROTO);
         break;
       }
-      out.pid = init;
+      out.pid = st.init;
       out.notify_fd = fd;
-      out.sync_fd = fcntl(sv[0], F_DUPFD_CLOEXEC, 0);  // outlives `fds`, which closes sv[0]
-      if (out.sync_fd >= 0) return out;
+      out.sync_fd = fcntl(st.sock, F_DUPFD_CLOEXEC, 0);  // outlives the state, which closes its own end
+      if (out.sync_fd >= 0) {
+        st.done = true;
+        return out;
+      }
       fail(e, "fcntl(F_DUPFD)", "sync socket");
       if (fd >= 0) close(fd);
       out.notify_fd = -1;
@@ -365,12 +367,11 @@ Spawned spawn_container(const ContainerPlan& plan, SysError& e) {
       break;
     }
   }
-  // Failure: take down whatever was started. The container's mounts die with its mount namespace.
+  // Failure: the state's destructor takes down whatever was started. The container's mounts die with its
+  // mount namespace.
   if (out.console_fd >= 0) close(out.console_fd);
   out.console_fd = -1;
-  reap(init);
-  if (child && child != init) reap(child);
-  if (has_fifo) unlink(plan.fifoPath.c_str());
+  out.pid = -1;
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <vector>
+
 #include "error.h"
 #include "plan.h"
 
@@ -19,7 +21,33 @@ struct Spawned {
 // Tells the waiting init that the runtime has recorded it (kSyncCommit), and closes the sync socket.
 int commit_container(int sync_fd, SysError& e);
 
-// On failure (pid -1) everything the spawn made (processes, fds, the fifo) is gone again.
-Spawned spawn_container(const ContainerPlan& plan, SysError& e);
+// One spawn, from clone to the init's kSyncReady. Between spawn_begin and spawn_finish the child exists and
+// waits at its first sync point (kSyncCgroupDone): a cgroup manager that needs its pid (systemd, whose scope
+// is made with the pid in it) places it then. Destroying a state whose spawn did not finish kills and reaps
+// what it started, closes its fds and removes the fifo.
+struct SpawnState {
+  ContainerPlan plan;
+  std::vector<int> fds;  // closed by the destructor
+  int sock = -1;         // our end of the sync socket (in fds)
+  pid_t child = 0;       // the cloned child; the init itself unless two stages were needed
+  pid_t init = 0;
+  bool placed = false;   // born in its cgroup2 directory
+  bool wait_cgroups = false;
+  bool has_fifo = false;
+  bool done = false;     // the init is ready: it is the caller's now
+  SpawnState() = default;
+  SpawnState(const SpawnState&) = delete;
+  SpawnState& operator=(const SpawnState&) = delete;
+  ~SpawnState() { end(); }
+  // Closes the fds and, unless the spawn is done, kills and reaps what it started. Safe to call twice.
+  void end();
+};
+
+// Up to the clone: 0 with st.child set, or -1 with nothing left running.
+int spawn_begin(SpawnState& st, SysError& e);
+
+// From the cgroup sync point on. On failure (pid -1) everything the spawn made (processes, fds, the fifo) is
+// gone again.
+Spawned spawn_finish(SpawnState& st, SysError& e);
 
 }  // namespace ocirun
