@@ -15,6 +15,8 @@ command -v podman >/dev/null || need+=(podman)              # the real callers (
 command -v containerd >/dev/null || need+=(containerd)      # (brings runc, the benchmarks' peer)
 command -v strace >/dev/null || need+=(strace)              # fault injection: holds the child in a race window
 command -v crun >/dev/null || need+=(crun)                  # the benchmarks' other peer (cgroup v2 guest)
+[ -x /lib/systemd/systemd ] || need+=(systemd)              # PID 1 of the cgroup v2 guest (the systemd driver)
+command -v dbus-daemon >/dev/null || need+=(dbus)           # the guest's system bus; a private bus for the D-Bus client
 if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "setup: please install: ${need[*]}" >&2; exit 1; }
   apt-get update -qq
