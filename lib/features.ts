@@ -1,10 +1,22 @@
 // `ocirun features`: the runtime-spec features document, stating what this build really supports, so that
 // callers (containerd enables rro and idmapped mounts from it) never ask for something that is ignored.
+import * as fs from 'node:fs';
+import { hierarchies } from './cgroups/hierarchy';
+import { SYSTEM_BUS } from './cgroups/systemd/dbus';
 import { FLAG_OPTIONS_NAMES, PROPAGATION } from './config/mounts';
 import { CAPABILITIES, MPOL_FLAGS, MPOL_MODES } from './config/process';
 import { liveHost } from './config/host';
 import { HOOK_KINDS } from './hooks';
 import { COMMIT, SPEC_VERSION, VERSION } from './version';
+
+/** --systemd-cgroup works here: systemd runs, its bus is there, and the cgroups are v2 (the driver's only mode). */
+function systemdUsable(): boolean {
+  try {
+    return fs.existsSync('/run/systemd/system') && fs.existsSync(SYSTEM_BUS) && hierarchies().mode === 'unified';
+  } catch {
+    return false;
+  }
+}
 
 export function features(): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -17,7 +29,7 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts'],
       capabilities: CAPABILITIES,
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      cgroup: { v1: true, v2: true, systemd: systemdUsable(), systemdUser: false, rdma: true },
       seccomp: {
         enabled: true,
         actions: Object.keys(seccomp.ACTIONS).sort(),

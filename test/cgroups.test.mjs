@@ -366,17 +366,6 @@ t.test('bad resources: a clear error naming the field, exit 1, no cgroup and no 
   t.same(cgroupDirsNamed(cg.top), [], 'leaves no cgroup either');
 });
 
-t.test('--systemd-cgroup without systemd: a clear error, nothing made', async (t) => {
-  const { root, bundle } = start(t, ['true']);
-  const r = ocirun(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'x']);
-  t.equal(r.status, 1);
-  t.match(r.stderr, /--systemd-cgroup: systemd is not running on this host/);
-  t.same(fs.readdirSync(root), []);
-  const colon = start(t, ['true'], {}, (c) => (c.linux.cgroupsPath = 'system.slice:ocirun:x'));
-  const r2 = ocirun(colon.root, ['create', '--bundle', colon.bundle, 'x']);
-  t.match(r2.stderr, /\/linux\/cgroupsPath: "system.slice:ocirun:x" is a systemd slice:prefix:name path/);
-});
-
 t.test('pause, update and events refuse a stopped container; ps of one is empty', async (t) => {
   const { root, bundle } = start(t, ['true']);
   ok(root, ['run', '--keep', '--bundle', bundle, 'x']);

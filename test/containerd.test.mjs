@@ -19,10 +19,12 @@ const hostDirs = ['/run/containerd/s', `/run/containerd/runc/${ns}`, '/run/conta
   .filter((d) => !fs.existsSync(d));
 const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/${ns}`).filter((d) => fs.existsSync(d));
 
-/** The RuntimeClass block of docs/containerd.md, exactly, with BinaryName pointing at this checkout. */
-function documentedRuntimeConfig() {
+const systemdRuns = fs.existsSync('/run/systemd/system');
+
+/** A RuntimeClass block of docs/containerd.md, exactly, with BinaryName pointing at this checkout. */
+function documentedRuntimeConfig(marker = 'containerd-runtime-config') {
   const doc = fs.readFileSync(path.join(repo, 'docs', 'containerd.md'), 'utf8');
-  const block = /<!-- containerd-runtime-config -->\n```toml\n([\s\S]*?)```/.exec(doc)[1];
+  const block = new RegExp(`<!-- ${marker} -->\\n\`\`\`toml\\n([\\s\\S]*?)\`\`\``).exec(doc)[1];
   const withBin = block.replace('BinaryName = "/usr/local/bin/ocirun"', `BinaryName = "${bin}"`);
   if (withBin === block) throw new Error('docs/containerd.md: the BinaryName line changed; update this test');
   return withBin;
@@ -51,7 +53,8 @@ state = "${dir}/state"
   # The default runtime of a stock config: the documented block is added beside it, as on a real node.
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
     runtime_type = "io.containerd.runc.v2"
-${documentedRuntimeConfig()}`);
+${documentedRuntimeConfig()}
+${systemdRuns ? documentedRuntimeConfig('containerd-runtime-config-systemd') : ''}`);
 
 function ctr(args, opts = {}) {
   const namespace = args[0] === '--namespace' ? [] : ['--namespace', ns];
@@ -137,20 +140,23 @@ t.test('an error path: containerd shows ocirun\'s message', async (t) => {
   ctr(['container', 'rm', 'c4']);
 });
 
-t.test('Kubernetes: a pod with runtime_handler "ocirun", through the CRI API and the documented config', async (t) => {
+/**
+ * A pod and its container through the CRI API, on a handler of the documented config: output, ExecSync, the
+ * pod log, stop and removal. `cgroupParent`: the pod's slice, as kubelet's systemd cgroup driver names it.
+ */
+async function runPod(t, handler, cgroupParent) {
   const cri = new CriClient(sock);
   t.teardown(() => cri.close());
   const version = await cri.runtime('Version', { 1: 'v1' });
   t.equal(str(version, 2), 'containerd', 'the CRI plugin answers');
-  const logs = path.join(dir, 'pod-logs');
-  fs.mkdirSync(logs);
+  const logs = fs.mkdtempSync(path.join(dir, 'pod-logs-'));
   const NODE = 2; // NamespaceMode: the host's network, so that no CNI plugin is needed
   const podConfig = {
-    1: { 1: 'hello', 2: 'uid-hello', 3: 'default', 4: 0 }, // metadata: name, uid, namespace, attempt
+    1: { 1: `hello-${handler}`, 2: `uid-${handler}`, 3: 'default', 4: 0 }, // metadata: name, uid, namespace, attempt
     3: logs, // log_directory
-    8: { 2: { 1: { 1: NODE } } }, // linux.security_context.namespace_options.network
+    8: { ...(cgroupParent ? { 1: cgroupParent } : {}), 2: { 1: { 1: NODE } } }, // linux: cgroup_parent, namespace_options.network
   };
-  const pod = str(await cri.runtime('RunPodSandbox', { 1: podConfig, 2: 'ocirun' }), 1);
+  const pod = str(await cri.runtime('RunPodSandbox', { 1: podConfig, 2: handler }), 1);
   t.teardown(async () => {
     await cri.runtime('StopPodSandbox', { 1: pod }).catch(() => {});
     await cri.runtime('RemovePodSandbox', { 1: pod }).catch(() => {});
@@ -173,13 +179,30 @@ t.test('Kubernetes: a pod with runtime_handler "ocirun", through the CRI API and
   t.equal(exec[3]?.[0], 3, 'and its exit code');
   await waitFor(() => fs.existsSync(path.join(logs, 'hello.log')) && /stdout F hello from a pod/.test(fs.readFileSync(path.join(logs, 'hello.log'), 'utf8')));
   t.pass('the container\'s output is in the pod log');
+  const inCgroup = fs.readFileSync(`/proc/${st.pid}/cgroup`, 'utf8').trim();
   await cri.runtime('StopContainer', { 1: id, 2: 1 });
   t.equal(decodeStatus(await cri.runtime('ContainerStatus', { 1: id })).state, 2, 'CONTAINER_EXITED');
   await cri.runtime('RemoveContainer', { 1: id });
   await cri.runtime('StopPodSandbox', { 1: pod });
   await cri.runtime('RemovePodSandbox', { 1: pod });
   t.notOk(fs.existsSync(`/run/containerd/runc/k8s.io/${id}`), 'ocirun\'s state is gone with the container');
+  return { id, pod, inCgroup };
+}
+
+t.test('Kubernetes: a pod with runtime_handler "ocirun", through the CRI API and the documented config', async (t) => {
+  await runPod(t, 'ocirun');
 });
+
+// Kubernetes' default on systemd hosts: the handler with SystemdCgroup = true, a pod slice as cgroup parent.
+if (systemdRuns)
+  t.test('Kubernetes with SystemdCgroup = true: the container\'s scope in its pod\'s slice, gone with it', async (t) => {
+    const slice = 'kubepods-besteffort-poduidocirun.slice';
+    t.teardown(() => spawnSync('systemctl', ['stop', slice, 'kubepods-besteffort.slice', 'kubepods.slice']));
+    const { id, inCgroup } = await runPod(t, 'ocirun-systemd', slice);
+    const unit = `cri-containerd-${id}.scope`;
+    t.equal(inCgroup, `0::/kubepods.slice/kubepods-besteffort.slice/${slice}/${unit}`, 'the container ran in its scope');
+    t.equal(spawnSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', unit], { encoding: 'utf8' }).stdout.trim(), '', 'no unit left');
+  });
 
 /** ContainerStatusResponse.status: the state (0 CREATED, 1 RUNNING, 2 EXITED; a proto3 zero is absent). */
 function decodeStatus(resp) {

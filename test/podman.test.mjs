@@ -151,3 +151,23 @@ t.test('run -it through a real terminal', async (t) => {
   }
   t.match(r.stdout, /^\/dev\/pts\/0\n/);
 });
+
+// podman's default cgroup manager on systemd hosts: it passes --systemd-cgroup and "machine.slice:libpod:<id>",
+// and puts conmon in a scope of its own. Only where systemd runs (the cgroup v2 guest).
+if (fs.existsSync('/run/systemd/system'))
+  t.test('cgroup_manager = "systemd": run, exec, limits, stop, rm; the scope is the container\'s cgroup and goes with it', async (t) => {
+    const sd = ['--cgroup-manager', 'systemd'];
+    const id = ok([...sd, 'run', '-d', '--name', 'sd1', '--memory', '64m', '--pids-limit', '40', image, 'sleep', '1000']).trim();
+    t.teardown(() => podman([...sd, 'rm', '-f', '-t', '0', 'sd1']));
+    const unit = `libpod-${id}.scope`;
+    const pid = Number(ok([...sd, 'inspect', '--format', '{{.State.Pid}}', 'sd1']).trim());
+    t.equal(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim(), `0::/machine.slice/${unit}`, 'the container runs in its scope');
+    const show = spawnSync('systemctl', ['show', unit, '-p', 'ActiveState', '-p', 'Delegate', '-p', 'MemoryMax', '-p', 'TasksMax'], { encoding: 'utf8' }).stdout;
+    t.equal(show.trim().split('\n').sort().join(' '), 'ActiveState=active Delegate=yes MemoryMax=67108864 TasksMax=40');
+    t.equal(ok([...sd, 'exec', 'sd1', 'cat', '/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/pids.max']), '67108864\n40\n');
+    ok([...sd, 'stop', '--time', '1', 'sd1']);
+    ok([...sd, 'rm', 'sd1']);
+    const left = spawnSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', unit], { encoding: 'utf8' }).stdout.trim();
+    t.equal(left, '', 'no unit left');
+    t.notOk(fs.existsSync(`/sys/fs/cgroup/machine.slice/${unit}`), 'no cgroup left');
+  });

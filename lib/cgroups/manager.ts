@@ -3,7 +3,7 @@
 // ever removed; a cgroupsPath that already existed is joined and left in place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, SystemError, systemErrorFrom } from '../errors';
+import { ConfigError, OcirunError, SystemError, systemErrorFrom } from '../errors';
 import { attachDeviceFilter, lock } from '../native';
 import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
@@ -12,6 +12,24 @@ import { isFrozen, thawTree } from './freezer';
 import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
+import { systemdUnit } from './systemd/unit';
+import { annotationProperties, deviceProperties, resourceProperties, type Property } from './systemd/properties';
+
+let devicesByMajor: Map<string, string> | undefined;
+/** /proc/devices: a major's name ("136" -> "pts"), for systemd's "char-pts" device rules. */
+function majorName(type: 'c' | 'b', major: number): string | undefined {
+  if (!devicesByMajor) {
+    devicesByMajor = new Map();
+    let kind = '';
+    for (const line of fs.readFileSync('/proc/devices', 'utf8').split('\n')) {
+      if (line.startsWith('Character')) kind = 'c';
+      else if (line.startsWith('Block')) kind = 'b';
+      const m = /^\s*(\d+)\s+(\S+)$/.exec(line);
+      if (m) devicesByMajor.set(`${kind}${m[1]}`, m[2]);
+    }
+  }
+  return devicesByMajor.get(`${type}${major}`);
+}
 
 /** Kept in the container's state record. */
 export interface CgroupRecord {
@@ -20,8 +38,10 @@ export interface CgroupRecord {
   unified?: string;
   /** v1 controller (or named hierarchy, name=systemd) -> the container's directory in its hierarchy. */
   v1: Record<string, string>;
-  /** Directories this runtime created, parents first. */
+  /** Directories this runtime created, parents first (none with systemd: the scope's are systemd's). */
   created: string[];
+  /** The systemd driver's scope: `started` once StartTransientUnit made it (then it is this container's). */
+  systemd?: { unit: string; slice: string; started?: boolean };
 }
 
 export interface CgroupPlan {
@@ -29,17 +49,37 @@ export interface CgroupPlan {
   writes: CgroupWrite[];
   /** cgroup v2 only: the BPF program for the device rules. */
   deviceProgram?: Buffer;
+  /** systemd: the scope's unit properties (resources, devices, annotations); PIDs and the rest come at start. */
+  properties?: Property[];
+}
+
+export interface CgroupOptions {
+  /** --systemd-cgroup: cgroupsPath is "slice:prefix:name", and the cgroup a transient scope. */
+  systemd?: boolean;
+  /** The config's annotations: `org.systemd.property.<Name>` ones become unit properties. */
+  annotations?: Record<string, string>;
 }
 
 /** Everything about the cgroups that can be decided without touching them; throws on a bad config. */
-export function planCgroups(resources: Resources | undefined, cgroupsPath: string | undefined, id: string): CgroupPlan {
+export function planCgroups(resources: Resources | undefined, cgroupsPath: string | undefined, id: string, opts: CgroupOptions = {}): CgroupPlan {
   const h = hierarchies();
   const r = resources ?? {};
   const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
+  const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
+  if (opts.systemd) {
+    if (h.mode !== 'unified')
+      throw new OcirunError(`--systemd-cgroup: ocirun's systemd driver needs cgroup v2, and this host's cgroups are ${h.mode} (use the cgroupfs driver)`);
+    const unit = systemdUnit(cgroupsPath, id);
+    record.unified = path.join(h.unified!, unit.path);
+    record.systemd = { unit: unit.unit, slice: unit.slice };
+    const writes = v2Writes(r);
+    const policy = devicePolicy(rules);
+    const properties = [...resourceProperties(writes), ...deviceProperties(policy, majorName), ...annotationProperties(opts.annotations)];
+    return { record, writes, deviceProgram: deviceProgram(policy), properties };
+  }
   const own = ownCgroups();
   if (h.unified) record.unified = cgroupDir(h, own, '', cgroupsPath, id);
   if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = cgroupDir(h, own, c, cgroupsPath, id);
-  const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
   if (h.mode === 'unified') {
     return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)) };
   }
@@ -299,11 +339,15 @@ export async function removeCgroups(rec: CgroupRecord, opts: { leavePopulated?: 
     }
 }
 
-/** Where the native side puts the process: born in the cgroup2 directory; it enters each v1 one itself. */
-export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupTasks?: string[] } {
+/**
+ * Where the native side puts the process: born in the cgroup2 directory; it enters each v1 one itself. A
+ * systemd scope not started yet is made around the cloned child (cgroupDeferred), which waits for it.
+ */
+export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupTasks?: string[]; cgroupDeferred?: boolean } {
   if (!rec) return {};
   return {
     cgroupPath: rec.unified,
     cgroupTasks: [...new Set(Object.values(rec.v1))].map((d) => `${d}/tasks`),
+    ...(rec.systemd && !rec.systemd.started ? { cgroupDeferred: true } : {}),
   };
 }

@@ -7,6 +7,8 @@ export interface Globals {
   warn?: (msg: string) => void;
   /** Set with --debug: one line per step. */
   debug?: (msg: string) => void;
+  /** --systemd-cgroup: a new container's cgroup is a systemd scope. */
+  systemdCgroup?: boolean;
 }
 
 export interface Command {

@@ -33,6 +33,7 @@ function createOptions(f: FlagValues, g: Globals) {
     onWarning: g.warn,
     onDebug: g.debug,
     pidfdSocket: str(f['pidfd-socket']),
+    systemdCgroup: g.systemdCgroup,
   };
 }
 

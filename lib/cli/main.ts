@@ -66,12 +66,9 @@ export async function main(argv: string[]): Promise<number> {
     if (name === 'version') return void print(versionText()), 0;
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) return noHelpTopic(name);
-    if (g.flags['systemd-cgroup'])
-      throw new OcirunError(
-        fs.existsSync('/run/systemd/system')
-          ? '--systemd-cgroup: the systemd cgroup driver is not supported yet (use cgroupfs)'
-          : '--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver',
-      );
+    const systemdCgroup = g.flags['systemd-cgroup'] === true;
+    if (systemdCgroup && !fs.existsSync('/run/systemd/system'))
+      throw new OcirunError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver');
     const p = parseFlags(rest, [...cmd.flags, { name: 'help', short: 'h', kind: 'bool', help: 'show help' }], name);
     if (p.flags.help) return void print(commandHelp(cmd)), 0;
     const [min, max] = cmd.args;
@@ -84,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     logLine(log, 'debug', `started from ${startMode}`);
     const warn = (msg: string) => logLine(log, 'warning', msg);
     const debug = log.debug ? (msg: string) => logLine(log, 'debug', msg) : undefined;
-    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn, debug });
+    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn, debug, systemdCgroup });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (log.file) {

@@ -2,10 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../config/load';
 import { CLONE_FLAGS, buildPlan } from '../config/plan';
-import { claimCgroup, createCgroups, dirsToMake, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { dirsToMake, planCgroups } from '../cgroups/manager';
+import { cgroupDriver } from '../cgroups/driver';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
-import { commit, spawn, writeProcFile } from '../native';
+import { commit, spawn, spawnPlaced, writeProcFile } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
@@ -25,6 +26,8 @@ export interface CreateOptions extends CommonOptions {
   preserveFds?: number;
   /** Where a pidfd of the container's init goes (runc's --pidfd-socket). */
   pidfdSocket?: string;
+  /** The cgroup is a transient systemd scope (runc's --systemd-cgroup); cgroupsPath is "slice:prefix:name". */
+  systemdCgroup?: boolean;
 }
 
 /** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
@@ -61,7 +64,11 @@ export async function createContainer(
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const linux = bundle.spec.linux;
-  const cgroups = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id);
+  const cgroups = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id, {
+    systemd: opts.systemdCgroup,
+    annotations: bundle.spec.annotations,
+  });
+  const driver = await cgroupDriver(cgroups.record);
   const created = new Date().toISOString();
   const rec: ContainerRecord = {
     id,
@@ -98,20 +105,22 @@ export async function createContainer(
   let syncFd = -1;
   let consoleFd = -1;
   let cgroupsMade = false;
-  let claim = -1; // the lock on our cgroup, held until our process is in it
+  let release: (() => void) | undefined; // the claim on our cgroup, held until our process is in it
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
     debug(`state: ${dir.dir} in place and locked`);
-    await createCgroups(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
-    debug(`cgroups (${cgroups.record.mode}): ${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
+    await driver.make(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
+    debug(`cgroups (${cgroups.record.systemd ? `systemd ${cgroups.record.systemd.unit} in ${cgroups.record.systemd.slice}` : cgroups.record.mode}): ` +
+      `${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
     cgroupsMade = true;
     dir.write(rec);
-    claim = await claimCgroup(cgroups.record);
+    release = await driver.claim(cgroups.record);
     ours = true;
-    debug('spawn: clone3 into the cgroup; in the child: namespaces, mounts, devices, pivot_root, then the init stub');
-    const spawned = spawn(plan);
-    fs.closeSync(claim);
-    claim = -1;
+    debug(`spawn: clone3 ${driver.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);
+    const spawned = driver.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : spawn(plan);
+    release();
+    release = undefined;
+    if (cgroups.record.systemd) dir.write(rec); // the unit is started: delete stops it from now on
     pid = spawned.pid;
     debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
     syncFd = spawned.syncFd;
@@ -131,15 +140,12 @@ export async function createContainer(
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, pid, committed.startTime);
   } catch (err) {
-    if (claim >= 0) fs.closeSync(claim);
+    release?.();
     if (syncFd >= 0) fs.closeSync(syncFd); // the init sees EOF and exits
     if (consoleFd >= 0) fs.closeSync(consoleFd);
     if (pid) killQuietly(pid);
-    if (cgroupsMade) {
-      // Refused at the claim: another container's process is in the cgroup; leave it and what it lives in.
-      if (ours) await killAll(cgroups.record).catch(() => undefined);
-      await removeCgroups(cgroups.record, { leavePopulated: !ours });
-    }
+    // Refused at the claim: another container's process is in the cgroup; leave it and what it lives in.
+    if (cgroupsMade) await driver.undo(cgroups.record, ours).catch((e) => (opts.onWarning ?? (() => {}))(`cleaning up the cgroup: ${(e as Error).message}`));
     dir.remove();
     throw err;
   }

@@ -10,6 +10,7 @@ import { rootOf, type CommonOptions } from './options';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
 import { killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { cgroupDriver } from '../cgroups/driver';
 import { thawTree } from '../cgroups/freezer';
 
 export interface DeleteOptions extends CommonOptions {
@@ -70,11 +71,8 @@ async function deleteRecorded(id: string, opts?: DeleteOptions): Promise<void> {
       if (rec.cgroup) await thawTree(rec.cgroup);
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
     }
-    if (rec.cgroup) {
-      // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
-      await killAll(rec.cgroup);
-      await removeCgroups(rec.cgroup);
-    }
+    // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
+    if (rec.cgroup) await (await cgroupDriver(rec.cgroup)).remove(rec.cgroup);
     dir.remove();
     opts?.onDebug?.(`delete: processes gone, ${rec.cgroup ? 'cgroups removed, ' : ''}state removed`);
     if (rec.spec.hooks?.poststop?.length)

@@ -1,4 +1,4 @@
-import { applyWrites } from '../cgroups/manager';
+import { cgroupDriver } from '../cgroups/driver';
 import { v1Writes, v2Writes } from '../cgroups/resources';
 import type { Resources } from '../cgroups/types';
 import { withCgroups } from './with-container';
@@ -13,7 +13,7 @@ const SECTIONS: Section[] = ['memory', 'cpu', 'pids', 'blockIO', 'hugepageLimits
  * Device rules are not updated, as with runc.
  */
 export async function update(id: string, changes: Resources, opts?: CommonOptions): Promise<void> {
-  await withCgroups(id, 'update', opts, (cg, rec, dir) => {
+  await withCgroups(id, 'update', opts, async (cg, rec, dir) => {
     const linux = (rec.spec.linux ??= {});
     const current = (linux.resources ?? {}) as Resources;
     const merged: Resources = { ...current };
@@ -26,7 +26,7 @@ export async function update(id: string, changes: Resources, opts?: CommonOption
       (merged as Record<string, unknown>)[s] = next;
       (patch as Record<string, unknown>)[s] = next;
     }
-    applyWrites(cg, cg.mode === 'unified' ? v2Writes(patch) : v1Writes(patch));
+    await (await cgroupDriver(cg)).update(cg, cg.mode === 'unified' ? v2Writes(patch) : v1Writes(patch));
     linux.resources = merged as Record<string, unknown>;
     dir.write(rec);
   });

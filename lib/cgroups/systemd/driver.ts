@@ -1,0 +1,107 @@
+// The systemd cgroup driver (--systemd-cgroup), cgroup v2: the container's cgroup is a transient scope unit,
+// made with StartTransientUnit around the container's first process (its pid in PIDs, Delegate=yes), then the
+// cgroup files are written as the cgroupfs driver writes them, for what systemd does not express (runc's
+// order). update sets the unit's properties and the files; delete stops the unit and waits for it to go; a
+// failed create stops and resets it, so that not even a failed unit is left.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../../errors';
+import { attachDeviceFilter } from '../../native';
+import type { CgroupDriver } from '../driver';
+import { applyWrites, killAll, type CgroupRecord } from '../manager';
+import { waitUntil } from '../../wait';
+import { DBusFailure, Systemd } from './bus';
+import { resourceProperties, type Property } from './properties';
+
+const b = (value: boolean) => ({ sig: 'b', value });
+const s = (value: string) => ({ sig: 's', value });
+
+/** What every scope gets, before the resources and the annotations (which may override these). */
+function baseProperties(rec: CgroupRecord, pid: number, id: string): Property[] {
+  return [
+    ['Description', s(`ocirun container ${id}`)],
+    ['Slice', s(rec.systemd!.slice)],
+    ['Delegate', b(true)],
+    ['PIDs', { sig: 'au', value: [pid] }],
+    ['DefaultDependencies', b(false)],
+    ['MemoryAccounting', b(true)],
+    ['CPUAccounting', b(true)],
+    ['IOAccounting', b(true)],
+    ['TasksAccounting', b(true)],
+  ];
+}
+
+async function withSystemd<T>(fn: (sd: Systemd) => Promise<T>): Promise<T> {
+  const sd = await Systemd.connect();
+  try {
+    return await fn(sd);
+  } finally {
+    sd.close();
+  }
+}
+
+/** systemd removes the scope's cgroup (and what the container made below it) when the unit stops. */
+async function gone(rec: CgroupRecord): Promise<void> {
+  await waitUntil(() => !fs.existsSync(rec.unified!), { what: `${rec.unified} to be removed by systemd`, watch: path.dirname(rec.unified!), timeoutMs: 10_000 });
+}
+
+async function stopAndForget(sd: Systemd, rec: CgroupRecord): Promise<void> {
+  const unit = rec.systemd!.unit;
+  await sd.stopUnit(unit);
+  await sd.resetFailed(unit);
+  await gone(rec);
+}
+
+export const systemd: CgroupDriver = {
+  placesAfterClone: true,
+  async make() {
+    /* the scope is made in place(), around the process */
+  },
+  async claim() {
+    // Two creates of one unit name: systemd lets only one start it (the other gets UnitExists).
+    return () => undefined;
+  },
+  async place(plan, pid) {
+    const rec = plan.record;
+    const unit = rec.systemd!.unit;
+    const id = path.basename(unit, '.scope');
+    const props = [...baseProperties(rec, pid, id), ...(plan.properties ?? [])];
+    await withSystemd(async (sd) => {
+      try {
+        await sd.startUnit(unit, props);
+      } catch (err) {
+        if (!(err instanceof DBusFailure && err.dbusName === 'org.freedesktop.systemd1.UnitExists')) {
+          rec.systemd!.started = true; // a job was queued or the unit half made: it is ours to take down
+          throw err;
+        }
+        // A failed or stopped leftover of that name is forgotten and the start tried again; a live unit is
+        // someone else's.
+        await sd.resetFailed(unit);
+        try {
+          await sd.startUnit(unit, props);
+        } catch (again) {
+          if (again instanceof DBusFailure && again.dbusName === 'org.freedesktop.systemd1.UnitExists')
+            throw new ConfigError('/linux/cgroupsPath', `systemd unit ${unit} already exists`);
+          rec.systemd!.started = true;
+          throw again;
+        }
+      }
+      rec.systemd!.started = true;
+      applyWrites(rec, plan.writes);
+      if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
+    });
+  },
+  async update(rec, writes) {
+    await withSystemd((sd) => sd.setProperties(rec.systemd!.unit, resourceProperties(writes)));
+    applyWrites(rec, writes);
+  },
+  async remove(rec) {
+    await killAll(rec);
+    await withSystemd((sd) => stopAndForget(sd, rec));
+  },
+  async undo(rec) {
+    if (!rec.systemd!.started) return; // never made, or someone else's
+    await killAll(rec).catch(() => undefined);
+    await withSystemd((sd) => stopAndForget(sd, rec));
+  },
+};

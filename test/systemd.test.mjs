@@ -1,0 +1,198 @@
+// The systemd cgroup driver (--systemd-cgroup) against a real systemd: PID 1 of the project's cgroup v2 guest
+// (scripts/vm), reached over the real system bus. On this host, where systemd does not run, the driver's
+// clear refusal is what there is to test, and that is what runs here.
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterContainers, fs, makeBundle, ocirun, ok, path, state, testRoot, waitFor } from './helpers.mjs';
+
+const systemdRuns = fs.existsSync('/run/systemd/system');
+
+if (!systemdRuns) {
+  t.test('--systemd-cgroup without systemd: a clear error, nothing made', async (t) => {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
+    const r = ocirun(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'x']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, /--systemd-cgroup: systemd is not running on this host/);
+    t.same(fs.readdirSync(root), []);
+    const colon = makeBundle(t, (c) => (c.linux.cgroupsPath = 'system.slice:ocirun:x'));
+    const r2 = ocirun(root, ['create', '--bundle', colon, 'x']);
+    t.equal(r2.status, 1);
+    t.match(r2.stderr, /\/linux\/cgroupsPath: "system.slice:ocirun:x" is a systemd slice:prefix:name path/);
+    t.same(fs.readdirSync(root), []);
+  });
+} else {
+  const tag = `t${process.pid}`;
+  const systemctl = (...args) => spawnSync('systemctl', ['--no-pager', ...args], { encoding: 'utf8' });
+  /** systemctl show's properties of a unit, as a map. */
+  const show = (unit, ...props) =>
+    Object.fromEntries(systemctl('show', unit, ...props.flatMap((p) => ['-p', p])).stdout.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+  /** Every unit systemd still knows by that name, failed ones included. */
+  const known = (unit) => systemctl('list-units', '--all', '--plain', '--no-legend', unit).stdout.trim();
+  const read = (f) => fs.readFileSync(f, 'utf8').trim();
+  /** Whatever a test leaves in systemd is stopped and forgotten at its end, even when it fails. */
+  const units = (t, ...names) => afterContainers(t, () => {
+    for (const u of names) {
+      systemctl('stop', u);
+      systemctl('reset-failed', u);
+    }
+  });
+
+  t.test('features says the systemd driver is usable', async (t) => {
+    const doc = JSON.parse(ok(testRoot(t), ['features']).stdout);
+    t.equal(doc.linux.cgroup.systemd, true);
+  });
+
+  t.test('a scope in a new nested slice: properties, files, annotations; update, pause, exec, kill --all, delete', async (t) => {
+    const slice = `ocirun-${tag}-a.slice`;
+    const unit = `ocitest-c1.scope`;
+    units(t, unit, slice, `ocirun-${tag}.slice`);
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '300'];
+      c.linux.cgroupsPath = `${slice}:ocitest:c1`;
+      c.linux.resources = {
+        ...c.linux.resources,
+        memory: { limit: 64 << 20 },
+        pids: { limit: 50 },
+        cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
+      };
+      c.annotations = { 'org.systemd.property.TimeoutStopUSec': 'uint64 123456789', 'org.systemd.property.CollectMode': "'inactive-or-failed'" };
+    });
+    ok(root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle, 'c1']);
+    const pid = state(root, 'c1').pid;
+    const cgroup = `/ocirun.slice/ocirun-${tag}.slice/${slice}/${unit}`;
+    t.equal(read(`/proc/${pid}/cgroup`), `0::${cgroup}`, 'the init is in the scope, in the expanded slice');
+    const p = show(unit, 'Slice', 'Delegate', 'ActiveState', 'MemoryMax', 'TasksMax', 'CPUWeight', 'CPUQuotaPerSecUSec',
+      'CPUQuotaPeriodUSec', 'AllowedCPUs', 'AllowedMemoryNodes', 'TimeoutStopUSec', 'CollectMode', 'ControlGroup', 'DevicePolicy');
+    t.same(p, {
+      Slice: slice, Delegate: 'yes', ActiveState: 'active', MemoryMax: String(64 << 20), TasksMax: '50', CPUWeight: '59',
+      CPUQuotaPerSecUSec: '500ms', CPUQuotaPeriodUSec: '100ms', AllowedCPUs: '0', AllowedMemoryNodes: '0',
+      TimeoutStopUSec: '2min 3.456789s', CollectMode: 'inactive-or-failed', ControlGroup: cgroup, DevicePolicy: 'strict',
+    }, 'systemctl show reports the translated properties and the annotations');
+    const dir = `/sys/fs/cgroup${cgroup}`;
+    t.equal(read(`${dir}/memory.max`), String(64 << 20));
+    t.equal(read(`${dir}/pids.max`), '50');
+    t.equal(read(`${dir}/cpu.weight`), '59');
+    t.equal(read(`${dir}/cpu.max`), '50000 100000');
+    t.equal(read(`${dir}/cpuset.cpus`), '0');
+    // systemd's device program and ours both let the standard nodes through, and nothing else.
+    t.equal(ocirun(root, ['exec', 'c1', 'sh', '-c', 'echo hi > /dev/null && head -c1 /dev/zero | wc -c']).stdout.trim(), '1');
+
+    ok(root, ['update', '--memory', String(128 << 20), '--pids-limit', '60', 'c1']);
+    const u = show(unit, 'MemoryMax', 'TasksMax');
+    t.same(u, { MemoryMax: String(128 << 20), TasksMax: '60' }, 'update changes the unit');
+    t.equal(read(`${dir}/memory.max`), String(128 << 20), 'and the files');
+    t.equal(read(`${dir}/pids.max`), '60');
+
+    ok(root, ['pause', 'c1']);
+    t.equal(state(root, 'c1').status, 'paused');
+    t.equal(read(`${dir}/cgroup.freeze`), '1');
+    ok(root, ['resume', 'c1']);
+    t.equal(state(root, 'c1').status, 'running');
+
+    const pidFile = path.join(root, 'exec.pid');
+    ok(root, ['exec', '-d', '--pid-file', pidFile, 'c1', 'sleep', '300']);
+    const execPid = Number(read(pidFile));
+    t.equal(read(`/proc/${execPid}/cgroup`), `0::${cgroup}`, 'exec joins the scope');
+    const ps = JSON.parse(ok(root, ['ps', '--format', 'json', 'c1']).stdout);
+    t.same(ps.sort(), [pid, execPid].sort(), 'ps lists both');
+
+    ok(root, ['kill', '--all', 'c1', 'KILL']);
+    await waitFor(() => state(root, 'c1').status === 'stopped');
+    ok(root, ['delete', 'c1']);
+    t.equal(known(unit), '', 'delete leaves no unit');
+    t.notOk(fs.existsSync(dir), 'nor its cgroup');
+  });
+
+  t.test('no cgroupsPath: runc-<id>.scope in system.slice', async (t) => {
+    units(t, 'runc-d1.scope');
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '300'];
+      delete c.linux.cgroupsPath;
+    });
+    ok(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'd1']);
+    const pid = state(root, 'd1').pid;
+    t.equal(read(`/proc/${pid}/cgroup`), '0::/system.slice/runc-d1.scope');
+    t.equal(show('runc-d1.scope', 'ActiveState').ActiveState, 'active');
+    ok(root, ['delete', '--force', 'd1']);
+    t.equal(known('runc-d1.scope'), '', 'delete --force of a created container stops its unit');
+  });
+
+  t.test('a create that fails leaves no unit, not even a failed one', async (t) => {
+    units(t, 'ocitest-f1.scope');
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['/nosuchprogram'];
+      c.linux.cgroupsPath = 'system.slice:ocitest:f1';
+    });
+    const r = ocirun(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'f1']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, /nosuchprogram/);
+    t.equal(known('ocitest-f1.scope'), '', 'no unit');
+    t.same(fs.readdirSync(root), [], 'no state');
+    t.notOk(fs.existsSync('/sys/fs/cgroup/system.slice/ocitest-f1.scope'), 'no cgroup');
+  });
+
+  t.test('a unit name in use is refused, and the unit that has it is left alone', async (t) => {
+    units(t, 'ocitest-u1.scope');
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '300'];
+      c.linux.cgroupsPath = 'system.slice:ocitest:u1';
+    });
+    ok(root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle, 'first']);
+    const r = ocirun(root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle, 'second']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, /\/linux\/cgroupsPath: systemd unit ocitest-u1.scope already exists/);
+    t.equal(state(root, 'first').status, 'running', 'the first container still runs');
+    t.equal(show('ocitest-u1.scope', 'ActiveState').ActiveState, 'active');
+    t.same(fs.readdirSync(root), ['first']);
+  });
+
+  t.test('bad input: the field is named, exit 1, nothing left', async (t) => {
+    const cases = [
+      [{ cgroupsPath: 'nocolons' }, /\/linux\/cgroupsPath: expected "slice:prefix:name"/],
+      [{ cgroupsPath: 'a:b' }, /\/linux\/cgroupsPath: expected "slice:prefix:name"/],
+      [{ cgroupsPath: 'system:ocitest:b1' }, /\/linux\/cgroupsPath: "system" is not a slice name/],
+      [{ cgroupsPath: 'a--b.slice:ocitest:b1' }, /\/linux\/cgroupsPath: slice "a--b.slice" has an empty component/],
+      [{ cgroupsPath: 'system.slice:ocitest:has space' }, /\/linux\/cgroupsPath: unit name "ocitest-has space.scope" has characters systemd refuses/],
+      [{ annotations: { 'org.systemd.property.TimeoutStopUSec': '123' } }, /\/annotations\/org.systemd.property.TimeoutStopUSec: "123" is int32; TimeoutStopUSec takes uint64/],
+      [{ annotations: { 'org.systemd.property.CollectMode': "'unterminated" } }, /\/annotations\/org.systemd.property.CollectMode: "'unterminated" is not a GVariant value/],
+      [{ annotations: { 'org.systemd.property.lower': 'true' } }, /\/annotations\/org.systemd.property.lower: "lower" is not a systemd property name/],
+    ];
+    for (const [edit, message] of cases) {
+      const root = testRoot(t);
+      const bundle = makeBundle(t, (c) => {
+        c.process.args = ['true'];
+        c.linux.cgroupsPath = edit.cgroupsPath ?? 'system.slice:ocitest:b1';
+        if (edit.annotations) c.annotations = edit.annotations;
+      });
+      const r = ocirun(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'b1']);
+      t.equal(r.status, 1, JSON.stringify(edit));
+      t.match(r.stderr, message);
+      t.same(fs.readdirSync(root), [], 'no state');
+    }
+    t.equal(known('ocitest-*'), '', 'no unit');
+  });
+
+  t.test('a scope whose processes all exit goes away; delete still succeeds', async (t) => {
+    units(t, 'ocitest-e1.scope');
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['true'];
+      c.linux.cgroupsPath = 'system.slice:ocitest:e1';
+    });
+    ok(root, ['--systemd-cgroup', 'run', '--keep', '--bundle', bundle, 'e1']);
+    await waitFor(() => known('ocitest-e1.scope') === '');
+    ok(root, ['delete', 'e1']);
+    t.same(fs.readdirSync(root), []);
+  });
+
+  t.teardown(() => {
+    // The leak check of the file: no unit of its tag or its names, no cgroup.
+    const left = execFileSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'ocitest-*', `ocirun-${tag}*`, 'runc-d1.scope'], { encoding: 'utf8' }).trim();
+    if (left) throw new Error(`units left behind: ${left}`);
+  });
+}
