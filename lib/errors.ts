@@ -1,5 +1,6 @@
 // Errors the runtime reports. Every one carries a message that callers may match (contract.md), and the CLI
 // turns any of them into exit code 1 and one line on stderr (and one `error` line in a JSON log).
+import type { Step } from './steps';
 
 /** Something the user asked for cannot be done: bad config, unknown container, wrong state. */
 export class OcirunError extends Error {
@@ -23,7 +24,8 @@ export class SystemError extends OcirunError {
   errno?: number;
   syscall?: string;
   path?: string;
-  step?: string;
+  /** Where it failed: one of the steps both sides share (steps.ts, native/src/steps.h). */
+  step?: Step;
   constructor(message: string, fields: Partial<Pick<SystemError, 'code' | 'errno' | 'syscall' | 'path' | 'step'>>) {
     super(message);
     this.name = 'SystemError';
@@ -36,7 +38,7 @@ export class SystemError extends OcirunError {
  * "cgroup: mkdir /sys/fs/cgroup/x: permission denied (EACCES)". (Node's own message for a failed write
  * names neither the file nor the step.)
  */
-export function systemErrorFrom(err: unknown, what: string, syscall: string, path: string, step: string): SystemError {
+export function systemErrorFrom(err: unknown, what: string, syscall: string, path: string, step: Step): SystemError {
   const e = err as NodeJS.ErrnoException;
   const text = e.code ? `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})` : String(err);
   return new SystemError(`${what}: ${syscall} ${path}: ${text}`, { code: e.code, errno: e.errno, syscall, path, step });

@@ -1,6 +1,6 @@
 // The exact command lines of ../shared/contract.md, as each caller sends them.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { bin, fs, path, makeBundle, ocirun, ok, repo, state, testRoot, waitFor } from './helpers.mjs';
 
 function processFile(bundle, proc) {
@@ -104,4 +104,20 @@ t.test('the stub\'s control message: the TypeScript tags are the native header\'
   t.ok(Object.keys(native).length >= 20, 'the header was read');
   t.same(script, native, 'same names, same numbers');
   t.equal(Number(/kCtlLast = (\d+)/.exec(header)[1]), Math.max(...Object.values(native)), 'kCtlLast is the highest tag');
+});
+
+t.test('the steps a failure names: one list, the same on both sides, and every one the code uses is in it', async (t) => {
+  const header = fs.readFileSync(path.join(repo, 'native/src/steps.h'), 'utf8');
+  const native = [...header.matchAll(/X\(kStep\w+, "([^"]+)"\)/g)].map((m) => m[1]);
+  const { STEPS } = await import(path.join(repo, 'dist', 'steps.js'));
+  t.ok(native.length >= 40, 'the header was read');
+  t.same([...STEPS], native, 'same names, same order');
+  t.equal(new Set(native).size, native.length, 'no name twice');
+  // Nothing names a step by its text on the native side: set_step and the stub's fail take the enumeration.
+  const sources = ['native/src', 'native/src/init'].flatMap((d) =>
+    fs.readdirSync(path.join(repo, d)).filter((f) => f.endsWith('.cc')).map((f) => path.join(repo, d, f)));
+  for (const f of sources) t.notMatch(fs.readFileSync(f, 'utf8'), /set_step\([^,]+, "|\bfail\("[a-z]/, `${path.basename(f)}: no step as a string`);
+  // A step the TypeScript side names is one of the list (the compiler checks the type; this checks the text).
+  const ts = execFileSync('grep', ['-rhoE', "step: '[a-zA-Z-]+'", path.join(repo, 'lib')], { encoding: 'utf8' });
+  for (const m of ts.matchAll(/step: '([^']+)'/g)) t.ok(native.includes(m[1]), `lib names step "${m[1]}", which is in the list`);
 });

@@ -302,7 +302,7 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   Napi::Buffer<unsigned char> prog = info[1].As<Napi::Buffer<unsigned char>>();
   std::vector<unsigned char> insns(prog.Data(), prog.Data() + prog.Length());
   SysError e;
-  ocirun::set_step(e, "cgroups");
+  ocirun::set_step(e, ocirun::kStepCgroups);
   if (ocirun::attach_device_filter(info[0].As<Napi::String>().Utf8Value(), insns, e) < 0) throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }

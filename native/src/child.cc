@@ -255,74 +255,74 @@ int exec_init(ChildContext& ctx, SysError& e) {
   return fail(e, "execveat", "ocirun-init");
 }
 
-struct Step {
-  const char* name;
+struct InitStep {
+  Step id;
   int (*run)(ChildContext&, SysError&);
 };
 
 // The init sequence. The order is the contract:
-constexpr Step kSteps[] = {
+constexpr InitStep kSteps[] = {
     // Node's handlers and its ignored SIGPIPE must not leak into the container; nothing else can run first.
-    {"signals", reset_signals},
+    {kStepSignals, reset_signals},
     // Until the stub is exec'd, /proc/PID/exe is the host's node binary (CVE-2019-5736): not dumpable means
     // no other process may open it. The death signal makes us die with the runtime while create is unfinished.
-    {"protect", protect_process},
+    {kStepProtect, protect_process},
     // In every cgroup before anything else runs: limits apply to all that follows, and the cgroup namespace
     // below takes these cgroups as its root.
-    {"cgroups", enter_cgroups},
+    {kStepCgroups, enter_cgroups},
     // Joined namespaces first: new ones are then owned by the joined user namespace.
-    {"join-namespaces", join},
-    {"unshare", unshare_new},
+    {kStepJoinNamespaces, join},
+    {kStepUnshare, unshare_new},
     // Before anything creates a file: ids must be mapped so that files get a valid owner.
-    {"user-mapping", user_mapping},
-    {"pid-namespace", pid_namespace},
+    {kStepUserMapping, user_mapping},
+    {kStepPidNamespace, pid_namespace},
     // Owned by the container's user namespace, rooted at the container's cgroups; before the mounts, so that a
     // cgroup mount shows only the container's tree.
-    {"cgroup-namespace", cgroup_namespace},
-    {"time-namespace", time_namespace},
-    {"hostname", hostname},
+    {kStepCgroupNamespace, cgroup_namespace},
+    {kStepTimeNamespace, time_namespace},
+    {kStepHostname, hostname},
     // The host's session keyring must not be reachable from the container.
-    {"session-keyring", session_keyring},
+    {kStepSessionKeyring, session_keyring},
     // The rootfs: propagation and bind first (nothing may leak to the host), then the config's mounts in
     // order, then /dev (it may sit on a tmpfs mount from the config), then pivot_root.
-    {"prepare-rootfs", rootfs_prepare},
-    {"mounts", rootfs_mounts},
-    {"devices", rootfs_devices},
-    {"symlinks", rootfs_symlinks},
+    {kStepPrepareRootfs, rootfs_prepare},
+    {kStepMounts, rootfs_mounts},
+    {kStepDevices, rootfs_devices},
+    {kStepSymlinks, rootfs_symlinks},
     // In the container's namespaces with its mounts in place, before pivot_root: the spec's moment.
-    {"createContainer-hooks", create_container_hooks},
-    {"pivot-root", rootfs_enter},
+    {kStepCreateContainerHooks, create_container_hooks},
+    {kStepPivotRoot, rootfs_enter},
     // After pivot_root: "/" is now the rootfs, and the old root is gone.
-    {"finish-rootfs", rootfs_finish},
+    {kStepFinishRootfs, rootfs_finish},
     // runc's order: sysctls are written before /proc/sys becomes read-only, masks go on last.
-    {"sysctl", sysctls},
-    {"readonly-paths", readonly_paths},
-    {"masked-paths", masked_paths},
+    {kStepSysctl, sysctls},
+    {kStepReadonlyPaths, readonly_paths},
+    {kStepMaskedPaths, masked_paths},
     // The pty comes from the container's /dev/pts, so after pivot_root; it replaces stdio before the exec.
-    {"console", console},
-    {"cwd", working_dir},
-    {"exec-init", exec_init},
+    {kStepConsole, console},
+    {kStepCwd, working_dir},
+    {kStepExecInit, exec_init},
 };
 
 // exec: a new process joins a running container. The same protections first; then every namespace of the
 // container (the mount namespace puts us at its root), the fork into its pid namespace, the cwd, the stub.
-constexpr Step kJoinSteps[] = {
-    {"signals", reset_signals},
-    {"protect", protect_process},  // non-dumpable before the pid namespace: the container must not see node
-    {"cgroups", enter_cgroups},  // in the container's cgroups before its cgroup namespace is joined
-    {"join-namespaces", join},
-    {"pid-namespace", pid_namespace},
-    {"console", console},
-    {"cwd", working_dir},
-    {"exec-init", exec_init},
+constexpr InitStep kJoinSteps[] = {
+    {kStepSignals, reset_signals},
+    {kStepProtect, protect_process},  // non-dumpable before the pid namespace: the container must not see node
+    {kStepCgroups, enter_cgroups},  // in the container's cgroups before its cgroup namespace is joined
+    {kStepJoinNamespaces, join},
+    {kStepPidNamespace, pid_namespace},
+    {kStepConsole, console},
+    {kStepCwd, working_dir},
+    {kStepExecInit, exec_init},
 };
 
 template <size_t N>
-void run_steps(ChildContext& ctx, const Step (&steps)[N]) {
-  for (const Step& s : steps) {
+void run_steps(ChildContext& ctx, const InitStep (&steps)[N]) {
+  for (const InitStep& s : steps) {
     SysError e;
     if (s.run(ctx, e) < 0) {
-      set_step(e, s.name);
+      set_step(e, s.id);
       die(ctx, e);
     }
   }

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "fmt.h"
+#include "steps.h"
 
 namespace ocirun {
 
@@ -19,7 +20,7 @@ constexpr size_t kMaxErrStep = 32;
 
 struct SysError {
   int32_t err = 0;                  // errno value; 0 means "no error"
-  char step[kMaxErrStep] = {};      // init step, e.g. "mount", "pivot-root"
+  char step[kMaxErrStep] = {};      // the step's name (steps.h), e.g. "mounts", "pivot-root"
   char syscall[kMaxErrSyscall] = {};
   char path[kMaxErrPath] = {};
   // Detail for failures that are not a syscall (e.g. "executable file not found in $PATH").
@@ -46,7 +47,7 @@ inline int fail(SysError& e, const char* syscall, const char* path, int err = er
   return -1;
 }
 
-inline void set_step(SysError& e, const char* step) { copy_str(e.step, sizeof e.step, step); }
+inline void set_step(SysError& e, Step step) { copy_str(e.step, sizeof e.step, step_name(step)); }
 
 // "<what><index> (<name>)" as the error's context ("/mounts/3 (/proc)", "device #2 (/dev/fuse)"),
 // allocation-free. Returns -1 for `return add_context(...)`.

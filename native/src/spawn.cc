@@ -201,7 +201,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
     if (fd >= 0) st.fds.push_back(fd);
     return fd;
   };
-  set_step(e, "spawn");
+  set_step(e, kStepSpawn);
   st.has_fifo = !plan.fifoPath.empty();
   if (st.has_fifo && mknod(plan.fifoPath.c_str(), S_IFIFO | 0622, 0) < 0) {
     st.has_fifo = false;  // not ours to remove
@@ -242,7 +242,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
     int fd = keep(open(f.c_str(), O_WRONLY | O_CLOEXEC));
     if (fd < 0) {
       close(child_sock);
-      set_step(e, "cgroups");
+      set_step(e, kStepCgroups);
       return fail(e, "open", f.c_str());
     }
     tasks_fds.push_back(fd);
@@ -309,9 +309,9 @@ int spawn_begin(SpawnState& st, SysError& e) {
 Spawned spawn_finish(SpawnState& st, SysError& e) {
   Spawned out;
   const ContainerPlan& plan = st.plan;
-  set_step(e, "spawn");
+  set_step(e, kStepSpawn);
   bool ok = !st.wait_cgroups || place_in_cgroups(st.child, plan, st.placed, st.sock, e) == 0;
-  if (!ok) set_step(e, "cgroups");
+  if (!ok) set_step(e, kStepCgroups);
   while (ok) {
     SyncMsg m;
     int fd = -1;

@@ -57,7 +57,7 @@ int deliver_pty_master(const std::string& console_socket, int master, int* kept,
   }
   int rc = send_fd_to(console_socket, "/dev/ptmx", master, e);
   close(master);
-  if (rc < 0) set_step(e, "console-socket");
+  if (rc < 0) set_step(e, kStepConsoleSocket);
   return rc;
 }
 

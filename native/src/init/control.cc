@@ -5,7 +5,7 @@ namespace init {
 
 int sync_fd = -1;
 
-void fail(const char* step, const char* syscall, const char* path, int err, const char* detail) {
+void fail(ocirun::Step step, const char* syscall, const char* path, int err, const char* detail) {
   if (sync_fd >= 0) {
     SyncMsg m = {};
     m.type = ocirun::kSyncError;
@@ -15,7 +15,7 @@ void fail(const char* step, const char* syscall, const char* path, int err, cons
     send(sync_fd, &m, sizeof m, MSG_NOSIGNAL);
   } else {
     // After `start` the runtime is no longer listening: the process's stderr is all there is.
-    dprintf(2, "ocirun-init: %s: %s %s: %s%s%s\n", step, syscall, path, strerror(err), *detail ? ": " : "", detail);
+    dprintf(2, "ocirun-init: %s: %s %s: %s%s%s\n", ocirun::step_name(step), syscall, path, strerror(err), *detail ? ": " : "", detail);
   }
   _exit(127);
 }
@@ -48,7 +48,7 @@ struct Record {
 [[noreturn]] void bad(const Record& r, const char* why) {
   char path[32];
   snprintf(path, sizeof path, "record tag %u", r.tag);
-  fail("init-control", "parse", path, EPROTO, why);
+  fail(ocirun::kStepInitControl, "parse", path, EPROTO, why);
 }
 
 void expect_len(const Record& r, uint32_t len) {
@@ -145,10 +145,10 @@ size_t walk(const unsigned char* msg, size_t size, Control* c) {
   uint64_t seen = 0;
   for (size_t off = 0; off < size;) {
     Record r;
-    if (size - off < 8) fail("init-control", "parse", "control message", EPROTO, "truncated record header");
+    if (size - off < 8) fail(ocirun::kStepInitControl, "parse", "control message", EPROTO, "truncated record header");
     memcpy(&r.tag, msg + off, 4);
     memcpy(&r.len, msg + off + 4, 4);
-    if (r.len > size - off - 8) fail("init-control", "parse", "control message", EPROTO, "truncated record");
+    if (r.len > size - off - 8) fail(ocirun::kStepInitControl, "parse", "control message", EPROTO, "truncated record");
     r.data = msg + off + 8;
     off += 8 + size_t(r.len);
     if (!c) {
@@ -169,7 +169,7 @@ void parse(int argc, char** argv, Control& c) {
   // argv: "ocirun-init <sync fd>", nothing else.
   char* end = nullptr;
   long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
-  if (fd < 3 || fd > INT32_MAX || !end || *end) fail("init-args", "parse", argc > 1 ? argv[1] : "", EINVAL, "usage: ocirun-init SYNC-FD");
+  if (fd < 3 || fd > INT32_MAX || !end || *end) fail(ocirun::kStepInitArgs, "parse", argc > 1 ? argv[1] : "", EINVAL, "usage: ocirun-init SYNC-FD");
   c.sync_fd = sync_fd = int(fd);
   SyncMsg m = {};
   m.type = ocirun::kSyncControl;
@@ -180,16 +180,16 @@ void parse(int argc, char** argv, Control& c) {
   }
   if (n != sizeof m || m.type != ocirun::kSyncControl || memfd < 0) _exit(1);
   struct stat st;
-  if (fstat(memfd, &st) < 0 || st.st_size <= 0) fail("init-control", "fstat", "control message", errno ? errno : EPROTO);
+  if (fstat(memfd, &st) < 0 || st.st_size <= 0) fail(ocirun::kStepInitControl, "fstat", "control message", errno ? errno : EPROTO);
   void* map = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, memfd, 0);
-  if (map == MAP_FAILED) fail("init-control", "mmap", "control message", errno);
+  if (map == MAP_FAILED) fail(ocirun::kStepInitControl, "mmap", "control message", errno);
   close(memfd);
   const unsigned char* msg = static_cast<const unsigned char*>(map);
   size_t size = size_t(st.st_size);
   size_t nargs = walk(msg, size, nullptr);
-  if (!nargs) fail("init-control", "parse", "control message", EPROTO, "no process args");
+  if (!nargs) fail(ocirun::kStepInitControl, "parse", "control message", EPROTO, "no process args");
   c.args = static_cast<char**>(calloc(nargs + 1, sizeof(char*)));
-  if (!c.args) fail("init-control", "calloc", "args", ENOMEM);
+  if (!c.args) fail(ocirun::kStepInitControl, "calloc", "args", ENOMEM);
   walk(msg, size, &c);
 }
 
@@ -209,7 +209,7 @@ void resolve(const char* name, char* out, size_t cap) {
     snprintf(detail, sizeof detail, "exec %s: %s", name, strerror(err));
     char* reason = strstr(detail, ": ") + 2;
     *reason = char(tolower((unsigned char)*reason));  // Go's lower-case error text
-    fail("exec-lookup", "stat", name, err, detail);
+    fail(ocirun::kStepExecLookup, "stat", name, err, detail);
   }
   const char* path = getenv("PATH");
   if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -222,7 +222,7 @@ void resolve(const char* name, char* out, size_t cap) {
     p = end + 1;
   }
   snprintf(detail, sizeof detail, "exec: \"%s\": executable file not found in $PATH", name);
-  fail("exec-lookup", "lookup", name, ENOENT, detail);
+  fail(ocirun::kStepExecLookup, "lookup", name, ENOENT, detail);
 }
 
 }  // namespace init

@@ -11,13 +11,13 @@ void run_start_hooks(const Control& c) {
   const char* tmpl = c.hook_state ? c.hook_state : "";
   ocirun::SysError e;
   int state = ocirun::hook_state_memfd(tmpl, strlen(tmpl), getpid(), e);
-  if (state < 0) fail("startContainer-hook", e.syscall, e.path, e.err, e.detail);
+  if (state < 0) fail(ocirun::kStepStartContainerHook, e.syscall, e.path, e.err, e.detail);
   for (size_t i = 0; i < c.nhooks; i++) {
     const Hook& h = c.hooks[i];
     // A hook without env of its own runs with the process's, as runc's do.
     char* const* envp = h.envp[0] ? h.envp : environ;
     if (ocirun::run_hook({"startContainer", i, h.path, h.argv, envp, h.timeout}, state, e) < 0)
-      fail("startContainer-hook", e.syscall, e.path, e.err, e.detail);
+      fail(ocirun::kStepStartContainerHook, e.syscall, e.path, e.err, e.detail);
   }
   close(state);
 }

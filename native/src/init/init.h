@@ -88,11 +88,11 @@ extern int sync_fd;  // the runtime's sync socket until the commit; -1 after
 enum { kBounding, kEffective, kPermitted, kInheritable, kAmbient };
 
 // Reports a failure to the runtime (or, after the commit, on stderr) and exits 127.
-[[noreturn]] void fail(const char* step, const char* syscall, const char* path, int err, const char* detail = "");
+[[noreturn]] void fail(ocirun::Step step, const char* syscall, const char* path, int err, const char* detail = "");
 
 void parse(int argc, char** argv, Control& c);                      // control.cc
 void resolve(const char* name, char* out, size_t cap);               // control.cc
-void set_affinity(const char* list, const char* step);               // process.cc
+void set_affinity(const char* list, ocirun::Step step);               // process.cc
 void reset_affinity();                                                // process.cc
 void default_home(uid_t uid);                                         // process.cc
 void apply_scheduling(const Control& c);                              // process.cc

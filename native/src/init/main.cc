@@ -61,7 +61,7 @@ void report_ready_and_wait(const Control& c, int notify_fd) {
 int main(int argc, char** argv) {
   static Control c;
   parse(argc, argv, c);
-  if (c.cpus_initial) set_affinity(c.cpus_initial, "cpu-affinity");
+  if (c.cpus_initial) set_affinity(c.cpus_initial, ocirun::kStepCpuAffinity);
   else reset_affinity();
   static char exe[PATH_MAX];
   resolve(c.args[0], exe, sizeof exe);
@@ -71,12 +71,12 @@ int main(int argc, char** argv) {
   apply_scheduling(c);  // may need CAP_SYS_NICE: before privileges go
   apply_labels(c);
   if (c.personality_domain >= 0 && personality(unsigned(c.personality_domain)) < 0)
-    fail("personality", "personality", "", errno);
-  if (c.cpus_final) set_affinity(c.cpus_final, "cpu-affinity");
+    fail(ocirun::kStepPersonality, "personality", "", errno);
+  if (c.cpus_final) set_affinity(c.cpus_final, ocirun::kStepCpuAffinity);
   apply_memory_policy(c);
   // Every fd above the preserved ones (the sync socket and the fifo included) closes on exec.
   if (syscall(SYS_close_range, 3 + c.preserve_fds, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) < 0)
-    fail("close-fds", "close_range", "", errno);
+    fail(ocirun::kStepCloseFds, "close_range", "", errno);
   // The filter goes on as late as it can, in runc's order: without no_new_privs installing it needs
   // CAP_SYS_ADMIN, so before the privileges go; with it, after. The syscalls left after it (sendmsg, read,
   // close, execve, and capset & co. in the first case) are the ones a profile must allow, as with runc.
@@ -87,5 +87,5 @@ int main(int argc, char** argv) {
   report_ready_and_wait(c, notify_fd);
   run_start_hooks(c);
   execve(exe, c.args, environ);
-  fail("exec", "execve", exe, errno);
+  fail(ocirun::kStepExec, "execve", exe, errno);
 }

@@ -9,7 +9,7 @@ int install_seccomp(const Control& c) {
   struct sock_fprog prog = {(unsigned short)(c.seccomp_len / sizeof(struct sock_filter)),
                             (struct sock_filter*)const_cast<unsigned char*>(c.seccomp)};
   long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c.seccomp_flags, &prog);
-  if (fd < 0) fail("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", "", errno);
+  if (fd < 0) fail(ocirun::kStepSeccomp, "seccomp(SECCOMP_SET_MODE_FILTER)", "", errno);
   return (c.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) ? int(fd) : -1;
 }
 
@@ -28,24 +28,24 @@ void drop_privileges(const Control& c) {
   if (c.set_caps)
     for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
       if (!(c.caps[kBounding] >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-        fail("capabilities", "prctl(PR_CAPBSET_DROP)", "", errno);
+        fail(ocirun::kStepCapabilities, "prctl(PR_CAPBSET_DROP)", "", errno);
   // Keep the capabilities across the uid change; capset below sets the final ones.
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("user", "prctl(PR_SET_KEEPCAPS)", "", errno);
-  if (setgroups(c.ngroups, c.groups) < 0) fail("user", "setgroups", "", errno);
-  if (setresgid(c.gid, c.gid, c.gid) < 0) fail("user", "setresgid", "", errno);
-  if (setresuid(c.uid, c.uid, c.uid) < 0) fail("user", "setresuid", "", errno);
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail("user", "prctl(PR_SET_KEEPCAPS)", "", errno);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(ocirun::kStepUser, "prctl(PR_SET_KEEPCAPS)", "", errno);
+  if (setgroups(c.ngroups, c.groups) < 0) fail(ocirun::kStepUser, "setgroups", "", errno);
+  if (setresgid(c.gid, c.gid, c.gid) < 0) fail(ocirun::kStepUser, "setresgid", "", errno);
+  if (setresuid(c.uid, c.uid, c.uid) < 0) fail(ocirun::kStepUser, "setresuid", "", errno);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(ocirun::kStepUser, "prctl(PR_SET_KEEPCAPS)", "", errno);
   if (c.set_caps) {
-    if (capset_all(c.caps) < 0) fail("capabilities", "capset", "", errno);
+    if (capset_all(c.caps) < 0) fail(ocirun::kStepCapabilities, "capset", "", errno);
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     // The kernel keeps an ambient capability only while it is permitted and inheritable; like runc, the
     // others are left out rather than failing (runc's own default config lists ambient without inheritable).
     const uint64_t ambient = c.caps[kAmbient] & c.caps[kPermitted] & c.caps[kInheritable];
     for (int cap = 0; cap < 64; cap++)
       if ((ambient >> cap & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-        fail("capabilities", "prctl(PR_CAP_AMBIENT_RAISE)", "", errno);
+        fail(ocirun::kStepCapabilities, "prctl(PR_CAP_AMBIENT_RAISE)", "", errno);
   }
-  if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no-new-privileges", "prctl", "", errno);
+  if (c.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(ocirun::kStepNoNewPrivileges, "prctl", "", errno);
   if (c.umask_value >= 0) umask(mode_t(c.umask_value));
 }
 

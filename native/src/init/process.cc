@@ -5,7 +5,7 @@
 namespace init {
 
 // "0-3,6" -> sched_setaffinity.
-void set_affinity(const char* list, const char* step) {
+void set_affinity(const char* list, ocirun::Step step) {
   cpu_set_t set;
   CPU_ZERO(&set);
   for (char* p = const_cast<char*>(list); *p;) {
@@ -35,7 +35,7 @@ void apply_memory_policy(const Control& c) {
   size_t words = c.mempolicy_words < 16 ? c.mempolicy_words : 16;
   memcpy(mask, c.mempolicy_mask, words * 8);
   if (syscall(SYS_set_mempolicy, c.mempolicy_mode, mask, words * 64 + 1) < 0)
-    fail("memory-policy", "set_mempolicy", "", errno);
+    fail(ocirun::kStepMemoryPolicy, "set_mempolicy", "", errno);
 }
 
 // HOME absent or empty in the process's environment: the home of `uid` in the container's /etc/passwd (we are
@@ -89,16 +89,16 @@ struct SchedAttr {
 
 void apply_scheduling(const Control& c) {
   if (c.ioprio_class >= 0 && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (c.ioprio_class << 13) | c.ioprio_level) < 0)
-    fail("io-priority", "ioprio_set", "", errno);
+    fail(ocirun::kStepIoPriority, "ioprio_set", "", errno);
   if (!c.set_sched) return;
   SchedAttr a = {sizeof(SchedAttr), uint32_t(c.sched[0]), c.sched[3], int32_t(c.sched[1]), uint32_t(c.sched[2]),
                  c.sched[4], c.sched[5], c.sched[6]};
-  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) fail("scheduler", "sched_setattr", "", errno);
+  if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) fail(ocirun::kStepScheduler, "sched_setattr", "", errno);
 }
 
 // The LSM label the process execs into: written to /proc/self/attr/... just before the exec, through the
 // container's procfs checked as such (a mount over the attr file must not take the label elsewhere).
-static void set_exec_label(const char* rel, const char* fallback, const char* text, const char* step) {
+static void set_exec_label(const char* rel, const char* fallback, const char* text, ocirun::Step step) {
   ocirun::SysError e;
   int proc = ocirun::open_procfs("/proc", e);
   if (proc < 0) fail(step, e.syscall, e.path, e.err, e.detail);
@@ -114,9 +114,9 @@ void apply_labels(const Control& c) {
   char buf[4096];
   if (c.apparmor) {
     snprintf(buf, sizeof buf, "exec %s", c.apparmor);
-    set_exec_label("self/attr/apparmor/exec", "self/attr/exec", buf, "apparmor");
+    set_exec_label("self/attr/apparmor/exec", "self/attr/exec", buf, ocirun::kStepApparmor);
   }
-  if (c.selinux) set_exec_label("self/attr/exec", nullptr, c.selinux, "selinux");
+  if (c.selinux) set_exec_label("self/attr/exec", nullptr, c.selinux, ocirun::kStepSelinux);
 }
 
 // The kernel's numbering (asm-generic/resource.h), for errors that name the limit.
@@ -130,7 +130,7 @@ void apply_rlimits(const Control& c) {
     struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
     unsigned res = unsigned(c.rlimits[i].resource);
     const char* name = res < sizeof kRlimitNames / sizeof *kRlimitNames ? kRlimitNames[res] : "";
-    if (setrlimit(__rlimit_resource(res), &r) < 0) fail("rlimits", "setrlimit", name, errno);
+    if (setrlimit(__rlimit_resource(res), &r) < 0) fail(ocirun::kStepRlimits, "setrlimit", name, errno);
   }
 }
 
