@@ -1,7 +1,6 @@
 // `ocirun features`: the runtime-spec features document, stating what this build really supports, so that
 // callers (containerd enables rro and idmapped mounts from it) never ask for something that is ignored.
 import * as fs from 'node:fs';
-import { hierarchies } from './cgroups/hierarchy';
 import { SYSTEM_BUS } from './cgroups/systemd/dbus';
 import { FLAG_OPTIONS_NAMES, PROPAGATION } from './config/mounts';
 import { CAPABILITIES, MPOL_FLAGS, MPOL_MODES } from './config/process';
@@ -9,13 +8,9 @@ import { liveHost } from './config/host';
 import { HOOK_KINDS } from './hooks';
 import { COMMIT, SPEC_VERSION, VERSION } from './version';
 
-/** --systemd-cgroup works here: systemd runs, its bus is there, and the cgroups are v2 (the driver's only mode). */
+/** --systemd-cgroup works here: systemd runs and its bus is there. */
 function systemdUsable(): boolean {
-  try {
-    return fs.existsSync('/run/systemd/system') && fs.existsSync(SYSTEM_BUS) && hierarchies().mode === 'unified';
-  } catch {
-    return false;
-  }
+  return fs.existsSync('/run/systemd/system') && fs.existsSync(SYSTEM_BUS);
 }
 
 export function features(): Record<string, unknown> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what it needs, builds, runs every tap test on this host, then
-# the cgroup v2 tests in the project's guest (scripts/vm: one emulated Debian kernel for the whole run).
+# the cgroup v2 and systemd tests in the project's guest (scripts/vm: an emulated Debian kernel with systemd as
+# PID 1, booted once with cgroup v2 and once with systemd's hybrid v1 layout).
 # With test files as arguments, only those run, on this host. OCIRUN_GUEST=0 leaves the guest out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,16 +39,24 @@ fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
 skip=$(sed -nE 's/.*skip: ([0-9]+).*/\1/p' <<<"$summary")
 host="${pass:-0} passed, ${fail:-0} failed${skip:+, $skip skipped}"
 [ -n "$summary" ] || status=1
-if [ $# -eq 0 ] && [ "${OCIRUN_GUEST:-1}" != 0 ]; then
-  bash scripts/vm/run-guest.sh 'sh scripts/vm/guest-tests.sh' 2>&1 | tee "$glog"
+# Two boots of the guest: cgroup v2 for the v2 tests, then systemd's hybrid v1 layout for the systemd driver's.
+guest() { # LABEL CGROUPS TESTS
+  OCIRUN_GUEST_CGROUPS=$2 bash scripts/vm/run-guest.sh "OCIRUN_GUEST_LABEL='$1' OCIRUN_GUEST_TESTS='$3' sh scripts/vm/guest-tests.sh" 2>&1 | tee "$glog"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  local g
   g=$(grep -E '^guest: [0-9]+ passed' "$glog" | tail -1)
   [ -n "$g" ] || { g="guest: no result"; status=1; }
   gpass=$(sed -nE 's/^guest: ([0-9]+) passed.*/\1/p' <<<"$g")
   gfail=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$g")
   gskip=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$g")
-  echo "host: $host; cgroup v2 guest: ${g#guest: }"
+  summaries+=("$1: ${g#guest: }")
   pass=$((${pass:-0} + ${gpass:-0})) fail=$((${fail:-0} + ${gfail:-0})) skip=$((${skip:-0} + ${gskip:-0}))
+}
+if [ $# -eq 0 ] && [ "${OCIRUN_GUEST:-1}" != 0 ]; then
+  summaries=()
+  guest 'cgroup v2 guest' unified ''   # scripts/vm/guest-tests.sh's list
+  guest 'cgroup v1 (hybrid) guest' hybrid 'test/systemd.test.mjs'
+  echo "host: $host; $(IFS=';'; echo "${summaries[*]}" | sed 's/;/; /g')"
   [ "$skip" = 0 ] && skip=
 fi
 echo "${pass:-0} passed, ${fail:-0} failed${skip:+, $skip skipped}"

@@ -30,6 +30,14 @@ if (!systemdRuns) {
   /** Every unit systemd still knows by that name, failed ones included. */
   const known = (unit) => systemctl('list-units', '--all', '--plain', '--no-legend', unit).stdout.trim();
   const read = (f) => fs.readFileSync(f, 'utf8').trim();
+  // cgroup v2, or (in the guest booted with systemd.unified_cgroup_hierarchy=0) systemd's hybrid layout.
+  const v2 = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
+  /** Every hierarchy: '' for cgroup2, else a v1 controller (its mount's first name). */
+  const hierarchies = v2 ? [''] : fs.readdirSync('/sys/fs/cgroup').filter((d) => !d.includes(',') && fs.existsSync(`/sys/fs/cgroup/${d}/tasks`));
+  /** A file of a cgroup in one hierarchy ('' = cgroup2; on v1, "name=systemd" is the systemd directory). */
+  const file = (cgroup, h, f) => path.join('/sys/fs/cgroup', v2 ? '' : h === 'name=systemd' ? 'systemd' : h, cgroup, f);
+  /** A process's cgroup in one hierarchy. */
+  const cgroupOf = (pid, h) => read(`/proc/${pid}/cgroup`).split('\n').map((l) => l.split(':')).find(([, c]) => (h === '' ? c === '' : c.split(',').includes(h)))[2];
   /** Whatever a test leaves in systemd is stopped and forgotten at its end, even when it fails. */
   const units = (t, ...names) => afterContainers(t, () => {
     for (const u of names) {
@@ -62,39 +70,47 @@ if (!systemdRuns) {
     ok(root, ['--systemd-cgroup', 'run', '-d', '--bundle', bundle, 'c1']);
     const pid = state(root, 'c1').pid;
     const cgroup = `/ocirun.slice/ocirun-${tag}.slice/${slice}/${unit}`;
-    t.equal(read(`/proc/${pid}/cgroup`), `0::${cgroup}`, 'the init is in the scope, in the expanded slice');
-    const p = show(unit, 'Slice', 'Delegate', 'ActiveState', 'MemoryMax', 'TasksMax', 'CPUWeight', 'CPUQuotaPerSecUSec',
-      'CPUQuotaPeriodUSec', 'AllowedCPUs', 'AllowedMemoryNodes', 'TimeoutStopUSec', 'CollectMode', 'ControlGroup', 'DevicePolicy');
+    t.equal(cgroupOf(pid, v2 ? '' : 'name=systemd'), cgroup, 'the init is in the scope, in the expanded slice');
+    if (!v2) {
+      t.equal(cgroupOf(pid, 'memory'), cgroup, 'in the v1 hierarchies systemd manages');
+      t.equal(cgroupOf(pid, 'freezer'), cgroup, 'and in those the runtime joins itself');
+    }
+    const p = show(unit, 'Slice', 'Delegate', 'ActiveState', v2 ? 'MemoryMax' : 'MemoryLimit', 'TasksMax', v2 ? 'CPUWeight' : 'CPUShares',
+      'CPUQuotaPerSecUSec', 'CPUQuotaPeriodUSec', 'AllowedCPUs', 'AllowedMemoryNodes', 'TimeoutStopUSec', 'CollectMode', 'ControlGroup', 'DevicePolicy');
     t.same(p, {
-      Slice: slice, Delegate: 'yes', ActiveState: 'active', MemoryMax: String(64 << 20), TasksMax: '50', CPUWeight: '59',
-      CPUQuotaPerSecUSec: '500ms', CPUQuotaPeriodUSec: '100ms', AllowedCPUs: '0', AllowedMemoryNodes: '0',
+      Slice: slice, Delegate: 'yes', ActiveState: 'active', ...(v2 ? { MemoryMax: String(64 << 20), CPUWeight: '59' } : { MemoryLimit: String(64 << 20), CPUShares: '512' }),
+      TasksMax: '50', CPUQuotaPerSecUSec: '500ms', CPUQuotaPeriodUSec: '100ms', AllowedCPUs: '0', AllowedMemoryNodes: '0',
       TimeoutStopUSec: '2min 3.456789s', CollectMode: 'inactive-or-failed', ControlGroup: cgroup, DevicePolicy: 'strict',
     }, 'systemctl show reports the translated properties and the annotations');
-    const dir = `/sys/fs/cgroup${cgroup}`;
-    t.equal(read(`${dir}/memory.max`), String(64 << 20));
-    t.equal(read(`${dir}/pids.max`), '50');
-    t.equal(read(`${dir}/cpu.weight`), '59');
-    t.equal(read(`${dir}/cpu.max`), '50000 100000');
-    t.equal(read(`${dir}/cpuset.cpus`), '0');
-    // systemd's device program and ours both let the standard nodes through, and nothing else.
+    if (v2) {
+      t.equal(read(file(cgroup, '', 'memory.max')), String(64 << 20));
+      t.equal(read(file(cgroup, '', 'cpu.weight')), '59');
+      t.equal(read(file(cgroup, '', 'cpu.max')), '50000 100000');
+    } else {
+      t.equal(read(file(cgroup, 'memory', 'memory.limit_in_bytes')), String(64 << 20));
+      t.equal(read(file(cgroup, 'cpu', 'cpu.shares')), '512');
+      t.equal(read(file(cgroup, 'cpu', 'cpu.cfs_quota_us')), '50000');
+    }
+    t.equal(read(file(cgroup, 'pids', 'pids.max')), '50');
+    t.equal(read(file(cgroup, 'cpuset', 'cpuset.cpus')), '0');
+    // systemd's device rules and ours both let the standard nodes through.
     t.equal(ocirun(root, ['exec', 'c1', 'sh', '-c', 'echo hi > /dev/null && head -c1 /dev/zero | wc -c']).stdout.trim(), '1');
 
     ok(root, ['update', '--memory', String(128 << 20), '--pids-limit', '60', 'c1']);
-    const u = show(unit, 'MemoryMax', 'TasksMax');
-    t.same(u, { MemoryMax: String(128 << 20), TasksMax: '60' }, 'update changes the unit');
-    t.equal(read(`${dir}/memory.max`), String(128 << 20), 'and the files');
-    t.equal(read(`${dir}/pids.max`), '60');
+    t.same(show(unit, v2 ? 'MemoryMax' : 'MemoryLimit', 'TasksMax'), { [v2 ? 'MemoryMax' : 'MemoryLimit']: String(128 << 20), TasksMax: '60' }, 'update changes the unit');
+    t.equal(read(file(cgroup, 'memory', v2 ? 'memory.max' : 'memory.limit_in_bytes')), String(128 << 20), 'and the files');
+    t.equal(read(file(cgroup, 'pids', 'pids.max')), '60');
 
     ok(root, ['pause', 'c1']);
     t.equal(state(root, 'c1').status, 'paused');
-    t.equal(read(`${dir}/cgroup.freeze`), '1');
+    t.equal(read(v2 ? file(cgroup, '', 'cgroup.freeze') : file(cgroup, 'freezer', 'freezer.state')), v2 ? '1' : 'FROZEN');
     ok(root, ['resume', 'c1']);
     t.equal(state(root, 'c1').status, 'running');
 
     const pidFile = path.join(root, 'exec.pid');
     ok(root, ['exec', '-d', '--pid-file', pidFile, 'c1', 'sleep', '300']);
     const execPid = Number(read(pidFile));
-    t.equal(read(`/proc/${execPid}/cgroup`), `0::${cgroup}`, 'exec joins the scope');
+    t.equal(read(`/proc/${execPid}/cgroup`), read(`/proc/${pid}/cgroup`), 'exec joins the scope, in every hierarchy');
     const ps = JSON.parse(ok(root, ['ps', '--format', 'json', 'c1']).stdout);
     t.same(ps.sort(), [pid, execPid].sort(), 'ps lists both');
 
@@ -102,7 +118,7 @@ if (!systemdRuns) {
     await waitFor(() => state(root, 'c1').status === 'stopped');
     ok(root, ['delete', 'c1']);
     t.equal(known(unit), '', 'delete leaves no unit');
-    t.notOk(fs.existsSync(dir), 'nor its cgroup');
+    t.same(hierarchies.map((h) => file(cgroup, h, '')).filter((d) => fs.existsSync(d)), [], 'nor its cgroup, in any hierarchy');
   });
 
   t.test('no cgroupsPath: runc-<id>.scope in system.slice', async (t) => {
@@ -114,7 +130,7 @@ if (!systemdRuns) {
     });
     ok(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'd1']);
     const pid = state(root, 'd1').pid;
-    t.equal(read(`/proc/${pid}/cgroup`), '0::/system.slice/runc-d1.scope');
+    t.equal(cgroupOf(pid, v2 ? '' : 'name=systemd'), '/system.slice/runc-d1.scope');
     t.equal(show('runc-d1.scope', 'ActiveState').ActiveState, 'active');
     ok(root, ['delete', '--force', 'd1']);
     t.equal(known('runc-d1.scope'), '', 'delete --force of a created container stops its unit');
@@ -132,7 +148,7 @@ if (!systemdRuns) {
     t.match(r.stderr, /nosuchprogram/);
     t.equal(known('ocitest-f1.scope'), '', 'no unit');
     t.same(fs.readdirSync(root), [], 'no state');
-    t.notOk(fs.existsSync('/sys/fs/cgroup/system.slice/ocitest-f1.scope'), 'no cgroup');
+    t.same(hierarchies.map((h) => file('/system.slice/ocitest-f1.scope', h, '')).filter((d) => fs.existsSync(d)), [], 'no cgroup, in any hierarchy');
   });
 
   t.test('a unit name in use is refused, and the unit that has it is left alone', async (t) => {

@@ -3,7 +3,7 @@
 // ever removed; a cgroupsPath that already existed is joined and left in place.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, OcirunError, SystemError, systemErrorFrom } from '../errors';
+import { ConfigError, SystemError, systemErrorFrom } from '../errors';
 import { attachDeviceFilter, lock } from '../native';
 import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
@@ -12,7 +12,7 @@ import { isFrozen, thawTree } from './freezer';
 import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
-import { systemdUnit } from './systemd/unit';
+import { SYSTEMD_V1_HIERARCHIES, systemdUnit } from './systemd/unit';
 import { annotationProperties, deviceProperties, resourceProperties, type Property } from './systemd/properties';
 
 let devicesByMajor: Map<string, string> | undefined;
@@ -67,15 +67,23 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
   const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
   if (opts.systemd) {
-    if (h.mode !== 'unified')
-      throw new OcirunError(`--systemd-cgroup: ocirun's systemd driver needs cgroup v2, and this host's cgroups are ${h.mode} (use the cgroupfs driver)`);
+    // The scope's cgroup, in every hierarchy: systemd makes it in those it manages, the runtime in the others
+    // (v1: cpuset, freezer, ...), as runc's v1 driver joins them.
     const unit = systemdUnit(cgroupsPath, id);
-    record.unified = path.join(h.unified!, unit.path);
     record.systemd = { unit: unit.unit, slice: unit.slice };
-    const writes = v2Writes(r);
+    if (h.unified) record.unified = path.join(h.unified, unit.path);
+    if (h.mode !== 'unified') for (const [c, mount] of h.v1) record.v1[c] = path.join(mount, unit.path);
     const policy = devicePolicy(rules);
-    const properties = [...resourceProperties(writes), ...deviceProperties(policy, majorName), ...annotationProperties(opts.annotations)];
-    return { record, writes, deviceProgram: deviceProgram(policy), properties };
+    const writes = h.mode === 'unified' ? v2Writes(r) : [...v1Writes(r), ...(h.v1.has('devices') ? v1DeviceWrites(policy) : [])];
+    for (const w of writes)
+      if (w.controller && !h.v1.has(w.controller))
+        throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
+    const properties = [
+      ...resourceProperties(writes, h.mode !== 'unified'),
+      ...deviceProperties(policy, majorName),
+      ...annotationProperties(opts.annotations),
+    ];
+    return { record, writes, deviceProgram: h.mode === 'unified' ? deviceProgram(policy) : undefined, properties };
   }
   const own = ownCgroups();
   if (h.unified) record.unified = cgroupDir(h, own, '', cgroupsPath, id);
@@ -100,7 +108,7 @@ const systemError = (err: unknown, syscall: string, file: string, what: string) 
  * planned (`planned`) and that a concurrent create of the same cgroupsPath made first counts as ours too:
  * only one of the two claims the cgroup (claimCgroup), and the loser leaves it to the winner's record.
  */
-function makeDirs(dir: string, created: string[], cpuset: boolean, planned: Set<string>): void {
+export function makeDirs(dir: string, created: string[], cpuset: boolean, planned: Set<string>): void {
   const adopt = () => {
     if (planned.has(dir) && !created.includes(dir)) created.push(dir);
   };
@@ -345,9 +353,12 @@ export async function removeCgroups(rec: CgroupRecord, opts: { leavePopulated?: 
  */
 export function cgroupPlacement(rec: CgroupRecord | undefined): { cgroupPath?: string; cgroupTasks?: string[]; cgroupDeferred?: boolean } {
   if (!rec) return {};
+  const deferred = !!rec.systemd && !rec.systemd.started;
+  // Before its scope starts, the v1 hierarchies systemd manages have no directory yet: systemd puts the pid there.
+  const joined = Object.entries(rec.v1).filter(([c]) => !(deferred && SYSTEMD_V1_HIERARCHIES.has(c)));
   return {
     cgroupPath: rec.unified,
-    cgroupTasks: [...new Set(Object.values(rec.v1))].map((d) => `${d}/tasks`),
-    ...(rec.systemd && !rec.systemd.started ? { cgroupDeferred: true } : {}),
+    cgroupTasks: [...new Set(joined.map(([, d]) => d))].map((d) => `${d}/tasks`),
+    ...(deferred ? { cgroupDeferred: true } : {}),
   };
 }

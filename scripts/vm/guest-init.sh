@@ -13,6 +13,7 @@ for m in $(cat /modules/order); do insmod /modules/$m.ko || echo "guest: insmod 
 arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 JOB=$(arg ocirun.job)
 REPO=$(arg ocirun.repo)
+CGROUPS=$(arg ocirun.cgroups)
 N=/newroot
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 root $N || { echo "guest: no root share"; poweroff -f; }
 # The checkout's overlay is made before the tmpfs mounts, which would hide a checkout under /tmp, and moved
@@ -33,10 +34,13 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts $N/dev/pts
 mount -t tmpfs -o mode=1777 shm $N/dev/shm
 mount --move /proc $N/proc
 mount --move /sys $N/sys
-mount -t cgroup2 -o nsdelegate cgroup2 $N/sys/fs/cgroup
-# Every controller, for the subtree below the root (systemd keeps those it knows enabled: the job delegates
-# them all; it leaves the others, hugetlb and rdma among them, as they are).
-for c in $(cat $N/sys/fs/cgroup/cgroup.controllers); do echo "+$c" > $N/sys/fs/cgroup/cgroup.subtree_control; done
+# ocirun.cgroups=hybrid: systemd mounts its hybrid v1 layout itself (see its argv below).
+if [ "$CGROUPS" != hybrid ]; then
+  mount -t cgroup2 -o nsdelegate cgroup2 $N/sys/fs/cgroup
+  # Every controller, for the subtree below the root (systemd keeps those it knows enabled: the job delegates
+  # them all; it leaves the others, hugetlb and rdma among them, as they are).
+  for c in $(cat $N/sys/fs/cgroup/cgroup.controllers); do echo "+$c" > $N/sys/fs/cgroup/cgroup.subtree_control; done
+fi
 mount -t tmpfs tmpfs $N/sys/fs/bpf 2>/dev/null || true
 # systemd is PID 1 (the systemd cgroup driver's tests need a real one, with D-Bus). Its state goes to tmpfs
 # (the host's / is read-only here); the job is a unit of its own, which powers the guest off when it ends.
@@ -63,7 +67,7 @@ UNIT
 # whose cgroupsPath is relative goes below the runner's cgroup, and only the root may hold processes and
 # children with controllers at once.
 cat > $N/run/ocirun-job.sh <<SCRIPT
-echo \$\$ > /sys/fs/cgroup/cgroup.procs
+[ -f /sys/fs/cgroup/cgroup.procs ] && echo \$\$ > /sys/fs/cgroup/cgroup.procs
 hostname ocirun-guest
 /bin/sh $JOB/cmd > $JOB/output 2>&1
 echo \$? > $JOB/status
@@ -75,4 +79,7 @@ for u in systemd-random-seed.service systemd-timesyncd.service apt-daily.timer a
          getty.target serial-getty@ttyS0.service console-getty.service systemd-firstboot.service; do
   ln -sf /dev/null $U/$u
 done
-exec switch_root $N /lib/systemd/systemd --unit=ocirun-job.service
+# systemd takes its kernel-style options from its own argv here, not /proc/cmdline: the shared root has the
+# host's /.dockerenv, so it believes it runs in a container.
+[ "$CGROUPS" = hybrid ] && set -- systemd.unified_cgroup_hierarchy=0
+exec switch_root $N /lib/systemd/systemd --unit=ocirun-job.service "$@"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Inside the cgroup-v2 guest (scripts/vm/run-guest.sh): the tests that need a pure cgroup v2 host. Each file
+# Inside the guest (scripts/vm/run-guest.sh): the tests that need a pure cgroup v2 host or a running systemd
+# (OCIRUN_GUEST_TESTS chooses others; OCIRUN_GUEST_LABEL names the boot in the output). Each file
 # runs under plain node, not tap's runner: under emulation the runner and its loaders cost ~20 s per file.
 # Prints the TAP, then one line the host's test.sh reads: "guest: N passed, N failed, N skipped".
 cd "$(dirname "$0")/../.." || exit 1
@@ -11,7 +12,7 @@ pass=0 fail=0 skip=0
 for f in ${OCIRUN_GUEST_TESTS:-test/cgroups.test.mjs test/systemd.test.mjs test/contract.test.mjs test/podman.test.mjs test/containerd.test.mjs}; do
   out="$TMPDIR/$(basename "$f").tap"
   node "$f" > "$out" 2>&1 || status=1
-  echo "# $f (cgroup v2 guest)"
+  echo "# $f (${OCIRUN_GUEST_LABEL:-cgroup v2 guest})"
   cat "$out"
   # Assertions are the ok/not ok lines without a "# time=" (those close a subtest).
   p=$(grep -E '^\s*ok ' "$out" | grep -vc '# time=')

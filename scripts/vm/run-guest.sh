@@ -3,6 +3,7 @@
 #   scripts/vm/run-guest.sh 'npx tap test/cgroup.test.mjs'
 # The guest sees the host's / read-only (the addon is built on the host and shared in), the checkout through
 # a writable overlay, and a job directory shared read-write for the command, its output and its status.
+# OCIRUN_GUEST_CGROUPS=hybrid boots it with systemd's hybrid cgroup v1 layout instead of cgroup v2.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -17,12 +18,14 @@ trap 'exit 130' INT TERM HUP
   echo "export OCIRUN_IN_GUEST=1 CI=${CI:-} TMPDIR=/tmp"
   printf '%s\n' "$*"
 } > "$JOB/cmd"
+cgroups=
+[ "${OCIRUN_GUEST_CGROUPS:-unified}" = hybrid ] && cgroups="ocirun.cgroups=hybrid"
 started=$(date +%s.%N)
 qemu-system-x86_64 -machine microvm,pit=on,pic=off,rtc=on -accel tcg,thread=multi -cpu max \
   -smp "${OCIRUN_GUEST_CPUS:-2}" -m "${OCIRUN_GUEST_MEM:-3072}" -nodefaults -no-user-config -nographic -no-reboot \
   -serial file:"$JOB/console" \
   -kernel "$G/vmlinux" -initrd "$G/initramfs.cpio" \
-  -append "console=ttyS0 quiet systemd.show_status=0 panic=-1 tsc_early_khz=2000000 ocirun.job=$JOB ocirun.repo=$REPO" \
+  -append "console=ttyS0 quiet systemd.show_status=0 $cgroups panic=-1 tsc_early_khz=2000000 ocirun.job=$JOB ocirun.repo=$REPO" \
   -fsdev local,id=root,path=/,security_model=none,readonly=on,multidevs=remap \
   -device virtio-9p-device,fsdev=root,mount_tag=root \
   -fsdev local,id=job,path="$JOB",security_model=passthrough \

@@ -1,4 +1,4 @@
-// The systemd cgroup driver (--systemd-cgroup), cgroup v2: the container's cgroup is a transient scope unit,
+// The systemd cgroup driver (--systemd-cgroup): the container's cgroup is a transient scope unit,
 // made with StartTransientUnit around the container's first process (its pid in PIDs, Delegate=yes), then the
 // cgroup files are written as the cgroupfs driver writes them, for what systemd does not express (runc's
 // order). update sets the unit's properties and the files; delete stops the unit and waits for it to go; a
@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { ConfigError } from '../../errors';
 import { attachDeviceFilter } from '../../native';
 import type { CgroupDriver } from '../driver';
-import { applyWrites, killAll, type CgroupRecord } from '../manager';
+import { applyWrites, dirsToMake, killAll, makeDirs, removeCgroups, type CgroupRecord } from '../manager';
 import { waitUntil } from '../../wait';
 import { DBusFailure, Systemd } from './bus';
+import { SYSTEMD_V1_HIERARCHIES } from './unit';
 import { resourceProperties, type Property } from './properties';
 
 const b = (value: boolean) => ({ sig: 'b', value });
@@ -26,7 +27,7 @@ function baseProperties(rec: CgroupRecord, pid: number, id: string): Property[] 
     ['DefaultDependencies', b(false)],
     ['MemoryAccounting', b(true)],
     ['CPUAccounting', b(true)],
-    ['IOAccounting', b(true)],
+    [rec.mode === 'unified' ? 'IOAccounting' : 'BlockIOAccounting', b(true)],
     ['TasksAccounting', b(true)],
   ];
 }
@@ -42,20 +43,32 @@ async function withSystemd<T>(fn: (sd: Systemd) => Promise<T>): Promise<T> {
 
 /** systemd removes the scope's cgroup (and what the container made below it) when the unit stops. */
 async function gone(rec: CgroupRecord): Promise<void> {
-  await waitUntil(() => !fs.existsSync(rec.unified!), { what: `${rec.unified} to be removed by systemd`, watch: path.dirname(rec.unified!), timeoutMs: 10_000 });
+  const dir = rec.unified ?? rec.v1['name=systemd'];
+  if (dir) await waitUntil(() => !fs.existsSync(dir), { what: `${dir} to be removed by systemd`, timeoutMs: 10_000 });
 }
 
+/** The unit stopped and forgotten; then the v1 directories the runtime made (systemd's are gone with it). */
 async function stopAndForget(sd: Systemd, rec: CgroupRecord): Promise<void> {
   const unit = rec.systemd!.unit;
   await sd.stopUnit(unit);
   await sd.resetFailed(unit);
   await gone(rec);
+  await removeCgroups(rec);
 }
 
 export const systemd: CgroupDriver = {
   placesAfterClone: true,
-  async make() {
-    /* the scope is made in place(), around the process */
+  async make(plan) {
+    // The scope is made in place(), around the process. On cgroup v1 its directory in the hierarchies systemd
+    // does not manage is the runtime's to make now, so that the child can join them before anything runs.
+    const rec = plan.record;
+    try {
+      for (const [c, dir] of Object.entries(rec.v1))
+        if (!SYSTEMD_V1_HIERARCHIES.has(c)) makeDirs(dir, rec.created, c === 'cpuset', new Set(dirsToMake({ ...rec, v1: { [c]: dir } })));
+    } catch (err) {
+      await removeCgroups(rec);
+      throw err;
+    }
   },
   async claim() {
     // Two creates of one unit name: systemd lets only one start it (the other gets UnitExists).
@@ -92,7 +105,7 @@ export const systemd: CgroupDriver = {
     });
   },
   async update(rec, writes) {
-    await withSystemd((sd) => sd.setProperties(rec.systemd!.unit, resourceProperties(writes)));
+    await withSystemd((sd) => sd.setProperties(rec.systemd!.unit, resourceProperties(writes, rec.mode !== 'unified')));
     applyWrites(rec, writes);
   },
   async remove(rec) {
@@ -100,7 +113,7 @@ export const systemd: CgroupDriver = {
     await withSystemd((sd) => stopAndForget(sd, rec));
   },
   async undo(rec) {
-    if (!rec.systemd!.started) return; // never made, or someone else's
+    if (!rec.systemd!.started) return removeCgroups(rec); // no unit of ours: only the v1 directories made here
     await killAll(rec).catch(() => undefined);
     await withSystemd((sd) => stopAndForget(sd, rec));
   },

@@ -90,10 +90,29 @@ export function deviceProperties(p: DevicePolicy, majorName: (type: 'c' | 'b', m
   return [['DevicePolicy', { sig: 's', value: 'strict' }], ['DeviceAllow', list(allow)]];
 }
 
+/** One cgroup v1 write -> its unit property (runc's v1 table: systemd's older names for the same limits). */
+function fromV1Write(w: CgroupWrite, all: CgroupWrite[]): Property[] {
+  const v = w.value.trim();
+  const n = (text: string) => (text === 'max' || text === '-1' ? MAX : BigInt(text));
+  switch (w.file) {
+    case 'memory.limit_in_bytes': return [['MemoryLimit', t(n(v))]];
+    case 'cpu.shares': return [['CPUShares', t(BigInt(v))]];
+    case 'blkio.bfq.weight': return /^\d+$/.test(v) ? [['BlockIOWeight', t(BigInt(v))]] : [];
+    case 'cpuset.cpus': return [['AllowedCPUs', maskBytes(v, w.field)]];
+    case 'cpuset.mems': return [['AllowedMemoryNodes', maskBytes(v, w.field)]];
+    case 'pids.max': return v === '0' ? [] : [['TasksMax', t(n(v))]];
+    case 'cpu.cfs_quota_us': {
+      const period = all.find((x) => x.file === 'cpu.cfs_period_us')?.value;
+      return cpuMax(`${Number(v) > 0 ? v : 'max'}${period ? ` ${period}` : ''}`);
+    }
+    default: return [];
+  }
+}
+
 /** The resources: later writes (linux.resources.unified) override earlier ones, as in the files. */
-export function resourceProperties(writes: CgroupWrite[]): Property[] {
+export function resourceProperties(writes: CgroupWrite[], v1 = false): Property[] {
   const byName = new Map<string, Property>();
-  for (const w of writes) for (const p of fromWrite(w)) byName.set(p[0], p);
+  for (const w of writes) for (const p of v1 ? fromV1Write(w, writes) : fromWrite(w)) byName.set(p[0], p);
   return [...byName.values()];
 }
 

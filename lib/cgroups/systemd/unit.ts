@@ -13,6 +13,12 @@ export interface SystemdUnit {
 }
 
 const FIELD = '/linux/cgroupsPath';
+
+/**
+ * The cgroup v1 hierarchies in which systemd makes a delegated unit's cgroup itself (and puts its PIDs); the
+ * runtime makes the scope's directory in the others (cpuset, freezer, net_cls, ...) and joins them.
+ */
+export const SYSTEMD_V1_HIERARCHIES = new Set(['name=systemd', 'cpu', 'cpuacct', 'blkio', 'memory', 'devices', 'pids']);
 const DEFAULT_SLICE = 'system.slice';
 const DEFAULT_PREFIX = 'runc';
 /** What systemd accepts in a unit name (besides "@", which only templates use). */
