@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what it needs, builds, runs every tap test on this host, then
 # the cgroup v2 and systemd tests in the project's guest (scripts/vm: an emulated Debian kernel with systemd as
-# PID 1, booted once with cgroup v2 and once with systemd's hybrid v1 layout).
+# PID 1, booted with cgroup v2, then with systemd's hybrid and legacy v1 layouts for the systemd tests).
 # With test files as arguments, only those run, on this host. OCIRUN_GUEST=0 leaves the guest out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,8 @@ fail=$(sed -nE 's/.*fail: ([0-9]+).*/\1/p' <<<"$summary")
 skip=$(sed -nE 's/.*skip: ([0-9]+).*/\1/p' <<<"$summary")
 host="${pass:-0} passed, ${fail:-0} failed${skip:+, $skip skipped}"
 [ -n "$summary" ] || status=1
-# Two boots of the guest: cgroup v2 for the v2 tests, then systemd's hybrid v1 layout for the systemd driver's.
+# Three boots of the guest: cgroup v2 for the v2 tests, then systemd's hybrid and legacy v1 layouts for the
+# systemd driver's.
 guest() { # LABEL CGROUPS TESTS
   OCIRUN_GUEST_CGROUPS=$2 bash scripts/vm/run-guest.sh "OCIRUN_GUEST_LABEL='$1' OCIRUN_GUEST_TESTS='$3' sh scripts/vm/guest-tests.sh" 2>&1 | tee "$glog"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
@@ -56,6 +57,7 @@ if [ $# -eq 0 ] && [ "${OCIRUN_GUEST:-1}" != 0 ]; then
   summaries=()
   guest 'cgroup v2 guest' unified ''   # scripts/vm/guest-tests.sh's list
   guest 'cgroup v1 (hybrid) guest' hybrid 'test/systemd.test.mjs'
+  guest 'cgroup v1 (legacy) guest' legacy 'test/systemd.test.mjs'
   echo "host: $host; $(IFS=';'; echo "${summaries[*]}" | sed 's/;/; /g')"
   [ "$skip" = 0 ] && skip=
 fi

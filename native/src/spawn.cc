@@ -158,7 +158,7 @@ pid_t clone_child(unsigned long flags, int cgroup_fd, bool* placed) {
 // The parent's half of the first sync point: the child waits until it is in its cgroup2 cgroup (it enters the
 // v1 ones itself).
 int place_in_cgroups(pid_t child, const ContainerPlan& plan, bool placed, int sock, SysError& e) {
-  if (!placed && join_cgroups(child, {plan.cgroupPath + "/cgroup.procs"}, e) < 0) return -1;
+  if (!placed && !plan.cgroupPath.empty() && join_cgroups(child, {plan.cgroupPath + "/cgroup.procs"}, e) < 0) return -1;
   SyncMsg m = {};
   m.type = kSyncCgroupDone;
   if (send(sock, &m, sizeof m, MSG_NOSIGNAL) != sizeof m) return fail(e, "send", "sync socket");
@@ -285,7 +285,8 @@ int spawn_begin(SpawnState& st, SysError& e) {
   // path: join first, then unshare, then fork into the pid namespace.
   bool joins_user_or_pid = false;
   for (const auto& j : plan.joins) joins_user_or_pid |= (j.type == CLONE_NEWUSER || j.type == CLONE_NEWPID);
-  ctx.wait_cgroups = !plan.cgroupPath.empty();
+  // A deferred placement (systemd's scope) is waited for even without a cgroup2 directory (legacy v1).
+  ctx.wait_cgroups = !plan.cgroupPath.empty() || plan.cgroupDeferred;
   ctx.two_stage = joins_user_or_pid || (!plan.joins.empty() && (plan.cloneFlags & CLONE_NEWUSER));
   // A time namespace is always made by unshare in the child (its offsets must be written before entry).
   unsigned long flags = ctx.two_stage ? 0 : (plan.cloneFlags & ~(unsigned long)CLONE_NEWTIME);

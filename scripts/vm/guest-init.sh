@@ -34,8 +34,8 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts $N/dev/pts
 mount -t tmpfs -o mode=1777 shm $N/dev/shm
 mount --move /proc $N/proc
 mount --move /sys $N/sys
-# ocirun.cgroups=hybrid: systemd mounts its hybrid v1 layout itself (see its argv below).
-if [ "$CGROUPS" != hybrid ]; then
+# ocirun.cgroups=hybrid or legacy: systemd mounts its v1 layout itself (see its argv below).
+if [ "$CGROUPS" != hybrid ] && [ "$CGROUPS" != legacy ]; then
   mount -t cgroup2 -o nsdelegate cgroup2 $N/sys/fs/cgroup
   # Every controller, for the subtree below the root (systemd keeps those it knows enabled: the job delegates
   # them all; it leaves the others, hugetlb and rdma among them, as they are).
@@ -82,4 +82,5 @@ done
 # systemd takes its kernel-style options from its own argv here, not /proc/cmdline: the shared root has the
 # host's /.dockerenv, so it believes it runs in a container.
 [ "$CGROUPS" = hybrid ] && set -- systemd.unified_cgroup_hierarchy=0
+[ "$CGROUPS" = legacy ] && set -- systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1
 exec switch_root $N /lib/systemd/systemd --unit=ocirun-job.service "$@"

@@ -3,7 +3,7 @@
 #   scripts/vm/run-guest.sh 'npx tap test/cgroup.test.mjs'
 # The guest sees the host's / read-only (the addon is built on the host and shared in), the checkout through
 # a writable overlay, and a job directory shared read-write for the command, its output and its status.
-# OCIRUN_GUEST_CGROUPS=hybrid boots it with systemd's hybrid cgroup v1 layout instead of cgroup v2.
+# OCIRUN_GUEST_CGROUPS=hybrid or legacy boots it with systemd's cgroup v1 layout of that name instead of v2.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -19,7 +19,7 @@ trap 'exit 130' INT TERM HUP
   printf '%s\n' "$*"
 } > "$JOB/cmd"
 cgroups=
-[ "${OCIRUN_GUEST_CGROUPS:-unified}" = hybrid ] && cgroups="ocirun.cgroups=hybrid"
+[ "${OCIRUN_GUEST_CGROUPS:-unified}" != unified ] && cgroups="ocirun.cgroups=$OCIRUN_GUEST_CGROUPS"
 started=$(date +%s.%N)
 qemu-system-x86_64 -machine microvm,pit=on,pic=off,rtc=on -accel tcg,thread=multi -cpu max \
   -smp "${OCIRUN_GUEST_CPUS:-2}" -m "${OCIRUN_GUEST_MEM:-3072}" -nodefaults -no-user-config -nographic -no-reboot \
