@@ -54,7 +54,7 @@ if (!systemdRuns) {
   t.test('a scope in a new nested slice: properties, files, annotations; update, pause, exec, kill --all, delete', async (t) => {
     const slice = `ocirun-${tag}-a.slice`;
     const unit = `ocitest-c1.scope`;
-    units(t, unit, slice, `ocirun-${tag}.slice`);
+    units(t, unit, slice, `ocirun-${tag}.slice`, 'ocirun.slice');
     const root = testRoot(t);
     const bundle = makeBundle(t, (c) => {
       c.process.args = ['sleep', '300'];
@@ -113,6 +113,8 @@ if (!systemdRuns) {
     t.equal(read(`/proc/${execPid}/cgroup`), read(`/proc/${pid}/cgroup`), 'exec joins the scope, in every hierarchy');
     const ps = JSON.parse(ok(root, ['ps', '--format', 'json', 'c1']).stdout);
     t.same(ps.sort(), [pid, execPid].sort(), 'ps lists both');
+    const stats = JSON.parse(ok(root, ['events', '--stats', 'c1']).stdout);
+    t.equal(stats.data.pids.current, 2, 'events --stats reads the scope\'s cgroup');
 
     ok(root, ['kill', '--all', 'c1', 'KILL']);
     await waitFor(() => state(root, 'c1').status === 'stopped');
@@ -193,6 +195,21 @@ if (!systemdRuns) {
     t.equal(known('ocitest-*'), '', 'no unit');
   });
 
+  t.test('systemd refuses a property: its D-Bus error, with the unit, reaches the user; nothing left', async (t) => {
+    units(t, 'ocitest-p1.scope');
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '300'];
+      c.linux.cgroupsPath = 'system.slice:ocitest:p1';
+      c.annotations = { 'org.systemd.property.NoSuchProperty': 'true' };
+    });
+    const r = ocirun(root, ['--systemd-cgroup', 'create', '--bundle', bundle, 'p1']);
+    t.equal(r.status, 1);
+    t.match(r.stderr, /systemd: StartTransientUnit ocitest-p1\.scope: org\.freedesktop\.DBus\.Error\.\w+: .*NoSuchProperty/);
+    t.equal(known('ocitest-p1.scope'), '', 'no unit');
+    t.same(fs.readdirSync(root), [], 'no state');
+  });
+
   t.test('a scope whose processes all exited: delete succeeds, whether systemd took it down already or not', async (t) => {
     units(t, 'ocitest-e1.scope');
     const root = testRoot(t);
@@ -210,8 +227,12 @@ if (!systemdRuns) {
   });
 
   t.teardown(() => {
-    // The leak check of the file: no unit of its tag or its names, no cgroup.
+    // The leak check of the file: no unit of its tag or its names, no cgroup of theirs in any hierarchy.
     const left = execFileSync('systemctl', ['list-units', '--all', '--plain', '--no-legend', 'ocitest-*', `ocirun-${tag}*`, 'runc-d1.scope'], { encoding: 'utf8' }).trim();
     if (left) throw new Error(`units left behind: ${left}`);
+    const dirs = hierarchies.flatMap((h) => ['/system.slice', '/ocirun.slice'].map((d) => file(d, h, '')))
+      .filter((d) => fs.existsSync(d))
+      .flatMap((d) => fs.readdirSync(d).filter((n) => /^(ocitest-|runc-d1\.scope|ocirun-t)/.test(n)).map((n) => path.join(d, n)));
+    if (dirs.length) throw new Error(`cgroups left behind: ${dirs.join(' ')}`);
   });
 }

@@ -12,24 +12,8 @@ import { isFrozen, thawTree } from './freezer';
 import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
-import { SYSTEMD_V1_HIERARCHIES, systemdUnit } from './systemd/unit';
-import { annotationProperties, deviceProperties, resourceProperties, type Property } from './systemd/properties';
-
-let devicesByMajor: Map<string, string> | undefined;
-/** /proc/devices: a major's name ("136" -> "pts"), for systemd's "char-pts" device rules. */
-function majorName(type: 'c' | 'b', major: number): string | undefined {
-  if (!devicesByMajor) {
-    devicesByMajor = new Map();
-    let kind = '';
-    for (const line of fs.readFileSync('/proc/devices', 'utf8').split('\n')) {
-      if (line.startsWith('Character')) kind = 'c';
-      else if (line.startsWith('Block')) kind = 'b';
-      const m = /^\s*(\d+)\s+(\S+)$/.exec(line);
-      if (m) devicesByMajor.set(`${kind}${m[1]}`, m[2]);
-    }
-  }
-  return devicesByMajor.get(`${type}${major}`);
-}
+import { SYSTEMD_V1_HIERARCHIES } from './systemd/unit';
+import type { Property } from './systemd/properties';
 
 /** Kept in the container's state record. */
 export interface CgroupRecord {
@@ -67,23 +51,9 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
   const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
   if (opts.systemd) {
-    // The scope's cgroup, in every hierarchy: systemd makes it in those it manages, the runtime in the others
-    // (v1: cpuset, freezer, ...), as runc's v1 driver joins them.
-    const unit = systemdUnit(cgroupsPath, id);
-    record.systemd = { unit: unit.unit, slice: unit.slice };
-    if (h.unified) record.unified = path.join(h.unified, unit.path);
-    if (h.mode !== 'unified') for (const [c, mount] of h.v1) record.v1[c] = path.join(mount, unit.path);
-    const policy = devicePolicy(rules);
-    const writes = h.mode === 'unified' ? v2Writes(r) : [...v1Writes(r), ...(h.v1.has('devices') ? v1DeviceWrites(policy) : [])];
-    for (const w of writes)
-      if (w.controller && !h.v1.has(w.controller))
-        throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
-    const properties = [
-      ...resourceProperties(writes, h.mode !== 'unified'),
-      ...deviceProperties(policy, majorName),
-      ...annotationProperties(opts.annotations),
-    ];
-    return { record, writes, deviceProgram: h.mode === 'unified' ? deviceProgram(policy) : undefined, properties };
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const scope = require('./systemd/plan') as typeof import('./systemd/plan'); // loaded only for this driver
+    return scope.planScope(h, r, rules, cgroupsPath, id, opts.annotations);
   }
   const own = ownCgroups();
   if (h.unified) record.unified = cgroupDir(h, own, '', cgroupsPath, id);
