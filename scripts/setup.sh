@@ -14,6 +14,7 @@ command -v xz >/dev/null || need+=(xz-utils)
 command -v podman >/dev/null || need+=(podman)              # the real callers (test/podman, test/containerd)
 command -v containerd >/dev/null || need+=(containerd)      # (brings runc, the benchmarks' peer)
 command -v dockerd >/dev/null || need+=(docker.io)          # test/docker: a private dockerd on ocirun
+command -v docker-compose >/dev/null || need+=(docker-compose)   # and compose on it
 command -v strace >/dev/null || need+=(strace)              # fault injection: holds the child in a race window
 command -v crun >/dev/null || need+=(crun)                  # the benchmarks' other peer (cgroup v2 guest)
 [ -x /lib/systemd/systemd ] || need+=(systemd)              # PID 1 of the cgroup v2 guest (the systemd driver)

@@ -1,7 +1,9 @@
 // Docker (Debian's docker.io) running its containers on ocirun: a private dockerd (its own data root, exec
 // root, socket, pid file and containerd) given the daemon.json of docs/docker.md, ocirun as its default
-// runtime, and an image imported from the busybox rootfs the tests build. dockerd runs without its bridge and
-// iptables (this machine is itself a container); everything it started is stopped by pid at the end.
+// runtime, and an image imported from the busybox rootfs the tests build. Where this machine lets dockerd
+// manage a bridge and iptables, it does, and the networking tests and docker-compose run; the bridge, chains,
+// rules and ip_forward it leaves behind are removed and restored at the end. Elsewhere (the guest, whose
+// kernel has no netfilter modules here) it runs with --bridge none. Everything it started is stopped by pid.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { bin, fs, hostMountsUnder, os, path, repo, waitFor } from './helpers.mjs';
@@ -12,6 +14,34 @@ const image = 'ocirun-test:1';
 const cgroupParent = `ocirun-docker-${process.pid}`;
 const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
 let daemon;
+
+/** dockerd may manage its bridge and iptables here: both work, and no other Docker has made its own. */
+function networkingAvailable() {
+  const probe = `ocidk${process.pid % 100000}`;
+  if (spawnSync('ip', ['link', 'add', probe, 'type', 'bridge']).status !== 0) return 'no bridge can be made';
+  spawnSync('ip', ['link', 'del', probe]);
+  const rules = spawnSync('iptables-save', { encoding: 'utf8' });
+  if (rules.status !== 0) return 'iptables does not work';
+  if (/DOCKER/.test(rules.stdout) || spawnSync('ip', ['link', 'show', 'docker0']).status === 0) return 'another Docker has its bridge and chains here';
+  return '';
+}
+const whyNoNetwork = networkingAvailable();
+const networking = !whyNoNetwork;
+const ipForward = '/proc/sys/net/ipv4/ip_forward';
+const ipForwardBefore = fs.readFileSync(ipForward, 'utf8');
+
+/** What dockerd made in the network stack: its chains and rules (iptables-restore of the rest), docker0. */
+function removeDockerNetworking() {
+  for (const [save, restore] of [['iptables-save', 'iptables-restore'], ['ip6tables-save', 'ip6tables-restore']]) {
+    const rules = spawnSync(save, { encoding: 'utf8' });
+    if (rules.status !== 0 || !/DOCKER|docker0/.test(rules.stdout)) continue;
+    const kept = rules.stdout.split('\n').filter((l) => !/DOCKER|docker0/.test(l)).join('\n');
+    const r = spawnSync(restore, { input: kept, encoding: 'utf8' });
+    if (r.status !== 0) console.error(`docker test: ${restore} failed: ${r.stderr}`);
+  }
+  if (spawnSync('ip', ['link', 'show', 'docker0']).status === 0) spawnSync('ip', ['link', 'del', 'docker0']);
+  fs.writeFileSync(ipForward, ipForwardBefore);
+}
 
 /** The daemon.json block of docs/docker.md, exactly, with the runtime's path pointing at this checkout. */
 function documentedConfig() {
@@ -50,7 +80,7 @@ t.before(async () => {
   daemon = spawn('dockerd', [
     '--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
     '--pidfile', path.join(dir, 'dockerd.pid'), '--host', `unix://${sock}`, '--storage-driver', 'vfs',
-    '--bridge', 'none', '--iptables=false', '--ip6tables=false', '--cgroup-parent', `/${cgroupParent}`,
+    ...(networking ? [] : ['--bridge', 'none', '--iptables=false', '--ip6tables=false']), '--cgroup-parent', `/${cgroupParent}`,
   ], { stdio: ['ignore', log, log] });
   await waitFor(() => fs.existsSync(sock) && docker(['version']).status === 0, 30_000);
   const rootfs = path.join(dir, 'rootfs');
@@ -71,6 +101,7 @@ t.teardown(async () => {
       daemon.kill('SIGKILL');
     }
   }
+  if (networking) removeDockerNetworking();
   const mounts = hostMountsUnder(dir);
   if (mounts.length) console.error(`docker test: mounts left under ${dir}:\n${mounts.join('\n')}`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -186,3 +217,53 @@ t.test("bad input: docker shows ocirun's error", async (t) => {
   t.match(bad.stderr, /rlimits: setrlimit RLIMIT_NOFILE: Operation not permitted/, 'the step, the syscall and the limit, through dockerd');
   t.equal(ok(['ps', '--all', '--quiet']), '', 'nothing left');
 });
+
+if (!networking) t.comment(`dockerd runs with --bridge none here: ${whyNoNetwork}; the networking tests and docker-compose are not defined`);
+else {
+  t.test('networking: a published port reached from the host; a user-defined network resolves names', async (t) => {
+    const serve = (text) => `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`;
+    const port = 18000 + (process.pid % 1000);
+    ok(['run', '-d', '--name', 'pub', '-p', `127.0.0.1:${port}:80`, image, 'sh', '-c', serve('published')]);
+    t.teardown(() => docker(['rm', '-f', 'pub']));
+    const get = () => fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => '');
+    await waitFor(async () => (await get()) === 'published\n', 15_000);
+    t.pass('the host fetched the container\'s page through -p 127.0.0.1:PORT:80');
+    ok(['network', 'create', 'ocinet']);
+    t.teardown(() => docker(['network', 'rm', 'ocinet']));
+    ok(['run', '-d', '--name', 'web', '--network', 'ocinet', image, 'sh', '-c', serve('by-name')]);
+    t.teardown(() => docker(['rm', '-f', 'web']));
+    const fetched = ok(['run', '--rm', '--network', 'ocinet', image, 'sh', '-c', 'until wget -qO- http://web/; do sleep 0.2; done']);
+    t.equal(fetched, 'by-name\n', 'a second container reached the first by its name');
+  });
+
+  t.test('docker-compose: two services, one fetching from the other by service name; ps, logs, down', async (t) => {
+    const project = path.join(dir, 'compose');
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'docker-compose.yml'), [
+      'version: "3"',
+      'services:',
+      '  web:',
+      `    image: ${image}`,
+      "    command: sh -c 'mkdir -p /www && echo hello-compose > /www/index.html && exec httpd -f -p 80 -h /www'",
+      '  client:',
+      `    image: ${image}`,
+      "    command: sh -c 'until wget -qO- http://web/; do sleep 0.2; done; exec sleep 1000'",
+      '    depends_on: [web]',
+      '',
+    ].join('\n'));
+    const compose = (...args) => spawnSync('docker-compose', ['-p', 'ocitest', ...args], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    t.teardown(() => compose('down', '--timeout', '1'));
+    const up = compose('up', '-d');
+    t.equal(up.status, 0, up.stderr);
+    const ps = compose('ps');
+    t.match(ps.stdout, /ocitest_web_1 .* Up/, 'web is up');
+    t.match(ps.stdout, /ocitest_client_1 .* Up/, 'client is up');
+    t.equal(inspect('ocitest_web_1', '{{.HostConfig.Runtime}}'), 'ocirun', 'on ocirun');
+    await waitFor(() => compose('logs', 'client').stdout.includes('hello-compose'), 20_000);
+    t.pass('the client fetched from web by service name');
+    const down = compose('down', '--timeout', '1');
+    t.equal(down.status, 0, down.stderr);
+    t.equal(ok(['ps', '--all', '--quiet']), '', 'down removed the containers');
+    t.notMatch(ok(['network', 'ls', '--format', '{{.Name}}']), /ocitest_default/, 'and the network');
+  });
+}
