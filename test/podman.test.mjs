@@ -152,6 +152,19 @@ t.test('run -it through a real terminal', async (t) => {
   t.match(r.stdout, /^\/dev\/pts\/0\n/);
 });
 
+t.test('podman build --runtime ocirun: the RUN steps run on ocirun (its own log says so), and the image runs', async (t) => {
+  const ctx = path.join(dir, 'build');
+  fs.mkdirSync(ctx);
+  fs.writeFileSync(path.join(ctx, 'Containerfile'), `FROM ${image}\nRUN echo built-on-ocirun > /built && echo step two >> /built\n`);
+  const log = path.join(dir, 'build-ocirun.log');
+  ok(['build', '--runtime', bin, '--runtime-flag', 'debug', '--runtime-flag', `log=${log}`, '--network', 'none', '-t', 'localhost/ocirun-built:1', ctx]);
+  t.teardown(() => podman(['rmi', '-f', 'localhost/ocirun-built:1']));
+  const lines = fs.readFileSync(log, 'utf8');
+  t.match(lines, /msg="ocirun --debug --log=\S+ create --bundle \S*buildah\S* /, "buildah's RUN step: ocirun create, in ocirun's log");
+  t.match(lines, /msg="ocirun --debug --log=\S+ start buildah-/, 'and start');
+  t.equal(ok(['run', '--rm', 'localhost/ocirun-built:1', 'cat', '/built']), 'built-on-ocirun\nstep two\n', 'the built image runs on ocirun');
+});
+
 // podman's default cgroup manager on systemd hosts: it passes --systemd-cgroup and "machine.slice:libpod:<id>",
 // and puts conmon in a scope of its own. Only where systemd runs (the cgroup v2 guest).
 if (fs.existsSync('/run/systemd/system'))
