@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Benchmark through the real callers: `podman run --rm` and `ctr run --rm` of the same busybox image, with
-// ocirun and with Debian's runc as the runtime, alternating so that noise hits both alike. Medians and ratios.
+// Benchmark through the real callers: `podman run --rm`, `ctr run --rm` and `docker run --rm` of one busybox
+// image, with ocirun and with Debian's runc as the runtime, alternating so that noise hits both alike. Medians
+// and ratios.
 // Each daemon gets private state in a temporary directory, removed at the end.
 //
 //   sudo node bench/daemons.mjs [--runs N]
@@ -44,7 +45,9 @@ function compare(title, cases, env) {
 const rootfs = path.join(dir, 'rootfs');
 execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
 buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
+execFileSync('tar', ['-C', rootfs, '-cf', path.join(dir, 'rootfs.tar'), '.']);
 let daemon;
+let dockerd;
 try {
   // podman, with the same private setup as test/podman.test.mjs.
   fs.writeFileSync(path.join(dir, 'containers.conf'), `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[network]\nnetwork_config_dir = "${path.join(dir, 'networks')}"\n`);
@@ -70,14 +73,30 @@ try {
   ]);
   spawnSync(ctr[0], [...ctr.slice(1), 'image', 'rm', image]);
   spawnSync(pm[0], [...pm.slice(1), 'rmi', '-a', '-f'], { env });
+
+  // dockerd on a private socket (its own containerd), both runtimes named, no bridge.
+  if (spawnSync('dockerd', ['--version']).status === 0) {
+    const dsock = path.join(dir, 'docker.sock');
+    fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ runtimes: { ocirun: { path: ocirun }, 'runc-debian': { path: runc } } }));
+    dockerd = spawn('dockerd', ['--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'ddata'), '--exec-root', path.join(dir, 'dexec'),
+      '--pidfile', path.join(dir, 'dockerd.pid'), '--host', `unix://${dsock}`, '--storage-driver', 'vfs', '--bridge', 'none', '--iptables=false',
+      '--ip6tables=false', '--cgroup-parent', `/${ns}-docker`], { stdio: 'ignore' });
+    const denv = { ...process.env, DOCKER_HOST: `unix://${dsock}` };
+    for (let i = 0; i < 400 && spawnSync('/usr/bin/docker', ['version'], { env: denv }).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+    execFileSync('/usr/bin/docker', ['import', path.join(dir, 'rootfs.tar'), image], { env: denv, stdio: 'ignore' });
+    compare('docker run --rm IMAGE true', [
+      ['runc', () => ['/usr/bin/docker', 'run', '--rm', '--runtime', 'runc-debian', image, 'true']],
+      ['ocirun', () => ['/usr/bin/docker', 'run', '--rm', '--runtime', 'ocirun', image, 'true']],
+    ], denv);
+  }
 } finally {
-  if (daemon) {
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
+  for (const d of [daemon, dockerd].filter(Boolean)) {
+    d.kill('SIGTERM');
+    await new Promise((r) => d.once('exit', r));
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
   // State roots only when empty: a runtime state dir in use by someone else must never be wiped.
   for (const d of hostPaths) try { d === '/var/lib/containers' ? fs.rmSync(d, { recursive: true, force: true }) : fs.rmdirSync(d); } catch { /* in use */ }
-  for (const c of fs.readdirSync('/sys/fs/cgroup')) for (const d of [`${c}/${ns}`, `${c}/libpod_parent/conmon`, `${c}/libpod_parent`]) try { fs.rmdirSync(`/sys/fs/cgroup/${d}`); } catch { /* absent or in use */ }
+  for (const c of fs.readdirSync('/sys/fs/cgroup')) for (const d of [`${c}/${ns}`, `${c}/${ns}-docker`, `${c}/libpod_parent/conmon`, `${c}/libpod_parent`]) try { fs.rmdirSync(`/sys/fs/cgroup/${d}`); } catch { /* absent or in use */ }
 }
