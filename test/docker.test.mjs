@@ -11,7 +11,10 @@ import { bin, fs, hostMountsUnder, os, path, repo, waitFor } from './helpers.mjs
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-docker-'));
 const sock = path.join(dir, 'docker.sock');
 const image = 'ocirun-test:1';
-const cgroupParent = `ocirun-docker-${process.pid}`;
+// Where systemd runs (the guest), dockerd's cgroup driver is systemd's, and ocirun gets --systemd-cgroup:
+// the parent is then a slice.
+const systemdRuns = fs.existsSync('/run/systemd/system');
+const cgroupParent = systemdRuns ? `ocirun-docker${process.pid}.slice` : `/ocirun-docker-${process.pid}`;
 const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
 let daemon;
 
@@ -80,9 +83,15 @@ t.before(async () => {
   daemon = spawn('dockerd', [
     '--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
     '--pidfile', path.join(dir, 'dockerd.pid'), '--host', `unix://${sock}`, '--storage-driver', 'vfs',
-    ...(networking ? [] : ['--bridge', 'none', '--iptables=false', '--ip6tables=false']), '--cgroup-parent', `/${cgroupParent}`,
+    ...(networking ? [] : ['--bridge', 'none', '--iptables=false', '--ip6tables=false']), '--cgroup-parent', cgroupParent,
   ], { stdio: ['ignore', log, log] });
-  await waitFor(() => fs.existsSync(sock) && docker(['version']).status === 0, 30_000);
+  // dockerd starts its own containerd first: seconds here, half a minute or more under emulation (the guest).
+  await waitFor(() => {
+    if (daemon.exitCode !== null) throw new Error(`dockerd exited ${daemon.exitCode}`);
+    return fs.existsSync(sock) && docker(['version']).status === 0;
+  }, 150_000).catch((err) => {
+    throw new Error(`dockerd did not come up: ${err.message}\n${fs.readFileSync(path.join(dir, 'dockerd.log'), 'utf8').split('\n').slice(-15).join('\n')}`);
+  });
   const rootfs = path.join(dir, 'rootfs');
   execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
   execFileSync('tar', ['-C', rootfs, '-cf', path.join(dir, 'rootfs.tar'), '.']);
@@ -102,18 +111,23 @@ t.teardown(async () => {
     }
   }
   if (networking) removeDockerNetworking();
-  const mounts = hostMountsUnder(dir);
-  if (mounts.length) console.error(`docker test: mounts left under ${dir}:\n${mounts.join('\n')}`);
+  // dockerd makes its data root a mount of its own; one stopped while it starts may leave it behind.
+  const mounts = hostMountsUnder(dir).map((l) => l.split(' ')[4]).reverse();
+  if (mounts.length) console.error(`docker test: mounts left under ${dir}, unmounted: ${mounts.join(' ')}`);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
   fs.rmSync(dir, { recursive: true, force: true });
-  for (const c of fs.readdirSync('/sys/fs/cgroup')) {
-    const d = path.join('/sys/fs/cgroup', c, cgroupParent);
-    if (fs.existsSync(d)) try { fs.rmdirSync(d); } catch { /* still in use: the failing test shows why */ }
-  }
+  if (systemdRuns) spawnSync('systemctl', ['stop', cgroupParent]);
+  else
+    for (const c of fs.readdirSync('/sys/fs/cgroup')) {
+      const d = path.join('/sys/fs/cgroup', c, cgroupParent);
+      if (fs.existsSync(d)) try { fs.rmdirSync(d); } catch { /* still in use: the failing test shows why */ }
+    }
 });
 
 t.test('docker info and version: ocirun is the default runtime, with its version and commit', async (t) => {
   const info = JSON.parse(ok(['info', '--format', '{{json .}}']));
   t.equal(info.DefaultRuntime, 'ocirun');
+  t.equal(info.CgroupDriver, systemdRuns ? 'systemd' : 'cgroupfs', "dockerd's cgroup driver, which ocirun follows");
   t.equal(info.Runtimes.ocirun.path, bin);
   const components = JSON.parse(ok(['version', '--format', '{{json .Server.Components}}']));
   const ours = components.find((c) => c.Name === 'ocirun');
