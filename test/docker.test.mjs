@@ -221,6 +221,31 @@ t.test('resources through ocirun: memory, pids, cpus, ulimit, device, init', asy
   t.match(ok(['run', '--rm', '--init', image, 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline']), /docker-init -- sh/, "--init: Docker's tini is pid 1");
 });
 
+t.test("docker build (20.10's own builder): each RUN step is a container on ocirun; the image runs", async (t) => {
+  const ctx = path.join(dir, 'build');
+  fs.mkdirSync(ctx);
+  // The step lasts long enough for the test to see it in ocirun's state root, where the shim keeps it.
+  fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${image}\nRUN echo built-on-ocirun > /built && sleep 3\n`);
+  const stateRoot = path.join(dir, 'exec', 'runtime-runc', 'moby');
+  const build = spawn('/usr/bin/docker', ['build', '--network', 'none', '-t', 'ocirun-built:1', ctx], { env: { ...env, DOCKER_BUILDKIT: '0' } });
+  let out = '';
+  build.stdout.on('data', (d) => (out += d));
+  build.stderr.on('data', (d) => (out += d));
+  const done = new Promise((resolve) => build.on('close', resolve));
+  t.teardown(() => docker(['rmi', '-f', 'ocirun-built:1']));
+  const seen = new Set();
+  await waitFor(() => {
+    const r = spawnSync(bin, ['--root', stateRoot, 'list', '--quiet'], { encoding: 'utf8' });
+    for (const id of r.stdout.split('\n').filter(Boolean)) seen.add(id);
+    const step = /Running in ([0-9a-f]{12})/.exec(out)?.[1];
+    return step && [...seen].some((id) => id.startsWith(step));
+  }, 60_000);
+  t.pass('the RUN step\'s container is in ocirun\'s state, listed by ocirun');
+  const code = await done;
+  t.equal(code, 0, code === 0 ? 'the build succeeded' : out);
+  t.equal(ok(['run', '--rm', 'ocirun-built:1', 'cat', '/built']), 'built-on-ocirun\n', 'the built image runs');
+});
+
 t.test("bad input: docker shows ocirun's error", async (t) => {
   const missing = docker(['run', '--rm', image, 'nosuchcommand']);
   t.equal(missing.status, 127, 'a command that does not exist: 127');
