@@ -75,10 +75,10 @@ if (!systemdRuns) {
       t.equal(cgroupOf(pid, 'memory'), cgroup, 'in the v1 hierarchies systemd manages');
       t.equal(cgroupOf(pid, 'freezer'), cgroup, 'and in those the runtime joins itself');
     }
-    const p = show(unit, 'Slice', 'Delegate', 'ActiveState', v2 ? 'MemoryMax' : 'MemoryLimit', 'TasksMax', v2 ? 'CPUWeight' : 'CPUShares',
+    const p = show(unit, 'Description', 'Slice', 'Delegate', 'ActiveState', v2 ? 'MemoryMax' : 'MemoryLimit', 'TasksMax', v2 ? 'CPUWeight' : 'CPUShares',
       'CPUQuotaPerSecUSec', 'CPUQuotaPeriodUSec', 'AllowedCPUs', 'AllowedMemoryNodes', 'TimeoutStopUSec', 'CollectMode', 'ControlGroup', 'DevicePolicy');
     t.same(p, {
-      Slice: slice, Delegate: 'yes', ActiveState: 'active', ...(v2 ? { MemoryMax: String(64 << 20), CPUWeight: '59' } : { MemoryLimit: String(64 << 20), CPUShares: '512' }),
+      Description: 'ocirun container c1', Slice: slice, Delegate: 'yes', ActiveState: 'active', ...(v2 ? { MemoryMax: String(64 << 20), CPUWeight: '59' } : { MemoryLimit: String(64 << 20), CPUShares: '512' }),
       TasksMax: '50', CPUQuotaPerSecUSec: '500ms', CPUQuotaPeriodUSec: '100ms', AllowedCPUs: '0', AllowedMemoryNodes: '0',
       TimeoutStopUSec: '2min 3.456789s', CollectMode: 'inactive-or-failed', ControlGroup: cgroup, DevicePolicy: 'strict',
     }, 'systemctl show reports the translated properties and the annotations');

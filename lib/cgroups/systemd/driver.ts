@@ -4,7 +4,6 @@
 // order). update sets the unit's properties and the files; delete stops the unit and waits for it to go; a
 // failed create stops and resets it, so that not even a failed unit is left.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ConfigError } from '../../errors';
 import { attachDeviceFilter } from '../../native';
 import type { CgroupDriver } from '../driver';
@@ -17,10 +16,9 @@ import { resourceProperties, type Property } from './properties';
 const b = (value: boolean) => ({ sig: 'b', value });
 const s = (value: string) => ({ sig: 's', value });
 
-/** What every scope gets, before the resources and the annotations (which may override these). */
-function baseProperties(rec: CgroupRecord, pid: number, id: string): Property[] {
+/** What every scope gets, before the plan's (its description, resources and annotations, which may override). */
+function baseProperties(rec: CgroupRecord, pid: number): Property[] {
   return [
-    ['Description', s(`ocirun container ${id}`)],
     ['Slice', s(rec.systemd!.slice)],
     ['Delegate', b(true)],
     ['PIDs', { sig: 'au', value: [pid] }],
@@ -77,8 +75,7 @@ export const systemd: CgroupDriver = {
   async place(plan, pid) {
     const rec = plan.record;
     const unit = rec.systemd!.unit;
-    const id = path.basename(unit, '.scope');
-    const props = [...baseProperties(rec, pid, id), ...(plan.properties ?? [])];
+    const props = [...baseProperties(rec, pid), ...(plan.properties ?? [])];
     await withSystemd(async (sd) => {
       try {
         await sd.startUnit(unit, props);

@@ -9,7 +9,7 @@ import type { Hierarchies } from '../hierarchy';
 import type { CgroupPlan, CgroupRecord } from '../manager';
 import { v1Writes, v2Writes } from '../resources';
 import type { DeviceRule, Resources } from '../types';
-import { annotationProperties, deviceProperties, resourceProperties } from './properties';
+import { annotationProperties, deviceProperties, resourceProperties, type Property } from './properties';
 import { systemdUnit } from './unit';
 
 let devicesByMajor: Map<string, string> | undefined;
@@ -45,7 +45,8 @@ export function planScope(
   for (const w of writes)
     if (w.controller && !h.v1.has(w.controller))
       throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
-  const properties = [
+  const properties: Property[] = [
+    ['Description', { sig: 's', value: `ocirun container ${id}` }],
     ...resourceProperties(writes, h.mode !== 'unified'),
     ...deviceProperties(policy, majorName),
     ...annotationProperties(annotations),
