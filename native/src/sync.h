@@ -7,6 +7,8 @@
 //   [spawn.cc] exec.fifo, the stub's sealed memfd, the namespace fds, the v1 `tasks` fds, all opened
 //   clone3 (born in the cgroup2 directory) ->  moves itself into the v1 cgroups ("0" into tasks)
 //   (no CLONE_INTO_CGROUP: the pid into cgroup.procs)
+//   (systemd driver, cgroupDeferred: spawn_begin returns here and [lib/cgroups/systemd] starts the scope
+//   with the child's pid over D-Bus; spawn_finish then goes on)
 //          ----- kSyncCgroupDone --------->  (only with cgroups) then the cgroup namespace, if new
 //                                            [stage 1: join namespaces, unshare]
 //          <---- kSyncUsermapRequest ------  (only when a user namespace is new)
