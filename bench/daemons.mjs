@@ -48,6 +48,7 @@ buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
 execFileSync('tar', ['-C', rootfs, '-cf', path.join(dir, 'rootfs.tar'), '.']);
 let daemon;
 let dockerd;
+let bridge;
 try {
   // podman, with the same private setup as test/podman.test.mjs.
   fs.writeFileSync(path.join(dir, 'containers.conf'), `[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[network]\nnetwork_config_dir = "${path.join(dir, 'networks')}"\n`);
@@ -74,12 +75,14 @@ try {
   spawnSync(ctr[0], [...ctr.slice(1), 'image', 'rm', image]);
   spawnSync(pm[0], [...pm.slice(1), 'rmi', '-a', '-f'], { env });
 
-  // dockerd on a private socket (its own containerd), both runtimes named, no bridge.
-  if (spawnSync('dockerd', ['--version']).status === 0) {
+  // dockerd on a private socket (its own containerd), both runtimes named, on a bridge of its own without
+  // iptables (with --bridge none, dockerd would delete another Docker's docker0).
+  bridge = `ocibench${process.pid % 10000}`;
+  if (spawnSync('dockerd', ['--version']).status === 0 && spawnSync('ip', ['link', 'add', bridge, 'type', 'bridge']).status === 0) {
     const dsock = path.join(dir, 'docker.sock');
     fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ runtimes: { ocirun: { path: ocirun }, 'runc-debian': { path: runc } } }));
     dockerd = spawn('dockerd', ['--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'ddata'), '--exec-root', path.join(dir, 'dexec'),
-      '--pidfile', path.join(dir, 'dockerd.pid'), '--host', `unix://${dsock}`, '--storage-driver', 'vfs', '--bridge', 'none', '--iptables=false',
+      '--pidfile', path.join(dir, 'dockerd.pid'), '--host', `unix://${dsock}`, '--storage-driver', 'vfs', '--bridge', bridge, '--iptables=false',
       '--ip6tables=false', '--cgroup-parent', `/${ns}-docker`], { stdio: 'ignore' });
     const denv = { ...process.env, DOCKER_HOST: `unix://${dsock}` };
     for (let i = 0; i < 400 && spawnSync('/usr/bin/docker', ['version'], { env: denv }).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
@@ -94,6 +97,7 @@ try {
     d.kill('SIGTERM');
     await new Promise((r) => d.once('exit', r));
   }
+  if (bridge) spawnSync('ip', ['link', 'del', bridge]);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
   // State roots only when empty: a runtime state dir in use by someone else must never be wiped.

@@ -2,8 +2,9 @@
 // root, socket, pid file and containerd) given the daemon.json of docs/docker.md, ocirun as its default
 // runtime, and an image imported from the busybox rootfs the tests build. Where this machine lets dockerd
 // manage a bridge and iptables, it does, and the networking tests and docker-compose run; the bridge, chains,
-// rules and ip_forward it leaves behind are removed and restored at the end. Elsewhere (the guest, whose
-// kernel has no netfilter modules here) it runs with --bridge none. Everything it started is stopped by pid.
+// rules and ip_forward it leaves behind are removed and restored at the end. Elsewhere it gets a bridge of the
+// test's own, or (the guest, whose kernel has no bridge or netfilter modules here) none. Everything it
+// started is stopped by pid.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { bin, fs, hostMountsUnder, os, path, repo, waitFor } from './helpers.mjs';
@@ -18,18 +19,31 @@ const cgroupParent = systemdRuns ? `ocirun-docker${process.pid}.slice` : `/ociru
 const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
 let daemon;
 
-/** dockerd may manage its bridge and iptables here: both work, and no other Docker has made its own. */
-function networkingAvailable() {
-  const probe = `ocidk${process.pid % 100000}`;
-  if (spawnSync('ip', ['link', 'add', probe, 'type', 'bridge']).status !== 0) return 'no bridge can be made';
-  spawnSync('ip', ['link', 'del', probe]);
+/**
+ * How this test's dockerd gets its network. It may manage docker0 and iptables when both work here and no
+ * other Docker has made them. Where another Docker has, the test's dockerd gets a bridge of the test's own and
+ * no iptables (dockerd deletes a docker0 it finds when started with --bridge none: never do that to another
+ * Docker's). Where no bridge can be made (the guest), --bridge none.
+ */
+function networkMode() {
+  const own = `ocidk${process.pid % 100000}`;
+  if (spawnSync('ip', ['link', 'add', own, 'type', 'bridge']).status !== 0) {
+    if (spawnSync('ip', ['link', 'show', 'docker0']).status === 0) throw new Error('docker0 exists but no bridge can be made here');
+    return { args: ['--bridge', 'none', '--iptables=false', '--ip6tables=false'], why: 'no bridge can be made here' };
+  }
   const rules = spawnSync('iptables-save', { encoding: 'utf8' });
-  if (rules.status !== 0) return 'iptables does not work';
-  if (/DOCKER/.test(rules.stdout) || spawnSync('ip', ['link', 'show', 'docker0']).status === 0) return 'another Docker has its bridge and chains here';
-  return '';
+  if (rules.status === 0 && !/DOCKER/.test(rules.stdout) && spawnSync('ip', ['link', 'show', 'docker0']).status !== 0) {
+    spawnSync('ip', ['link', 'del', own]);
+    return { args: [], why: '' };
+  }
+  return {
+    args: ['--bridge', own, '--iptables=false', '--ip6tables=false'],
+    why: rules.status !== 0 ? 'iptables does not work here' : 'another Docker has its bridge and chains here',
+    ownBridge: own,
+  };
 }
-const whyNoNetwork = networkingAvailable();
-const networking = !whyNoNetwork;
+const mode = networkMode();
+const networking = !mode.why;
 const ipForward = '/proc/sys/net/ipv4/ip_forward';
 const ipForwardBefore = fs.readFileSync(ipForward, 'utf8');
 
@@ -83,7 +97,7 @@ t.before(async () => {
   daemon = spawn('dockerd', [
     '--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
     '--pidfile', path.join(dir, 'dockerd.pid'), '--host', `unix://${sock}`, '--storage-driver', 'vfs',
-    ...(networking ? [] : ['--bridge', 'none', '--iptables=false', '--ip6tables=false']), '--cgroup-parent', cgroupParent,
+    ...mode.args, '--cgroup-parent', cgroupParent,
   ], { stdio: ['ignore', log, log] });
   // dockerd starts its own containerd first: seconds here, half a minute or more under emulation (the guest).
   await waitFor(() => {
@@ -111,6 +125,7 @@ t.teardown(async () => {
     }
   }
   if (networking) removeDockerNetworking();
+  if (mode.ownBridge) spawnSync('ip', ['link', 'del', mode.ownBridge]);
   // dockerd makes its data root a mount of its own; one stopped while it starts may leave it behind.
   const mounts = hostMountsUnder(dir).map((l) => l.split(' ')[4]).reverse();
   if (mounts.length) console.error(`docker test: mounts left under ${dir}, unmounted: ${mounts.join(' ')}`);
@@ -257,7 +272,7 @@ t.test("bad input: docker shows ocirun's error", async (t) => {
   t.equal(ok(['ps', '--all', '--quiet']), '', 'nothing left');
 });
 
-if (!networking) t.comment(`dockerd runs with --bridge none here: ${whyNoNetwork}; the networking tests and docker-compose are not defined`);
+if (!networking) t.comment(`dockerd runs with ${mode.args.slice(0, 2).join(' ')} and no iptables: ${mode.why}; the networking tests and docker-compose are not defined`);
 else {
   t.test('networking: a published port reached from the host; a user-defined network resolves names', async (t) => {
     const serve = (text) => `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`;
