@@ -184,3 +184,19 @@ t.test('the D-Bus client against a real dbus-daemon: calls, errors, signals, mar
   t.same(back.body, body);
   t.equal(back.serial, 9);
 });
+
+t.test('the D-Bus client: a bus that hangs up or refuses gives a clear error, at once', async (t) => {
+  const net = await import('node:net');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-dbus-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const serve = (name, onConnection) => new Promise((resolve) => {
+    const server = net.createServer(onConnection).listen(path.join(dir, name), () => resolve(server));
+    t.teardown(() => server.close());
+  });
+  // A bus that reads the greeting, then hangs up without a word: no error event, only the end of the stream.
+  await serve('hangup', (s) => s.once('data', () => s.end()));
+  await t.rejects(Connection.open(path.join(dir, 'hangup')), { message: /closed the connection during authentication/ });
+  await serve('refuse', (s) => s.once('data', () => s.end('REJECTED EXTERNAL\r\n')));
+  await t.rejects(Connection.open(path.join(dir, 'refuse')), { message: /the bus refused authentication: REJECTED EXTERNAL/ });
+  await t.rejects(Connection.open(path.join(dir, 'nobody-listens')), { code: 'ENOENT' });
+});

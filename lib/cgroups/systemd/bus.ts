@@ -42,10 +42,15 @@ export class Systemd {
       const e = err as NodeJS.ErrnoException;
       throw new SystemError(`systemd: cannot reach the system bus at ${SYSTEM_BUS}: ${e.message}`, { step: 'systemd', code: e.code, path: SYSTEM_BUS });
     }
-    await bus.call({
-      destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch',
-      signature: 's', body: [`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`],
-    });
+    try {
+      await bus.call({
+        destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch',
+        signature: 's', body: [`type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`],
+      });
+    } catch (err) {
+      bus.close();
+      throw new SystemError(`systemd: AddMatch on the system bus: ${(err as Error).message}`, { step: 'systemd' });
+    }
     return new Systemd(bus);
   }
 

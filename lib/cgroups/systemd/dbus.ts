@@ -311,20 +311,27 @@ export class Connection {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    socket.removeAllListeners('error');
     const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
     const answer = await new Promise<string>((resolve, reject) => {
       let text = '';
+      const closed = () => reject(new Error('the bus closed the connection during authentication'));
       const onData = (d: Buffer) => {
         text += d.toString('latin1');
         if (text.includes('\r\n')) {
           socket.off('data', onData);
           socket.off('error', reject);
+          socket.off('close', closed);
           resolve(text);
         }
       };
       socket.on('data', onData);
       socket.once('error', reject);
+      socket.once('close', closed);
       socket.write(`\0AUTH EXTERNAL ${uid}\r\n`);
+    }).catch((err) => {
+      socket.destroy();
+      throw err;
     });
     if (!answer.startsWith('OK ')) {
       socket.destroy();
@@ -335,7 +342,12 @@ export class Connection {
     socket.on('data', (d: Buffer) => c.receive(d));
     socket.on('error', (err) => c.fail(err));
     socket.on('close', () => c.fail(new Error('the bus closed the connection')));
-    await c.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' });
+    try {
+      await c.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'Hello' });
+    } catch (err) {
+      c.close();
+      throw err;
+    }
     return c;
   }
 
