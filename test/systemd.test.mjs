@@ -121,6 +121,8 @@ if (!systemdRuns) {
     ok(root, ['delete', 'c1']);
     t.equal(known(unit), '', 'delete leaves no unit');
     t.same(hierarchies.map((h) => file(cgroup, h, '')).filter((d) => fs.existsSync(d)), [], 'nor its cgroup, in any hierarchy');
+    t.equal(show(slice, 'ActiveState').ActiveState, 'active', 'the slice is systemd\'s and stays');
+    t.ok(fs.existsSync(file(path.dirname(cgroup), v2 ? '' : 'name=systemd', '')), 'and so does its cgroup: ocirun removed none of systemd\'s');
   });
 
   t.test('no cgroupsPath: runc-<id>.scope in system.slice', async (t) => {

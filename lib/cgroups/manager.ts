@@ -22,7 +22,7 @@ export interface CgroupRecord {
   unified?: string;
   /** v1 controller (or named hierarchy, name=systemd) -> the container's directory in its hierarchy. */
   v1: Record<string, string>;
-  /** Directories this runtime created, parents first (none with systemd: the scope's are systemd's). */
+  /** Directories this runtime created, parents first (with systemd, only in the v1 hierarchies it leaves alone). */
   created: string[];
   /** The systemd driver's scope: `started` once StartTransientUnit made it (then it is this container's). */
   systemd?: { unit: string; slice: string; started?: boolean };

@@ -60,6 +60,9 @@ export const systemd: CgroupDriver = {
     // The scope is made in place(), around the process. On cgroup v1 its directory in the hierarchies systemd
     // does not manage is the runtime's to make now, so that the child can join them before anything runs.
     const rec = plan.record;
+    // The directories named before the create (dirsToMake) include systemd's own (the slices, the scope):
+    // systemd makes and removes those. Only what is made here is the runtime's.
+    rec.created = [];
     try {
       for (const [c, dir] of Object.entries(rec.v1))
         if (!SYSTEMD_V1_HIERARCHIES.has(c)) makeDirs(dir, rec.created, c === 'cpuset', new Set(dirsToMake({ ...rec, v1: { [c]: dir } })));
