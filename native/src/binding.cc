@@ -454,8 +454,8 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
-      {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit}, {"waitExit", WaitExit}, {"watchExit", WatchExit}, {"lock", Lock},
-      {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
+      {"waitExit", WaitExit}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));

@@ -2,6 +2,8 @@
 // `org.systemd.property.<Name>` annotations ("uint64 123", "'inactive-or-failed'", "true", "[1, 2]",
 // "@as []"). Each value comes out with its D-Bus signature. Numbers without a type are int32 (or double with
 // a point or an exponent), as in GLib.
+import { splitSignature } from './dbus';
+
 export interface Typed {
   sig: string;
   value: unknown;
@@ -155,7 +157,7 @@ class Parser {
     this.at++;
     const items: unknown[] = [];
     let sig = '';
-    const wanted = want ? splitTuple(want) : undefined;
+    const wanted = want ? splitSignature(want.slice(1, -1)) : undefined;
     while (this.peek() !== ')') {
       const v = this.value(wanted?.[items.length]);
       sig += v.sig;
@@ -166,24 +168,6 @@ class Parser {
     this.at++;
     return this.check({ sig: `(${sig})`, value: items }, want);
   }
-}
-
-/** "(sat)" -> ["s", "at"]. */
-function splitTuple(sig: string): string[] {
-  const out: string[] = [];
-  let i = 1;
-  const one = (): string => {
-    const start = i;
-    const c = sig[i++];
-    if (c === 'a') one();
-    else if (c === '(') {
-      while (sig[i] !== ')') one();
-      i++;
-    }
-    return sig.slice(start, i);
-  };
-  while (i < sig.length - 1) out.push(one());
-  return out;
 }
 
 /** Parses one value in GVariant text form; throws an Error saying what is wrong and where. */
