@@ -5,11 +5,13 @@
       "sources": [
         "native/src/binding.cc",
         "native/src/cgroup.cc",
+        "native/src/child_watch.cc",
         "native/src/copy_tree.cc",
         "native/src/spawn.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",
         "native/src/hooks.cc",
+        "native/src/off_thread.cc",
         "native/src/ops.cc",
         "native/src/procfs.cc",
         "native/src/rootfs.cc",

@@ -7,6 +7,10 @@ export { destroy, destroy as delete, type DeleteOptions } from './lifecycle/dele
 export { list } from './lifecycle/list';
 export { run, type RunOptions } from './lifecycle/run';
 export { exec, type ExecOptions } from './lifecycle/exec';
+export { pause } from './lifecycle/pause';
+export { resume } from './lifecycle/resume';
+export { ps } from './lifecycle/ps';
+export { update } from './lifecycle/update';
 export { features } from './features';
 export type { CommonOptions } from './lifecycle/options';
 export { validateSpec, loadBundle } from './config/load';

@@ -98,13 +98,14 @@ interface Pending {
 }
 
 interface Addon {
-  spawn(plan: NativePlan): Spawned | Pending;
-  spawnFinish(pending: object): Spawned;
-  spawnAbort(pending: object): void;
-  commit(syncFd: number): void;
+  spawn(plan: NativePlan): Promise<Spawned | Pending>;
+  spawnFinish(pending: object): Promise<Spawned>;
+  spawnAbort(pending: object): Promise<void>;
+  commit(syncFd: number): Promise<void>;
+  holdChild(pid: number, on: boolean): boolean;
+  setReaping(on: boolean): void;
   setWinsize(fd: number, rows: number, cols: number): void;
   sendFd(socketPath: string, payload: string, fd: number): void;
-  waitExit(pid: number): Promise<{ a: number; b: number }>;
   lock(fd: number): Promise<unknown>;
   tryLock(fd: number): boolean;
   watchExit(pid: number, startTime: string): Promise<void>;
@@ -142,6 +143,18 @@ function call<T>(fn: (a: Addon) => T): T {
   }
 }
 
+/** The same, for the calls that run on the addon's own threads and settle a promise. */
+function callAsync<T>(fn: (a: Addon) => Promise<T>): Promise<T> {
+  return call(fn).catch(rethrow);
+}
+
+export interface Exit {
+  /** The exit code; -1 when a signal ended the process. */
+  code: number;
+  /** The signal that ended it, or 0. */
+  signal: number;
+}
+
 export interface Spawned {
   /** Host pid of the container's init. */
   pid: number;
@@ -151,12 +164,20 @@ export interface Spawned {
   syncFd: number;
   /** The pty master, when the process has a terminal and no console socket took it; else -1. */
   consoleFd: number;
+  /**
+   * Settles when the process (a child of this one) exits, with its status when it is reaped here (see
+   * setReaping and holdChild; else code and signal are 0). It does not keep this process alive.
+   */
+  exited: Promise<Exit>;
 }
 
-/** Creates the container's process; returns once it is ready, waiting to be committed. */
-export function spawn(plan: NativePlan): Spawned {
-  if (plan.cgroupDeferred) throw new TypeError('spawn: a plan with cgroupDeferred needs spawnPlaced()');
-  return call((a) => a.spawn(plan) as Spawned);
+/**
+ * Creates the container's process; settles once it is ready, waiting to be committed. The work (clone, the
+ * child's requests, createContainer hooks) runs on the addon's threads: the event loop goes on meanwhile.
+ */
+export function spawn(plan: NativePlan): Promise<Spawned> {
+  if (plan.cgroupDeferred) return Promise.reject(new TypeError('spawn: a plan with cgroupDeferred needs spawnPlaced()'));
+  return callAsync((a) => a.spawn(plan) as Promise<Spawned>);
 }
 
 /**
@@ -165,25 +186,37 @@ export function spawn(plan: NativePlan): Spawned {
  * fails, the child is killed and reaped and nothing of the spawn is left.
  */
 export async function spawnPlaced(plan: NativePlan, place: (pid: number) => Promise<void>): Promise<Spawned> {
-  const started = call((a) => a.spawn({ ...plan, cgroupDeferred: true }) as Pending);
+  const started = (await callAsync((a) => a.spawn({ ...plan, cgroupDeferred: true }))) as Pending;
   try {
     await place(started.pid);
   } catch (err) {
-    load().spawnAbort(started.pending);
+    await load().spawnAbort(started.pending);
     throw err;
   }
-  return call((a) => a.spawnFinish(started.pending));
+  return callAsync((a) => a.spawnFinish(started.pending));
 }
 
-/** Waits for a child of this process; `signal` is set when a signal ended it. */
-export async function waitExit(pid: number): Promise<{ code: number; signal: number }> {
-  const r = await load().waitExit(pid).catch(rethrow);
-  return { code: r.a, signal: r.b };
+/**
+ * Whether the processes spawned from now on are reaped here when they exit (the default: a library's
+ * processes are its children, and nobody else can). The CLI turns it off: the container it creates passes
+ * to the subreaper that started the CLI (conmon, a containerd shim), whose exit status is that one's to take.
+ * A held process (holdChild) is reaped either way.
+ */
+export function setReaping(on: boolean): void {
+  call((a) => a.setReaping(on));
 }
 
-/** Lets a spawned init go on to wait for `start`: its pid is on record now. */
-export function commit(syncFd: number): void {
-  return call((a) => a.commit(syncFd));
+/**
+ * Whether waiting for a spawned process keeps this process alive (the foreground of run and exec does; a
+ * daemon's containers do not). False when `pid` is no live child spawned here.
+ */
+export function holdChild(pid: number, on: boolean): boolean {
+  return call((a) => a.holdChild(pid, on));
+}
+
+/** Lets a spawned init go on to wait for `start`: its pid is on record now. Closes syncFd. */
+export function commit(syncFd: number): Promise<void> {
+  return callAsync((a) => a.commit(syncFd));
 }
 
 /** TIOCSWINSZ on a pty. */
@@ -204,7 +237,7 @@ export async function lock(fd: number): Promise<void> {
   } catch (err) {
     rethrow(err);
   }
-  if (!free) await load().lock(fd).catch(rethrow); // held by another operation: wait off the JS thread
+  if (!free) await callAsync((a) => a.lock(fd)); // held by another operation: wait on an addon thread
 }
 
 /**

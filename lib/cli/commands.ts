@@ -39,6 +39,14 @@ function createOptions(f: FlagValues, g: Globals) {
 
 const json = (v: unknown) => print(JSON.stringify(v, null, 2) + '\n');
 
+/**
+ * The CLI reaps only what it waits for in the foreground: a process it leaves behind (create, run -d,
+ * exec -d) passes, with its exit status, to the subreaper that started the CLI (conmon, a containerd shim).
+ */
+async function handOver(): Promise<void> {
+  (await import('../native')).setReaping(false);
+}
+
 export const COMMANDS: Command[] = [
   {
     name: 'create',
@@ -46,7 +54,7 @@ export const COMMANDS: Command[] = [
     summary: 'create a container; its process waits for `start`',
     flags: createFlags,
     args: [1, 1],
-    run: async (f, [id], g) => (await (await import('../lifecycle/create')).create(id, createOptions(f, g)), 0),
+    run: async (f, [id], g) => (await handOver(), await (await import('../lifecycle/create')).create(id, createOptions(f, g)), 0),
   },
   idCommand('start', 'run the user program of a created container', async (id, g) =>
     (await import('../lifecycle/start')).start(id, { root: g.root, onWarning: g.warn, onDebug: g.debug })),
@@ -62,8 +70,9 @@ export const COMMANDS: Command[] = [
     ],
     args: [1, 1],
     async run(f, [id], g) {
+      await handOver();
       const { run } = await import('../lifecycle/run');
-      return run(id, { ...createOptions(f, g), detach: f.detach === true, keep: f.keep === true });
+      return run(id, { ...createOptions(f, g), detach: f.detach === true, keep: f.keep === true, forwardSignals: true });
     },
   },
   {
@@ -92,6 +101,7 @@ export const COMMANDS: Command[] = [
     args: [1, Infinity],
     errorStatus: 255,
     async run(f, [id, ...args], g) {
+      await handOver();
       const { exec } = await import('../lifecycle/exec');
       const processFile = str(f.process);
       const user = str(f.user);
@@ -121,6 +131,7 @@ export const COMMANDS: Command[] = [
         ignorePaused: f['ignore-paused'] === true,
         cgroup: f.cgroup as string[] | undefined,
         pidfdSocket: str(f['pidfd-socket']),
+        forwardSignals: true,
       });
     },
   },

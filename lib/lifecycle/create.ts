@@ -6,7 +6,7 @@ import { dirsToMake, planCgroups } from '../cgroups/manager';
 import { cgroupDriver } from '../cgroups/driver';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
-import { commit, spawn, spawnPlaced, writeProcFile } from '../native';
+import { commit, spawn, spawnPlaced, writeProcFile, type Spawned } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
@@ -54,7 +54,7 @@ export async function createContainer(
   id: string,
   opts: CreateOptions,
   foregroundTerminal: boolean,
-): Promise<{ state: ContainerState; consoleFd: number }> {
+): Promise<{ state: ContainerState; consoleFd: number; init: Spawned }> {
   const root = rootOf(opts);
   checkId(id);
   checkPidFileDir(opts.pidFile);
@@ -102,6 +102,7 @@ export async function createContainer(
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
   const dir = await ContainerDir.create(root, id, rec);
   let pid = 0;
+  let spawned: Spawned | undefined;
   let syncFd = -1;
   let consoleFd = -1;
   let cgroupsMade = false;
@@ -117,7 +118,7 @@ export async function createContainer(
     release = await driver.claim(cgroups.record);
     ours = true;
     debug(`spawn: clone3 ${driver.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);
-    const spawned = driver.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : spawn(plan);
+    spawned = driver.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : await spawn(plan);
     release();
     release = undefined;
     if (cgroups.record.systemd) dir.write(rec); // the unit is started: delete stops it from now on
@@ -135,7 +136,7 @@ export async function createContainer(
     await runHooks(bundle.spec, 'prestart', publicState(committed, 'creating'));
     await runHooks(bundle.spec, 'createRuntime', publicState(committed, 'creating'));
     syncFd = -1;
-    commit(spawned.syncFd); // only now may the init outlive us
+    await commit(spawned.syncFd); // only now may the init outlive us
     debug(`commit: init ${pid} recorded; it now waits on exec.fifo for start`);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, pid, committed.startTime);
@@ -150,7 +151,7 @@ export async function createContainer(
     throw err;
   }
   dir.release();
-  return { state: await state(id, opts), consoleFd };
+  return { state: await state(id, opts), consoleFd, init: spawned! };
 }
 
 /** Lowering it below our own needs CAP_SYS_RESOURCE: the error names the file and the errno. */

@@ -44,6 +44,8 @@ export interface ExecOptions extends CommonOptions {
   cgroup?: string[];
   /** Where a pidfd of the new process goes (runc's --pidfd-socket). */
   pidfdSocket?: string;
+  /** In the foreground, pass the signals this process receives to the new process (the CLI does). */
+  forwardSignals?: boolean;
 }
 
 /** The container's cgroups with the --cgroup sub-paths applied; each must exist already, as with runc. */
@@ -119,7 +121,7 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   checkPidFileDir(opts.pidFile);
   // Under the lock until the process runs (but see "paused" below): a concurrent delete or kill --all cannot
   // interleave with joining.
-  const { spawned, proxy } = await withContainer(id, opts.ignorePaused ? 'exec --ignore-paused' : 'exec', opts, ({ rec, dir, status }) => {
+  const { spawned, proxy } = await withContainer(id, opts.ignorePaused ? 'exec --ignore-paused' : 'exec', opts, async ({ rec, dir, status }) => {
     const process = execProcess(rec.spec.process, opts);
     if (process.terminal && opts.detach && !opts.consoleSocket)
       throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
@@ -136,14 +138,14 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
       const cgroups = rec.cgroup && opts.cgroup?.length ? subCgroups(rec.cgroup, opts.cgroup) : rec.cgroup;
       const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups });
       opts.onDebug?.(`exec: joining ${plan.joins.map((j) => j.path).join(' ')} (checked against init ${rec.pid}'s pidfd)`);
-      spawned = spawn({ ...plan, joinPidfd: initFd });
+      spawned = await spawn({ ...plan, joinPidfd: initFd });
     } finally {
       fs.closeSync(initFd);
     }
     const proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
     try {
       if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
-      commit(spawned.syncFd);
+      await commit(spawned.syncFd);
       opts.onDebug?.(`exec: process ${spawned.pid} runs`);
     } catch (err) {
       proxy?.close();
@@ -155,5 +157,5 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
   if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pid);
   if (opts.detach) return 0;
-  return waitForeground(spawned.pid, proxy);
+  return waitForeground(spawned, proxy, opts.forwardSignals);
 }

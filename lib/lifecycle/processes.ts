@@ -1,7 +1,7 @@
 // Finding and signalling a container's processes: those in its cgroups; for a record without cgroups, every
 // process in the container's own pid namespace (with a shared pid namespace, only the init is known).
 import * as fs from 'node:fs';
-import { pidfdOpen, sendFd, waitExit, watchExit } from '../native';
+import { holdChild, pidfdOpen, sendFd, watchExit, type Exit } from '../native';
 import { OcirunError, SystemError } from '../errors';
 import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
@@ -55,19 +55,22 @@ export async function waitGone(rec: ContainerRecord, timeoutMs = 10_000): Promis
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /**
- * The foreground of `run` and `exec`: signals this process receives go to `pid` (a child of this process),
- * the terminal proxy, if any, is drained, and the result is its exit status (128+N when signal N ended it).
+ * The foreground of `run` and `exec`: waits for a process spawned here (it keeps this process alive
+ * meanwhile), drains the terminal proxy, if any, and gives its exit status (128+N when signal N ended it).
+ * With `forwardSignals` (the CLI's, never a library caller's unless asked), the signals this process receives
+ * go to it meanwhile.
  */
-export async function waitForeground(pid: number, proxy?: ConsoleProxy): Promise<number> {
-  const forward = (sig: NodeJS.Signals) => signal(pid, sig);
-  for (const s of FORWARDED) process.on(s, forward);
+export async function waitForeground(child: { pid: number; exited: Promise<Exit> }, proxy?: ConsoleProxy, forwardSignals = false): Promise<number> {
+  const forward = (sig: NodeJS.Signals) => signal(child.pid, sig);
+  if (forwardSignals) for (const s of FORWARDED) process.on(s, forward);
+  holdChild(child.pid, true);
   try {
-    const r = await waitExit(pid);
+    const r = await child.exited;
     await proxy?.drained;
     return r.signal ? 128 + r.signal : r.code;
   } finally {
     proxy?.close();
-    for (const s of FORWARDED) process.off(s, forward);
+    if (forwardSignals) for (const s of FORWARDED) process.off(s, forward);
   }
 }
 

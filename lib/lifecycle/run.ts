@@ -9,15 +9,16 @@ export interface RunOptions extends CreateOptions {
   detach?: boolean;
   /** Keep the stopped container instead of deleting it (foreground only). */
   keep?: boolean;
+  /** In the foreground, pass the signals this process receives to the container (the CLI does). */
+  forwardSignals?: boolean;
 }
 
 /**
- * create + start. In the foreground, signals this process receives go to the container, and the result is the
- * container's exit status (128+N when signal N killed it). Must be called by the process that will reap the
- * container, i.e. the one that created it.
+ * create + start. In the foreground the result is the container's exit status (128+N when signal N killed
+ * it); the init is this process's child, reaped here either way.
  */
 export async function run(id: string, opts: RunOptions): Promise<number> {
-  const { state: st, consoleFd } = await createContainer(id, opts, !opts.detach);
+  const { consoleFd, init } = await createContainer(id, opts, !opts.detach);
   let proxy: ConsoleProxy | undefined;
   try {
     if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
@@ -29,7 +30,7 @@ export async function run(id: string, opts: RunOptions): Promise<number> {
   }
   if (opts.detach) return 0;
   try {
-    return await waitForeground(st.pid, proxy);
+    return await waitForeground(init, proxy, opts.forwardSignals);
   } finally {
     if (!opts.keep) await destroy(id, { ...opts, force: true }).catch(() => {});
   }

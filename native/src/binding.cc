@@ -2,14 +2,20 @@
 // SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
 // No isolation logic lives here.
 #include <napi.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 
 #include "cgroup.h"
+#include "child_watch.h"
+#include "off_thread.h"
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
@@ -229,54 +235,200 @@ ContainerPlan to_plan(const Napi::Object& o) {
   return p;
 }
 
+uv_loop_t* loop_of(Napi::Env env) {
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) throw Napi::Error::New(env, "no event loop");
+  return loop;
+}
+
+// Settling a promise from a libuv callback (not inside a call from JS) needs a callback scope: closing it runs
+// the reactions the settlement queued. A JS error on the way is reported as uncaught, never as a C++ abort.
+template <typename F>
+void settle_in_scope(Napi::Env env, Napi::AsyncContext& context, F settle) {
+  Napi::HandleScope handles(env);
+  Napi::CallbackScope scope(env, context);
+  try {
+    settle();
+  } catch (const Napi::Error& err) {
+    napi_fatal_exception(env, err.Value());
+  }
+}
+
+// Every process spawn makes is a child of this one. In a library (a daemon) it is reaped here when it exits:
+// its pidfd on the event loop, not keeping the loop alive unless holdChild says so (the foreground of run and
+// exec), and its status the `exited` promise of the spawned object. A CLI turns reaping off (setReaping):
+// what it hands over (create, run -d, exec -d) passes to the subreaper that started it (conmon, a shim) when
+// it exits, and the status is that subreaper's to take; it reaps only what it holds in the foreground.
+bool reaping = true;
+
+class ChildReaper : public ocirun::PidfdWatch {
+ public:
+  explicit ChildReaper(Napi::Env env, pid_t pid)
+      : deferred_(Napi::Promise::Deferred::New(env)), context_(env, "ocirun:child"), pid_(pid) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  static std::unordered_map<pid_t, ChildReaper*>& live() {
+    static std::unordered_map<pid_t, ChildReaper*> m;  // the loop thread's alone
+    return m;
+  }
+
+ protected:
+  void exited(int code, int sig) override {
+    live().erase(pid_);
+    Napi::Env env = deferred_.Env();
+    settle_in_scope(env, context_, [&] {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("code", code);
+      r.Set("signal", sig);
+      deferred_.Resolve(r);
+    });
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::AsyncContext context_;
+  pid_t pid_;
+};
+
+
 Napi::Object spawned_object(Napi::Env env, const ocirun::Spawned& s) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("pid", s.pid);
   r.Set("notifyFd", s.notify_fd);
   r.Set("syncFd", s.sync_fd);
   r.Set("consoleFd", s.console_fd);
+  SysError e;
+  int fd = int(syscall(SYS_pidfd_open, s.pid, 0));  // our child, not reaped yet: the pid is still its own
+  if (fd < 0) ocirun::fail(e, "pidfd_open", "container process");
+  auto* reaper = fd < 0 ? nullptr : new ChildReaper(env, s.pid);
+  if (!reaper || reaper->start(loop_of(env), fd, reaping, false, e) < 0) {  // cannot be reaped: take it down
+    for (int f : {s.notify_fd, s.sync_fd, s.console_fd})
+      if (f >= 0) close(f);
+    kill(s.pid, SIGKILL);
+    waitpid(s.pid, nullptr, 0);
+    throw to_js_error(env, e);
+  }
+  Napi::Promise exited = reaper->promise();
+  ChildReaper::live()[s.pid] = reaper;
+  r.Set("exited", exited);
   return r;
 }
 
-// spawn(plan) -> {pid, notifyFd, syncFd, consoleFd}: the container's init, waiting to be committed. With
-// plan.cgroupDeferred it returns at the clone instead: {pid, pending}, the child waiting to be placed in its
-// cgroup; spawnFinish(pending) goes on from there, spawnAbort(pending) takes it down.
+// A job whose result settles a promise: its work runs on one of the addon's threads (off_thread.h), its
+// result is turned into JS on the loop thread.
+class PromiseJob : public ocirun::LoopJob {
+ public:
+  explicit PromiseJob(Napi::Env env) : deferred_(Napi::Promise::Deferred::New(env)), context_(env, "ocirun:job") {}
+  Napi::Promise queue(Napi::Env env) {
+    Napi::Promise p = deferred_.Promise();
+    int rc = start(loop_of(env));
+    if (rc != 0) {
+      ocirun::fail(err_, "uv_async_init", "", -rc);
+      Napi::Error js = to_js_error(env, err_);
+      delete this;
+      throw js;
+    }
+    return p;
+  }
+
+ protected:
+  void complete() override {
+    Napi::Env env = deferred_.Env();
+    settle_in_scope(env, context_, [&] {
+      if (failed_) return deferred_.Reject(to_js_error(env, err_).Value());
+      try {
+        deferred_.Resolve(result(env));
+      } catch (const Napi::Error& js) {
+        deferred_.Reject(js.Value());
+      }
+    });
+  }
+  virtual Napi::Value result(Napi::Env env) { return env.Undefined(); }
+  SysError err_;
+  bool failed_ = false;
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::AsyncContext context_;
+};
+
+using SharedSpawn = std::shared_ptr<ocirun::SpawnState>;
+
+// The spawn's halves (spawn.h) on an addon thread: the clone, the child's sync requests, createContainer hooks
+// and the wait for the init's ready message never hold up the event loop.
+class SpawnJob : public PromiseJob {
+ public:
+  enum class Part { Begin, Finish, Abort };
+  SpawnJob(Napi::Env env, SharedSpawn st, Part part) : PromiseJob(env), st_(std::move(st)), part_(part) {}
+
+ protected:
+  void run() override {
+    ocirun::SpawnState& st = *st_;
+    if (part_ == Part::Abort) return st.end();
+    if (part_ == Part::Begin) {
+      if (ocirun::spawn_begin(st, err_) < 0) return void(failed_ = true);
+      if (st.plan.cgroupDeferred) return;
+    }
+    out_ = ocirun::spawn_finish(st, err_);
+    st.end();  // what failed is reaped now, not at the next garbage collection
+    failed_ = out_.pid < 0;
+  }
+  Napi::Value result(Napi::Env env) override {
+    if (part_ == Part::Abort) return env.Undefined();
+    if (part_ == Part::Begin && st_->plan.cgroupDeferred) {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("pid", st_->child);
+      r.Set("pending", Napi::External<SharedSpawn>::New(env, new SharedSpawn(st_), [](Napi::Env, SharedSpawn* p) { delete p; }));
+      return r;
+    }
+    return spawned_object(env, out_);
+  }
+
+ private:
+  SharedSpawn st_;
+  Part part_;
+  ocirun::Spawned out_;
+};
+
+// spawn(plan) -> Promise<{pid, notifyFd, syncFd, consoleFd, exited}>: the container's init, waiting to be
+// committed. With plan.cgroupDeferred it settles at the clone instead: {pid, pending}, the child waiting to be
+// placed in its cgroup; spawnFinish(pending) goes on from there, spawnAbort(pending) takes it down.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
-  auto st = std::make_unique<ocirun::SpawnState>();
+  auto st = std::make_shared<ocirun::SpawnState>();
   st->plan = to_plan(info[0].As<Napi::Object>());
-  SysError e;
-  if (ocirun::spawn_begin(*st, e) < 0) throw to_js_error(env, e);
-  if (st->plan.cgroupDeferred) {
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("pid", st->child);
-    r.Set("pending", Napi::External<ocirun::SpawnState>::New(env, st.release(),
-                                                               [](Napi::Env, ocirun::SpawnState* p) { delete p; }));
-    return r;
-  }
-  ocirun::Spawned s = ocirun::spawn_finish(*st, e);
-  if (s.pid < 0) throw to_js_error(env, e);
-  return spawned_object(env, s);
+  return (new SpawnJob(env, std::move(st), SpawnJob::Part::Begin))->queue(env);
 }
 
-ocirun::SpawnState* pending_of(const Napi::CallbackInfo& info) {
+SharedSpawn pending_of(const Napi::CallbackInfo& info) {
   if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "spawn: pending must come from spawn()");
-  return info[0].As<Napi::External<ocirun::SpawnState>>().Data();
+  SharedSpawn st = *info[0].As<Napi::External<SharedSpawn>>().Data();
+  if (!st->child) throw Napi::Error::New(info.Env(), "spawn: this spawn has already ended");
+  return st;
 }
 
 Napi::Value SpawnFinish(const Napi::CallbackInfo& info) {
-  ocirun::SpawnState* st = pending_of(info);
-  if (!st->child) throw Napi::Error::New(info.Env(), "spawn: this spawn has already ended");
-  SysError e;
-  ocirun::Spawned s = ocirun::spawn_finish(*st, e);
-  st->end();  // what failed is reaped now, not at the next garbage collection
-  if (s.pid < 0) throw to_js_error(info.Env(), e);
-  return spawned_object(info.Env(), s);
+  return (new SpawnJob(info.Env(), pending_of(info), SpawnJob::Part::Finish))->queue(info.Env());
 }
 
 Napi::Value SpawnAbort(const Napi::CallbackInfo& info) {
-  pending_of(info)->end();
+  return (new SpawnJob(info.Env(), pending_of(info), SpawnJob::Part::Abort))->queue(info.Env());
+}
+
+// holdChild(pid, on): waiting for this spawned process keeps the event loop (and so the process) alive, and
+// its exit is reaped here whatever setReaping says. False when it is not a live child of ours.
+Napi::Value HoldChild(const Napi::CallbackInfo& info) {
+  auto it = ChildReaper::live().find(info[0].As<Napi::Number>().Int32Value());
+  if (it == ChildReaper::live().end()) return Napi::Boolean::New(info.Env(), false);
+  bool on = info[1].ToBoolean().Value();
+  it->second->keep_alive(on);
+  it->second->set_reap(on || reaping);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// setReaping(on): whether processes spawned from now on are reaped when they exit (see `reaping`).
+Napi::Value SetReaping(const Napi::CallbackInfo& info) {
+  reaping = info[0].ToBoolean().Value();
   return info.Env().Undefined();
 }
 
@@ -289,11 +441,23 @@ Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// commit(syncFd): the container's pid is recorded; its init may go on waiting for start.
+// A blocking call on an addon thread, settling with undefined.
+class CallJob : public PromiseJob {
+ public:
+  CallJob(Napi::Env env, std::function<int(SysError&)> fn) : PromiseJob(env), fn_(std::move(fn)) {}
+
+ protected:
+  void run() override { failed_ = fn_(err_) < 0; }
+
+ private:
+  std::function<int(SysError&)> fn_;
+};
+
+// commit(syncFd) -> Promise: the container's pid is recorded; its init may go on waiting for start (a round
+// trip to the init, which answers once it no longer dies with us).
 Napi::Value Commit(const Napi::CallbackInfo& info) {
-  SysError e;
-  if (ocirun::commit_container(info[0].As<Napi::Number>().Int32Value(), e) < 0) throw to_js_error(info.Env(), e);
-  return info.Env().Undefined();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  return (new CallJob(info.Env(), [fd](SysError& e) { return ocirun::commit_container(fd, e); }))->queue(info.Env());
 }
 
 // attachDeviceFilter(dir, program): a BPF_PROG_TYPE_CGROUP_DEVICE program (a Buffer of instructions) on a
@@ -316,60 +480,27 @@ Napi::Value SendFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Runs a blocking syscall on the libuv threadpool and settles a promise with its result.
-class BlockingCall : public Napi::AsyncWorker {
- public:
-  using Fn = std::function<int(SysError&, int&, int&)>;
-  BlockingCall(Napi::Env env, Fn fn) : Napi::AsyncWorker(env), fn_(std::move(fn)), deferred_(env) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { rc_ = fn_(err_, a_, b_); }
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (rc_ < 0) return deferred_.Reject(to_js_error(env, err_).Value());
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("a", a_);
-    r.Set("b", b_);
-    deferred_.Resolve(r);
-  }
-
- private:
-  Fn fn_;
-  Napi::Promise::Deferred deferred_;
-  SysError err_;
-  int rc_ = 0, a_ = 0, b_ = 0;
-};
-
-// waitExit(pid) -> Promise<{a: exit code or -1, b: signal or 0}>. Only for children of this process.
-Napi::Value WaitExit(const Napi::CallbackInfo& info) {
-  pid_t pid = info[0].As<Napi::Number>().Int32Value();
-  auto* w = new BlockingCall(info.Env(), [pid](SysError& e, int& code, int& sig) { return ocirun::wait_exit(pid, &code, &sig, e); });
-  w->Queue();
-  return w->Promise();
-}
-
 // lock(fd) -> Promise: flock(LOCK_EX), waiting for other ocirun processes working on the same container.
 Napi::Value Lock(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
-  auto* w = new BlockingCall(info.Env(), [fd](SysError& e, int&, int&) { return ocirun::lock_exclusive(fd, e); });
-  w->Queue();
-  return w->Promise();
+  return (new CallJob(info.Env(), [fd](SysError& e) { return ocirun::lock_exclusive(fd, e); }))->queue(info.Env());
 }
 
 // watchExit(pid, startTime) -> Promise<void>: settles once that process has exited (a zombie counts), or at
-// once when it is gone already. A pidfd polled on Node's own event loop: no thread, no timer, any process.
-struct ExitWatch {
-  uv_poll_t handle;
-  int fd;
-  Napi::Promise::Deferred deferred;
-};
+// once when it is gone already. Any process, not only children; nothing is reaped.
+class ExitWatch : public ocirun::PidfdWatch {
+ public:
+  explicit ExitWatch(Napi::Promise::Deferred d) : deferred_(d), context_(d.Env(), "ocirun:watch") {}
 
-void free_watch(uv_handle_t* h) {
-  auto* w = static_cast<ExitWatch*>(h->data);
-  close(w->fd);
-  delete w;
-}
+ protected:
+  void exited(int, int) override {
+    settle_in_scope(deferred_.Env(), context_, [&] { deferred_.Resolve(deferred_.Env().Undefined()); });
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::AsyncContext context_;
+};
 
 Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -378,32 +509,11 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   if (ocirun::open_pidfd(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::String>().Utf8Value().c_str(), &fd, e) < 0)
     throw to_js_error(env, e);
   auto deferred = Napi::Promise::Deferred::New(env);
-  uv_loop_t* loop = nullptr;
-  if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    if (fd >= 0) close(fd);
+  if (fd < 0) {
     deferred.Resolve(env.Undefined());
     return deferred.Promise();
   }
-  auto* w = new ExitWatch{{}, fd, deferred};
-  w->handle.data = w;
-  if (uv_poll_init(loop, &w->handle, fd) != 0) {  // nothing to wait on: report it as gone, never hang
-    close(fd);
-    delete w;
-    deferred.Resolve(env.Undefined());
-    return deferred.Promise();
-  }
-  int rc = uv_poll_start(&w->handle, UV_READABLE, [](uv_poll_t* h, int, int) {
-    auto* w = static_cast<ExitWatch*>(h->data);
-    uv_poll_stop(h);
-    Napi::Env env = w->deferred.Env();
-    Napi::HandleScope scope(env);
-    w->deferred.Resolve(env.Undefined());
-    uv_close(reinterpret_cast<uv_handle_t*>(h), free_watch);
-  });
-  if (rc != 0) {
-    w->deferred.Resolve(env.Undefined());
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), free_watch);
-  }
+  if ((new ExitWatch(deferred))->start(loop_of(env), fd, false, true, e) < 0) throw to_js_error(env, e);
   return deferred.Promise();
 }
 
@@ -455,7 +565,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
       {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
-      {"waitExit", WaitExit}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));

@@ -12,15 +12,6 @@
 
 namespace ocirun {
 
-int wait_exit(pid_t pid, int* code, int* sig, SysError& e) {
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return fail(e, "waitpid", "");
-  *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  *sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  return 0;
-}
-
 int lock_exclusive(int fd, SysError& e) {
   while (flock(fd, LOCK_EX) < 0)
     if (errno != EINTR) return fail(e, "flock", "");

@@ -8,8 +8,6 @@
 
 namespace ocirun {
 
-// waitpid until `pid` ends: *code is its exit code (-1 if a signal ended it), *sig the signal (0 if none).
-int wait_exit(pid_t pid, int* code, int* sig, SysError& e);
 
 // flock(LOCK_EX), retried on EINTR.
 int lock_exclusive(int fd, SysError& e);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,9 +69,11 @@ int sealed_init_copy(const std::string& path, SysError& e) {
 }
 
 // One sealed copy per process, made again only when the stub on disk changes: a sealed memfd cannot change,
-// so every container a long-lived process (the library, a shim) makes can exec the same one. spawn runs on
-// the JS thread, so this needs no lock. Returns a duplicate, which the caller closes.
+// so every container a long-lived process (the library, a shim) makes can exec the same one. Spawns run on
+// the addon's threads, several at once. Returns a duplicate, which the caller closes.
 int sealed_init(const std::string& path, SysError& e) {
+  static std::mutex& mu = *new std::mutex;  // never destroyed: a spawn may still run at exit
+  std::lock_guard<std::mutex> hold(mu);
   static int cached = -1;
   static struct stat cached_st;
   static std::string cached_path;
