@@ -200,6 +200,8 @@ for (const [name, ptr, edit] of [
   }],
   ['a device number past 20 bits', '/linux/devices/0/minor', (c) => (c.linux.devices = [{ path: '/dev/x', type: 'c', major: 1, minor: 1 << 21 }])],
   ['memory policy node the host lacks', '/linux/memoryPolicy/nodes', (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '1023' })],
+  // Found by the fuzzer (scripts/fuzz.sh): the range was expanded node by node before any check.
+  ['memory policy node range past any kernel', '/linux/memoryPolicy/nodes', (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0-4000000000' })],
   ['Intel RDT', '/linux/intelRdt', (c) => (c.linux.intelRdt = { closID: 'a' })],
   ['network devices', '/linux/netDevices', (c) => (c.linux.netDevices = { eth9: {} })],
   ['a terminal without a console socket', '/process/terminal', (c) => (c.process.terminal = true)],

@@ -112,6 +112,8 @@ export const MPOL_FLAGS: Record<string, number> = {
  * linux.memoryPolicy -> set_mempolicy(2)'s mode, flags and node mask, checked against the nodes the host has
  * (`hostNodes`, from /sys/devices/system/node/online) so that a missing node is an error naming the field.
  */
+const MAX_NUMNODES = 1024;
+
 function writeMemoryPolicy(mp: NonNullable<NonNullable<Spec['linux']>['memoryPolicy']>, hostNodes: Set<number>, m: ControlMessage): void {
   const where = '/linux/memoryPolicy';
   const mode = MPOL_MODES[mp.mode];
@@ -125,7 +127,11 @@ function writeMemoryPolicy(mp: NonNullable<NonNullable<Spec['linux']>['memoryPol
   for (const part of (mp.nodes ?? '').split(',').filter(Boolean)) {
     const r = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!r) throw new ConfigError(`${where}/nodes`, `not a node list: ${mp.nodes}`);
-    for (let n = Number(r[1]); n <= Number(r[2] ?? r[1]); n++) nodes.add(n);
+    const [from, to] = [Number(r[1]), Number(r[2] ?? r[1])];
+    // The kernel has at most 1024 nodes (MAX_NUMNODES): a larger one is no node, and never a mask to build.
+    if (to >= MAX_NUMNODES) throw new ConfigError(`${where}/nodes`, `node ${to} is out of range (the kernel has at most ${MAX_NUMNODES})`);
+    if (from > to) throw new ConfigError(`${where}/nodes`, `not a node list: ${part} runs backwards`);
+    for (let n = from; n <= to; n++) nodes.add(n);
   }
   const relative = (flags & MPOL_FLAGS.MPOL_F_RELATIVE_NODES) !== 0;
   for (const n of nodes)
