@@ -2,6 +2,7 @@
 // failures as SystemError, so that nothing above it sees N-API details.
 import * as path from 'node:path';
 import { SystemError } from './errors';
+import { atTurn } from './turn';
 
 /** Mount kinds, as native/src/plan.h numbers them. */
 export const enum MountKind {
@@ -143,9 +144,12 @@ function call<T>(fn: (a: Addon) => T): T {
   }
 }
 
-/** The same, for the calls that run on the addon's own threads and settle a promise. */
+/**
+ * The same, for the calls that run on the addon's own threads and settle a promise. The result comes at a
+ * turn (lib/turn.ts): many spawns finishing together go on one per loop iteration.
+ */
 function callAsync<T>(fn: (a: Addon) => Promise<T>): Promise<T> {
-  return call(fn).catch(rethrow);
+  return atTurn(call(fn).catch(rethrow));
 }
 
 export interface Exit {

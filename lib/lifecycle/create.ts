@@ -12,6 +12,7 @@ import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
+import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
 import { publicState, state, type ContainerState } from './state';
@@ -55,6 +56,7 @@ export async function createContainer(
   opts: CreateOptions,
   foregroundTerminal: boolean,
 ): Promise<{ state: ContainerState; consoleFd: number; init: Spawned }> {
+  await turn();
   const root = rootOf(opts);
   checkId(id);
   checkPidFileDir(opts.pidFile);

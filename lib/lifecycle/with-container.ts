@@ -1,6 +1,7 @@
 // The one way a verb acts on an existing container: open it under its lock, read its record, derive its
 // status, check the state machine for the operation (when the verb names one), act, release the lock.
 import { OcirunError } from '../errors';
+import { turn } from '../turn';
 import type { CgroupRecord } from '../cgroups/manager';
 import { ContainerDir, type ContainerRecord } from '../state/store';
 import { check, statusOf, type Operation, type Status } from '../state/status';
@@ -19,6 +20,7 @@ export async function withContainer<T>(
   opts: CommonOptions | undefined,
   fn: (c: Opened) => Promise<T> | T,
 ): Promise<T> {
+  await turn();
   const dir = await ContainerDir.open(rootOf(opts), id);
   try {
     const rec = dir.read();
