@@ -1,0 +1,48 @@
+// The library's caller in bench/soak.mjs: N cycles (create, start, exec, pause, resume, kill, delete) in this
+// one process, then one JSON line on stdout: the inits it made (pid:starttime), its failures, its open fd count after the
+// first cycle and at the end, its RSS after the first tenth of the cycles and at the end (each after a GC:
+// run with --expose-gc).
+//
+//   node --expose-gc bench/soak-library.mjs ROOT BUNDLE ID-PREFIX N
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ocirun = await import(path.join(repo, 'dist', 'index.js'));
+const [root, bundle, prefix, count] = process.argv.slice(2);
+const n = Number(count);
+
+const fds = () => fs.readdirSync('/proc/self/fd').length;
+const rss = () => {
+  globalThis.gc?.();
+  return process.memoryUsage().rss;
+};
+
+const inits = [];
+const failures = [];
+let fdsStart = 0;
+let rssEarly = 0;
+for (let i = 0; i < n; i++) {
+  const id = `${prefix}-${i}`;
+  try {
+    const st = await ocirun.create(id, { root, bundle });
+    const stat = fs.readFileSync(`/proc/${st.pid}/stat`, 'utf8');
+    inits.push(`${st.pid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`); // pid and start time
+    await ocirun.start(id, { root });
+    const code = await ocirun.exec(id, { root, args: ['true'] });
+    if (code !== 0) throw new Error(`exec exited ${code}`);
+    await ocirun.pause(id, { root });
+    await ocirun.resume(id, { root });
+    await ocirun.kill(id, 'KILL', { root });
+    await ocirun.delete(id, { root, force: true });
+  } catch (err) {
+    failures.push(`${id}: ${err.message}`);
+    await ocirun.delete(id, { root, force: true }).catch(() => {});
+  }
+  if (i === 0) fdsStart = fds();
+  if (i === Math.max(0, Math.floor(n / 10) - 1)) rssEarly = rss();
+}
+// What exited is reaped on the event loop: let those reapers run before the fds are counted.
+await new Promise((r) => setImmediate(r));
+console.log(JSON.stringify({ inits, failures, fdsStart, fdsEnd: fds(), rssEarly, rssEnd: rss() }));
