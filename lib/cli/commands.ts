@@ -40,8 +40,9 @@ function createOptions(f: FlagValues, g: Globals) {
 const json = (v: unknown) => print(JSON.stringify(v, null, 2) + '\n');
 
 /**
- * The CLI reaps only what it waits for in the foreground: a process it leaves behind (create, run -d,
- * exec -d) passes, with its exit status, to the subreaper that started the CLI (conmon, a containerd shim).
+ * The CLI reaps only what it waits for in the foreground (run, exec): a process it leaves behind (create,
+ * run -d, exec -d) passes, with its exit status, to the subreaper that started the CLI (conmon, a containerd
+ * shim). Decided before the spawn: a process that exits at once must be reaped, or not, from the start.
  */
 async function handOver(): Promise<void> {
   (await import('../native')).setReaping(false);
@@ -70,7 +71,7 @@ export const COMMANDS: Command[] = [
     ],
     args: [1, 1],
     async run(f, [id], g) {
-      await handOver();
+      if (f.detach === true) await handOver();
       const { run } = await import('../lifecycle/run');
       return run(id, { ...createOptions(f, g), detach: f.detach === true, keep: f.keep === true, forwardSignals: true });
     },
@@ -101,7 +102,7 @@ export const COMMANDS: Command[] = [
     args: [1, Infinity],
     errorStatus: 255,
     async run(f, [id, ...args], g) {
-      await handOver();
+      if (f.detach === true) await handOver();
       const { exec } = await import('../lifecycle/exec');
       const processFile = str(f.process);
       const user = str(f.user);
