@@ -289,7 +289,6 @@ class ChildReaper : public ocirun::PidfdWatch {
   pid_t pid_;
 };
 
-
 Napi::Object spawned_object(Napi::Env env, const ocirun::Spawned& s) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("pid", s.pid);
