@@ -116,14 +116,14 @@ export async function createContainer(
     debug(`cgroups (${cgroups.record.systemd ? `systemd ${cgroups.record.systemd.unit} in ${cgroups.record.systemd.slice}` : cgroups.record.mode}): ` +
       `${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
     cgroupsMade = true;
-    dir.write(rec);
+    dir.write(rec, false);
     release = await driver.claim(cgroups.record);
     ours = true;
     debug(`spawn: clone3 ${driver.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);
     spawned = driver.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : await spawn(plan);
     release();
     release = undefined;
-    if (cgroups.record.systemd) dir.write(rec); // the unit is started: delete stops it from now on
+    if (cgroups.record.systemd) dir.write(rec, false); // the unit is started: delete stops it from now on
     pid = spawned.pid;
     debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
     syncFd = spawned.syncFd;

@@ -63,7 +63,7 @@ export class ContainerDir {
     const fd = fs.openSync(tmp, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
       await lock(fd); // nobody else knows this name: free at once
-      writeRecord(tmp, rec);
+      writeRecord(tmp, rec, false);
       renameNoReplace(tmp, final);
     } catch (err) {
       fs.closeSync(fd);
@@ -107,8 +107,13 @@ export class ContainerDir {
     return readRecord(this.root, this.id);
   }
 
-  write(rec: ContainerRecord): void {
-    writeRecord(this.dir, rec);
+  /**
+   * Replaces the record. `durable` (the default) syncs it to disk where --root is not a tmpfs; create's
+   * records before the commit need not be: one that a machine crash loses describes a container whose
+   * processes and cgroups the crash took too.
+   */
+  write(rec: ContainerRecord, durable = true): void {
+    writeRecord(this.dir, rec, durable);
   }
 
   /**
@@ -136,9 +141,9 @@ export class ContainerDir {
  * state.json, replaced atomically (write, then rename). Where --root is not on a tmpfs (a disk that survives
  * a crash) the data and the rename are synced, so that a crash never leaves a record that is half there.
  */
-function writeRecord(dir: string, rec: ContainerRecord): void {
+function writeRecord(dir: string, rec: ContainerRecord, sync: boolean): void {
   const tmp = path.join(dir, `.state.json.${process.pid}`);
-  const durable = !onTmpfs(dir);
+  const durable = sync && !onTmpfs(dir);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, JSON.stringify(rec));
