@@ -11,24 +11,7 @@ const require = createRequire(import.meta.url);
 const { buildPlan, buildExecPlan } = require(path.join(repo, 'dist/config/plan.js'));
 const { defaultSpec } = require(path.join(repo, 'dist/config/default-spec.js'));
 
-/** A host described by what differs from a plain hybrid Debian machine with every capability. */
-function host(facts = {}) {
-  return {
-    lastCap: 40,
-    hasKcore: true,
-    apparmor: false,
-    selinux: false,
-    cgroupMounts: [
-      { mountPoint: '/sys/fs/cgroup/unified', fstype: 'cgroup2', superOpts: 'rw,nsdelegate' },
-      { mountPoint: '/sys/fs/cgroup/memory', fstype: 'cgroup', superOpts: 'rw,memory' },
-      { mountPoint: '/sys/fs/cgroup/cpu,cpuacct', fstype: 'cgroup', superOpts: 'rw,cpu,cpuacct' },
-    ],
-    pathKind: () => 'directory',
-    namespaceOf: (p) => `ns:${p}`,
-    ownNamespace: (t) => `ns:/proc/self/ns/${t}`,
-    ...facts,
-  };
-}
+const { describedHost: host } = require('./described-host.cjs');
 
 const V2 = { cgroupMounts: [{ mountPoint: '/sys/fs/cgroup', fstype: 'cgroup2', superOpts: 'rw,nsdelegate' }] };
 

@@ -10,24 +10,10 @@ const { buildPlan } = require(path.join(dist, 'config', 'plan.js'));
 const { planCgroups } = require(path.join(dist, 'cgroups', 'manager.js'));
 const { defaultSpec } = require(path.join(dist, 'config', 'default-spec.js'));
 const { OcirunError } = require(path.join(dist, 'errors.js'));
+const { describedHost } = require('../described-host.cjs');
 
 /** A hybrid host, described: the planner reads nothing of the machine it runs on. */
-const host = {
-  lastCap: 40,
-  hasKcore: true,
-  apparmor: false,
-  selinux: false,
-  numaNodes: new Set([0, 1]),
-  resctrl: false,
-  cgroupMounts: [
-    { mountPoint: '/sys/fs/cgroup/unified', fstype: 'cgroup2', superOpts: 'rw,nsdelegate' },
-    { mountPoint: '/sys/fs/cgroup/memory', fstype: 'cgroup', superOpts: 'rw,memory' },
-    { mountPoint: '/sys/fs/cgroup/cpu,cpuacct', fstype: 'cgroup', superOpts: 'rw,cpu,cpuacct' },
-  ],
-  pathKind: () => 'directory',
-  namespaceOf: (p) => `ns:${p}`,
-  ownNamespace: (t) => `ns:/proc/self/ns/${t}`,
-};
+const host = describedHost();
 
 function base() {
   const s = defaultSpec();
