@@ -11,7 +11,7 @@
 //     V8's young generation at its full size from the start; V8's heap figures are printed beside it).
 // Exit status 0 only when every check holds. --json prints the figures as one JSON line.
 //
-//   node bench/soak.mjs [--cycles N (each caller's, default 2000)] [--callers 4] [--json]
+//   node bench/soak.mjs [--cycles N (each caller's, default 2000)] [--callers 4] [--json] [--trace]
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -103,7 +103,9 @@ const failures = [];
  * create's stdio, and a pipe would not end before the container does.
  */
 let seq = 0;
+const trace = process.argv.includes('--trace') ? (line) => process.stderr.write(`soak: ${line}\n`) : () => {};
 function cli(args) {
+  trace(`ocirun ${args.join(' ')}`);
   const base = path.join(work, `cli-${seq++}`);
   const out = fs.openSync(`${base}.out`, 'w+');
   const err = fs.openSync(`${base}.err`, 'w+');
