@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ocirun = await import(path.join(repo, 'dist', 'index.js'));
+const { processStartTime } = await import(path.join(repo, 'dist', 'state', 'status.js'));
 const [root, bundle, prefix, count] = process.argv.slice(2);
 const n = Number(count);
 
@@ -35,8 +36,7 @@ for (let i = 0; i < n; i++) {
   const id = `${prefix}-${i}`;
   try {
     const st = await ocirun.create(id, { root, bundle });
-    const stat = fs.readFileSync(`/proc/${st.pid}/stat`, 'utf8');
-    inits.push(`${st.pid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`); // pid and start time
+    inits.push(`${st.pid}:${processStartTime(st.pid)}`); // pid and start time
     await ocirun.start(id, { root });
     const code = await ocirun.exec(id, { root, args: ['true'] });
     if (code !== 0) throw new Error(`exec exited ${code}`);

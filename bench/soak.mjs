@@ -84,15 +84,12 @@ function processesInOurCgroups() {
   return pids;
 }
 
-/** A process is named by its pid and its start time: a pid reused later is another process. */
-function identity(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return `${pid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
-  } catch {
-    return undefined;
-  }
-}
+/** A process is named by its pid and its start time (the runtime's own reading): a pid reused later is another process. */
+const { processStartTime } = await import(path.join(repo, 'dist', 'state', 'status.js'));
+const identity = (pid) => {
+  const start = processStartTime(Number(pid));
+  return start === undefined ? undefined : `${pid}:${start}`;
+};
 const stillThere = (id) => identity(id.split(':')[0]) === id && !fs.readFileSync(`/proc/${id.split(':')[0]}/stat`, 'utf8').includes(') Z');
 
 const initsSeen = new Set();
