@@ -82,7 +82,7 @@ export async function runHooks(spec: Spec, kind: HookKind, state: object): Promi
   for (let i = 0; i < hooks.length; i++) await runHook(kind, i, hooks[i], json);
 }
 
-/** poststart and poststop: a failure is a warning, and the rest still run. */
+/** poststop: a failure is a warning, and the rest still run. */
 export async function runHooksWarning(spec: Spec, kind: HookKind, state: object, warn?: (msg: string) => void): Promise<void> {
   const hooks = spec.hooks?.[kind] ?? [];
   const json = JSON.stringify(state);

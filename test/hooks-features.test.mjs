@@ -72,7 +72,7 @@ t.test('a failing or hanging createRuntime hook aborts create and leaves nothing
   }
 });
 
-t.test('failing poststart and poststop hooks are warnings; the rest still run', async (t) => {
+t.test('a failing poststart hook fails start and stops the container (runtime-spec 1.3); poststop failures are warnings', async (t) => {
   const root = testRoot(t);
   const { hook, entries } = hookDir(t);
   const bundle = makeBundle(t, (c) => {
@@ -83,13 +83,30 @@ t.test('failing poststart and poststop hooks are warnings; the rest still run', 
     };
   });
   ok(root, ['create', '--bundle', bundle, 'w']);
+  const pid = state(root, 'w').pid;
   const s = ocirun(root, ['start', 'w']);
-  t.equal(s.status, 0);
-  t.match(s.stderr, /level=warning msg="error running poststart hook #0: exit status 1/);
-  const d = ocirun(root, ['delete', '--force', 'w']);
-  t.equal(d.status, 0);
+  t.equal(s.status, 1, 'start fails');
+  t.match(s.stderr, /error running poststart hook #0: exit status 1/);
+  t.equal(state(root, 'w').status, 'stopped', 'the container is stopped when start returns');
+  t.notOk(fs.existsSync(`/proc/${pid}/stat`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), 'its init is dead');
+  const d = ocirun(root, ['delete', 'w']);
+  t.equal(d.status, 0, 'a plain delete destroys it');
   t.match(d.stderr, /level=warning msg="error running poststop hook #0: exit status 1/);
-  t.same(entries().map((e) => e.kind), ['bad-poststart', 'poststart', 'bad-poststop', 'poststop']);
+  t.same(entries().map((e) => e.kind), ['bad-poststart', 'bad-poststop', 'poststop'], 'no poststart hook after the failing one; every poststop hook');
+});
+
+t.test('run with a failing poststart hook: error, container gone, poststop run', async (t) => {
+  const root = testRoot(t);
+  const { hook, entries } = hookDir(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.hooks = { poststart: [hook('poststart', { args: ['hook.sh', 'bad-poststart', '4'] })], poststop: [hook('poststop')] };
+  });
+  const r = ocirun(root, ['run', '--bundle', bundle, 'rw']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /error running poststart hook #0: exit status 4/);
+  t.same(fs.readdirSync(root), [], 'no state left');
+  t.same(entries().map((e) => e.kind), ['bad-poststart', 'poststop']);
 });
 
 t.test('startContainer hooks run inside the container, after start, before the process', async (t) => {

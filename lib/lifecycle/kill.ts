@@ -5,6 +5,7 @@ import { pidfdOpen, pidfdSignal } from '../native';
 import { containerPids } from './processes';
 import type { CommonOptions } from './options';
 import { withContainer } from './with-container';
+import type { ContainerRecord } from '../state/store';
 
 export interface KillOptions extends CommonOptions {
   /** Signal every process of the container, not only its init. */
@@ -23,22 +24,28 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
       opts.onDebug?.(`kill --all: signal ${n} to ${sent} process(es), each through a pidfd`);
       return;
     }
-    // Without a pid namespace of its own the init's death takes nobody with it: SIGKILL goes to every process
-    // of the container's cgroup, as runc does.
-    const ownPidNs = (rec.spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
-    if (n === 9 && !ownPidNs && rec.cgroup) {
-      const sent = signalListed(() => containerPids(rec), n);
-      opts?.onDebug?.(`kill: no pid namespace of its own: SIGKILL to ${sent} process(es) of the cgroup`);
-      return;
-    }
-    // Through a pidfd taken from the start time on record: a reused pid is never signalled.
-    const fd = pidfdOpen(rec.pid, rec.startTime);
-    if (fd < 0) throw new OcirunError('container not running: no such process');
-    try {
-      if (!pidfdSignal(fd, n)) throw new OcirunError('container not running: no such process');
-      opts?.onDebug?.(`kill: signal ${n} to init ${rec.pid} through its pidfd`);
-    } finally {
-      fs.closeSync(fd);
-    }
+    signalInit(rec, n, opts);
   });
+}
+
+/**
+ * Signal `n` to the container's init, through a pidfd taken from the start time on record (a reused pid is
+ * never signalled). Without a pid namespace of its own the init's death takes nobody with it: SIGKILL then
+ * goes to every process of the container's cgroup, as runc does.
+ */
+export function signalInit(rec: ContainerRecord, n: number, opts?: CommonOptions): void {
+  const ownPidNs = (rec.spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
+  if (n === 9 && !ownPidNs && rec.cgroup) {
+    const sent = signalListed(() => containerPids(rec), n);
+    opts?.onDebug?.(`kill: no pid namespace of its own: SIGKILL to ${sent} process(es) of the cgroup`);
+    return;
+  }
+  const fd = pidfdOpen(rec.pid, rec.startTime);
+  if (fd < 0) throw new OcirunError('container not running: no such process');
+  try {
+    if (!pidfdSignal(fd, n)) throw new OcirunError('container not running: no such process');
+    opts?.onDebug?.(`kill: signal ${n} to init ${rec.pid} through its pidfd`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -3,7 +3,9 @@ import { statusOf } from '../state/status';
 import { OcirunError } from '../errors';
 import type { CommonOptions } from './options';
 import { withContainer } from './with-container';
-import { runHooksWarning } from '../hooks';
+import { runHooks } from '../hooks';
+import { signalInit } from './kill';
+import { waitGone } from './processes';
 import { publicState } from './state';
 
 /** Lets a created container's process exec the user program. */
@@ -24,7 +26,19 @@ export async function start(id: string, opts?: CommonOptions): Promise<void> {
     }
     fs.unlinkSync(dir.fifoPath);
     opts?.onDebug?.(`start: wrote exec.fifo; init ${rec.pid} runs its startContainer hooks, then execs ${rec.spec.process.args[0]}`);
-    if (rec.spec.hooks?.poststart?.length)
-      await runHooksWarning(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)), opts?.onWarning);
+    if (!rec.spec.hooks?.poststart?.length) return;
+    // runtime-spec 1.3: a failing poststart hook is an error; the container is stopped (the rest of its hooks
+    // not run) and its lifecycle goes on at its destruction: the caller's delete, which runs poststop.
+    try {
+      await runHooks(rec.spec, 'poststart', publicState(rec, statusOf(rec, dir.dir)));
+    } catch (err) {
+      try {
+        signalInit(rec, 9, opts);
+      } catch {
+        // already gone
+      }
+      await waitGone(rec);
+      throw err;
+    }
   });
 }
