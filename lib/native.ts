@@ -64,7 +64,13 @@ export interface NativePlan {
   cgroupTasks?: string[];
   /** A new cgroup namespace, made once the process is in its cgroups. */
   cgroupNamespace?: boolean;
+  /** The root filesystem; exec: the init's root (/proc/PID/root) when the process must enter it by chroot. */
   rootfs: string;
+  /**
+   * No mount namespace of the container's own: the runtime's is shared, so the rootfs is entered by chroot
+   * and nothing is mounted (the plan then has no mounts, devices, symlinks, masked or read-only paths).
+   */
+  sharesRuntimeMounts?: boolean;
   rootReadonly: boolean;
   noPivot: boolean;
   /** Name of a new session keyring for the container; none with --no-new-keyring. */

@@ -1,6 +1,6 @@
 // Each namespace type, new and joined, seen from inside a real container.
 import t from 'tap';
-import { fs, makeBundle, ocirun, ok, runContainer, state, testRoot } from './helpers.mjs';
+import { fs, hostMountsUnder, makeBundle, ocirun, ok, path, runContainer, state, testRoot, waitFor } from './helpers.mjs';
 
 const ns = (pid, type) => fs.readlinkSync(`/proc/${pid}/ns/${type}`);
 
@@ -107,7 +107,9 @@ t.test('time namespace: one without offsets, and joining another container\'s, w
 t.test('configs the namespaces cannot satisfy are refused before any work', async (t) => {
   const cases = [
     [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /\/hostname: setting the hostname needs a uts namespace of the container's own/],
-    [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')), /\/linux\/namespaces: a mount namespace is required/],
+    [(c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')), /\/mounts: mounting needs a mount namespace of the container's own/],
+    [(c) => ((c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')), (c.mounts = [])), /\/linux\/maskedPaths: unable to restrict sys entries without a private MNT namespace/],
+    [(c) => ((c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')), (c.mounts = []), (c.linux.maskedPaths = []), (c.linux.readonlyPaths = []), (c.root.readonly = true)), /\/root\/readonly: a read-only rootfs needs a mount namespace/],
     [(c) => c.linux.namespaces.push({ type: 'pid' }), /\/linux\/namespaces\/6\/type: namespace pid is listed twice/],
     [(c) => c.linux.namespaces.push({ type: 'user' }), /needs uidMappings/],
     [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /id mappings need a new user namespace/],
@@ -176,4 +178,48 @@ t.test('masked directories share one read-only tmpfs', async (t) => {
   const [a, b, ...rest] = r.stdout.trim().split('\n');
   t.equal(a, b, 'the same filesystem');
   t.match(rest.join('\n'), /refused/, 'read-only');
+});
+
+/** `ocirun spec`'s config without a mount namespace and without what would need one. */
+const sharingMounts = (c) => {
+  c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount');
+  c.mounts = [];
+  c.linux.maskedPaths = [];
+  c.linux.readonlyPaths = [];
+};
+
+t.test('no mount namespace of its own: the runtime\'s is shared, the rootfs entered by chroot, nothing mounted', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'cat /marker > /seen; exec sleep 100'];
+    sharingMounts(c);
+  });
+  const rootfs = path.join(bundle, 'rootfs');
+  fs.writeFileSync(path.join(rootfs, 'marker'), 'inside\n');
+  const before = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  ok(root, ['run', '-d', '--bundle', bundle, 'nm']);
+  const pid = state(root, 'nm').pid;
+  t.equal(ns(pid, 'mnt'), fs.readlinkSync('/proc/self/ns/mnt'), 'the runtime\'s mount namespace');
+  t.not(ns(pid, 'pid'), fs.readlinkSync('/proc/self/ns/pid'), 'the other namespaces are its own');
+  t.equal(fs.realpathSync(`/proc/${pid}/root`), rootfs, 'its root is the rootfs');
+  t.equal(fs.readFileSync('/proc/self/mountinfo', 'utf8'), before, 'not one mount made or changed on the host');
+  t.same(hostMountsUnder(bundle), []);
+  t.notOk(fs.existsSync(path.join(rootfs, 'dev', 'null')) && fs.statSync(path.join(rootfs, 'dev', 'null')).isCharacterDevice(), 'no device node made in the image');
+  await waitFor(() => fs.existsSync(path.join(rootfs, 'seen')));
+  await waitFor(() => fs.readFileSync(path.join(rootfs, 'seen'), 'utf8') === 'inside\n');
+  t.pass('the process read the rootfs as / (and wrote its /seen there)');
+  const e = ok(root, ['exec', 'nm', 'cat', '/marker']);
+  t.equal(e.stdout, 'inside\n', 'exec enters the same root');
+  const cwd = ok(root, ['exec', '--cwd', '/bin', 'nm', 'sh', '-c', 'pwd; ls /marker']);
+  t.equal(cwd.stdout, '/bin\n/marker\n');
+  ok(root, ['kill', 'nm', 'KILL']);
+  ok(root, ['delete', '--force', 'nm']);
+  t.same(fs.readdirSync(root), []);
+});
+
+t.test('no mount namespace of its own: --no-pivot is refused in runc\'s words', async (t) => {
+  const r = runContainer(t, ['true'], sharingMounts, ['--no-pivot']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /unable to use no-pivot without a private MNT namespace/);
+  t.same(fs.readdirSync(r.root), []);
 });

@@ -84,7 +84,7 @@ function isHostNamespace(host: HostFacts, path: string, t: NamespaceType): boole
 const has = (ns: Namespaces, t: NamespaceType) => ns.fresh.has(t) || ns.joined.has(t);
 
 function checkNamespaces(spec: Spec, ns: Namespaces, host: HostFacts): void {
-  if (!has(ns, 'mount')) throw new ConfigError('/linux/namespaces', 'a mount namespace is required');
+  if (!has(ns, 'mount')) checkSharedMounts(spec);
   // A uts namespace of the container's own: a new one, or one joined by path, never the runtime's (the host's).
   const ownUts = ns.fresh.has('uts') || (ns.joined.has('uts') && !isHostNamespace(host, ns.joined.get('uts')!, 'uts'));
   if (spec.hostname !== undefined && !ownUts)
@@ -98,6 +98,24 @@ function checkNamespaces(spec: Spec, ns: Namespaces, host: HostFacts): void {
     throw new ConfigError('/linux/uidMappings', 'id mappings need a new user namespace');
   if (spec.linux?.timeOffsets && !ns.fresh.has('time'))
     throw new ConfigError('/linux/timeOffsets', 'time offsets need a new time namespace');
+}
+
+/**
+ * No mount namespace in the list: the container shares the runtime's, and anything mounted there would be
+ * mounted on the host and outlive the container. It gets its rootfs by chroot and nothing else; what would
+ * need a mount or a node is refused (runc mounts `mounts` into the runtime's namespace; ocirun will not).
+ */
+function checkSharedMounts(spec: Spec): void {
+  const why = 'needs a mount namespace of the container\'s own (the namespaces list has none: it shares the runtime\'s)';
+  if (spec.mounts?.length) throw new ConfigError('/mounts', `mounting ${why}`);
+  // runc's words for these two.
+  if (spec.linux?.maskedPaths?.length) throw new ConfigError('/linux/maskedPaths', 'unable to restrict sys entries without a private MNT namespace');
+  if (spec.linux?.readonlyPaths?.length) throw new ConfigError('/linux/readonlyPaths', 'unable to restrict sys entries without a private MNT namespace');
+  if (spec.root.readonly) throw new ConfigError('/root/readonly', `a read-only rootfs ${why}`);
+  if (spec.linux?.rootfsPropagation) throw new ConfigError('/linux/rootfsPropagation', `rootfs propagation ${why}`);
+  if (spec.linux?.devices?.length) throw new ConfigError('/linux/devices', `making device nodes ${why}`);
+  if (spec.linux?.sysctl && Object.keys(spec.linux.sysctl).length)
+    throw new ConfigError('/linux/sysctl', `writing sysctls through the container's /proc ${why}`);
 }
 
 const HOST_NAME_MAX = 64;
@@ -146,6 +164,8 @@ function timeOffsets(spec: Spec): string {
     .join('');
 }
 
+const sharesRuntimeMounts = (spec: Spec) => !(spec.linux?.namespaces ?? []).some((n) => n.type === 'mount');
+
 /** exec: a process that joins every namespace of the container's init that differs from the runtime's own. */
 export function buildExecPlan(
   spec: Spec,
@@ -168,7 +188,8 @@ export function buildExecPlan(
     gidMap: '',
     timeOffsets: '',
     preserveFds,
-    rootfs: '',
+    // A container without a mount namespace of its own has its root only by chroot: the process enters it.
+    rootfs: sharesRuntimeMounts(spec) ? `/proc/${initPid}/root` : '',
     rootReadonly: false,
     noPivot: false,
     rootPropagation: 0,
@@ -208,6 +229,8 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     path: ns.joined.get(t)!,
   }));
   const propagation = spec.linux?.rootfsPropagation;
+  const ownMounts = has(ns, 'mount');
+  if (!ownMounts && opts.noPivot) throw new ConfigError('/linux/namespaces', 'unable to use no-pivot without a private MNT namespace');
   return {
     initPath: initStubPath,
     fifoPath: path.join(opts.stateDir, 'exec.fifo'),
@@ -219,13 +242,15 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     timeOffsets: timeOffsets(spec),
     preserveFds,
     rootfs: bundle.rootfs,
+    sharesRuntimeMounts: !ownMounts,
     rootReadonly: spec.root.readonly === true,
     noPivot: opts.noPivot === true,
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
     mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups)),
-    devices: planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')),
-    symlinks: planDevSymlinks(spec.mounts, host.hasKcore),
+    // Without a mount namespace of its own the rootfs is used as it is: not even the default nodes are made.
+    devices: ownMounts ? planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')) : [],
+    symlinks: ownMounts ? planDevSymlinks(spec.mounts, host.hasKcore) : [],
     ...createContainerPlan(spec, opts.hookState ?? {}),
     sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(host, ns.joined.get(t)!, t))),
     readonlyPaths: spec.linux?.readonlyPaths ?? [],

@@ -199,6 +199,16 @@ int rootfs_enter(ChildContext& ctx, SysError& e) {
   ctx.root_fd = -1;
   return rc;
 }
+// exec into a container without a mount namespace of its own: its init's root, opened by the parent.
+int joined_root(ChildContext& ctx, SysError& e) {
+  if (ctx.root_fd < 0) return 0;
+  int rc = 0;
+  if (fchdir(ctx.root_fd) < 0) rc = fail(e, "fchdir", ctx.plan->rootfs.c_str());
+  else if (chroot(".") < 0) rc = fail(e, "chroot", ctx.plan->rootfs.c_str());
+  close(ctx.root_fd);
+  ctx.root_fd = -1;
+  return rc;
+}
 int rootfs_finish(ChildContext& ctx, SysError& e) { return finish_rootfs(*ctx.plan, e); }
 int sysctls(ChildContext& ctx, SysError& e) { return write_sysctls(*ctx.plan, e); }
 int readonly_paths(ChildContext& ctx, SysError& e) { return make_readonly_paths(*ctx.plan, e); }
@@ -311,6 +321,7 @@ constexpr InitStep kJoinSteps[] = {
     {kStepProtect, protect_process},  // non-dumpable before the pid namespace: the container must not see node
     {kStepCgroups, enter_cgroups},  // in the container's cgroups before its cgroup namespace is joined
     {kStepJoinNamespaces, join},
+    {kStepPivotRoot, joined_root},
     {kStepPidNamespace, pid_namespace},
     {kStepConsole, console},
     {kStepCwd, working_dir},

@@ -87,7 +87,10 @@ struct ContainerPlan {
   bool cgroupNamespace = false;
 
   // Child side: the root filesystem.
-  std::string rootfs;  // absolute host path
+  std::string rootfs;  // absolute host path; exec: the init's root (/proc/PID/root) when it must be entered
+  // false: the container shares the runtime's mount namespace. Its rootfs is chroot'ed into as it is: nothing
+  // is mounted, propagated or created there (the plan has no mounts, devices or paths to mask).
+  bool ownMounts = true;
   bool rootReadonly = false;
   bool noPivot = false;
   unsigned long rootPropagation = 0;  // rootfsPropagation as MS_* flags; 0 when the config has none

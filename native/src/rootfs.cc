@@ -210,6 +210,11 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
 
 int prepare_rootfs(const ContainerPlan& p, SysError& e) {
   const char* rootfs = p.rootfs.c_str();
+  if (!p.ownMounts) {
+    // The runtime's own mount namespace: not a flag of it may change.
+    int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return fd < 0 ? fail(e, "open", rootfs) : fd;
+  }
   // Nothing done below may propagate to the host. A shared rootfsPropagation is applied after pivot_root
   // instead (finish_rootfs), since pivot_root refuses a new root whose parent mount is shared; so is an
   // unbindable one, since an unbindable root could not be bound onto itself below.
@@ -293,6 +298,12 @@ int create_symlinks(const ContainerPlan& p, int root_fd, SysError& e) {
 int enter_rootfs(const ContainerPlan& p, int root_fd, SysError& e) {
   const char* rootfs = p.rootfs.c_str();
   if (fchdir(root_fd) < 0) return fail(e, "fchdir", rootfs);
+  if (!p.ownMounts) {
+    // No mount namespace of its own: the rootfs becomes its root by chroot, which needs no mount.
+    if (chroot(".") < 0) return fail(e, "chroot", rootfs);
+    if (chdir("/") < 0) return fail(e, "chdir", "/");
+    return 0;
+  }
   if (p.noPivot) {
     if (mount(rootfs, "/", nullptr, MS_MOVE, nullptr) < 0) return fail(e, "mount(MS_MOVE)", rootfs);
     if (chroot(".") < 0) return fail(e, "chroot", rootfs);
@@ -445,6 +456,7 @@ int mask_paths(const ContainerPlan& p, SysError& e) {
 }
 
 int finish_rootfs(const ContainerPlan& p, SysError& e) {
+  if (!p.ownMounts) return 0;  // the plan asks for nothing here (refused when it did)
   if (p.rootPropagation && mount(nullptr, "/", nullptr, p.rootPropagation, nullptr) < 0)
     return fail(e, "mount(rootfsPropagation)", "/");
   if (!p.rootReadonly) return 0;

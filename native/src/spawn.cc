@@ -218,6 +218,10 @@ int spawn_begin(SpawnState& st, SysError& e) {
   int rc = open_join_fds(plan.joins, ns_fds, e);
   for (int fd : ns_fds) keep(fd);
   if (rc < 0) return -1;
+  // exec, no mount namespace of the container's own: its root, opened by pid like the namespaces above.
+  int joined_root = -1;
+  if (plan.joinExisting && !plan.rootfs.empty() && (joined_root = keep(open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC))) < 0)
+    return fail(e, "open", plan.rootfs.c_str());
   if (plan.joinPidfd >= 0) {
     // The namespaces were opened by pid: they are the container's only if its init still lives now (a pid
     // reused in between would have given another process's).
@@ -258,6 +262,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
   ctx.init_fd = init_fd;
   ctx.fifo_fd = fifo_fd;
   ctx.ns_fds = ns_fds.data();
+  ctx.root_fd = joined_root;
   ctx.tasks_fds = tasks_fds.data();
   ctx.sync_target = 3 + plan.preserveFds;
   ctx.fifo_target = 4 + plan.preserveFds;
