@@ -376,6 +376,21 @@ t.test('pause, update and events refuse a stopped container; ps of one is empty'
 });
 
 if (v2)
+  t.test('cgroup v2 only: exec into a container whose init moved into a sub-cgroup and enabled controllers joins the init\'s', async (t) => {
+    const { root, bundle } = running(t, ['sh', '-c',
+      'mkdir /sys/fs/cgroup/init && echo $$ > /sys/fs/cgroup/init/cgroup.procs && echo +pids > /sys/fs/cgroup/cgroup.subtree_control && touch /tmp/ready; exec sleep 100'],
+    {}, (c) => (c.mounts.find((m) => m.destination === '/sys/fs/cgroup').options = ['nosuid', 'noexec', 'nodev', 'rw']));
+    await waitFor(() => fs.existsSync(path.join(bundle, 'rootfs', 'tmp', 'ready')));
+    t.equal(read(cgFile(root, 'x', '', 'cgroup.subtree_control')), 'pids', 'the container\'s top cgroup has a controller on: it takes no process');
+    const r = ocirun(root, ['exec', 'x', 'cat', '/proc/self/cgroup']);
+    t.equal(r.status, 0, r.stderr);
+    t.equal(r.stdout.trim(), '0::/init', 'born in the init\'s cgroup');
+    const rec = record(root, 'x');
+    ok(root, ['delete', '--force', 'x']);
+    t.notOk(fs.existsSync(rec.unified), 'delete removed both');
+  });
+
+if (v2)
   t.test('cgroup v2 only: unified keys, hugetlb, memory reservation, a nested cgroup is removed too', async (t) => {
     const { root } = running(t, ['sleep', '100'], {
       memory: { limit: 67108864, reservation: 16777216 },

@@ -6,6 +6,7 @@ import { commit, pidfdOpen, spawn, type Spawned } from '../native';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CgroupRecord } from '../cgroups/manager';
+import { hierarchies } from '../cgroups/hierarchy';
 import { handOverNotifyFd } from './notify';
 import { proxyConsole } from './console';
 import { withContainer } from './with-container';
@@ -113,6 +114,28 @@ function execProcess(base: Process, o: ExecOptions): Process {
 }
 
 /**
+ * cgroup v2 takes no process into a cgroup that has controllers enabled for its children. A container whose
+ * init made sub-cgroups, moved itself into one and enabled controllers (systemd in a container does) has
+ * such a top: the new process then joins its init's cgroup, as with runc. Only a cgroup inside the
+ * container's own is taken.
+ */
+function leafOf(rec: CgroupRecord, initPid: number): CgroupRecord {
+  if (!rec.unified) return rec;
+  let subtree = '';
+  try {
+    subtree = fs.readFileSync(path.join(rec.unified, 'cgroup.subtree_control'), 'utf8').trim();
+  } catch {
+    return rec; // gone or unreadable: the spawn reports it
+  }
+  if (!subtree) return rec;
+  const line = /^0::(.*)$/m.exec(fs.readFileSync(`/proc/${initPid}/cgroup`, 'utf8'));
+  const mount = hierarchies().unified;
+  if (!line || !mount) return rec;
+  const initDir = path.join(mount, line[1]);
+  return initDir.startsWith(`${rec.unified}/`) ? { ...rec, unified: initDir } : rec;
+}
+
+/**
  * Runs a new process in a created or running container: in all its namespaces, with its seccomp filter,
  * rlimits and (unless changed) its user and capabilities. In the foreground the result is the process's exit
  * status (128+N on signal N); detached, 0 once it runs.
@@ -135,7 +158,7 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     let spawned: Spawned;
     try {
       if (opts.cgroup?.length && !rec.cgroup) throw new OcirunError(`--cgroup: container ${id} has no cgroups`);
-      const cgroups = rec.cgroup && opts.cgroup?.length ? subCgroups(rec.cgroup, opts.cgroup) : rec.cgroup;
+      const cgroups = rec.cgroup && opts.cgroup?.length ? subCgroups(rec.cgroup, opts.cgroup) : rec.cgroup && leafOf(rec.cgroup, rec.pid);
       const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups });
       opts.onDebug?.(`exec: joining ${plan.joins.map((j) => j.path).join(' ')} (checked against init ${rec.pid}'s pidfd)`);
       spawned = await spawn({ ...plan, joinPidfd: initFd });
