@@ -10,6 +10,7 @@
         "native/src/spawn.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",
+        "native/src/netdev.cc",
         "native/src/hooks.cc",
         "native/src/off_thread.cc",
         "native/src/ops.cc",

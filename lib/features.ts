@@ -36,7 +36,7 @@ export function features(): Record<string, unknown> {
       apparmor: { enabled: liveHost().apparmor },
       selinux: { enabled: liveHost().selinux },
       intelRdt: { enabled: false },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
       memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
       mountExtensions: { idmap: { enabled: false } },
     },

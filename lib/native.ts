@@ -120,6 +120,7 @@ interface Addon {
   pidfdOpen(pid: number, startTime: string): number;
   pidfdSignal(fd: number, sig: number): boolean;
   renameNoReplace(from: string, to: string): void;
+  moveNetDevice(fromNs: string, name: string, toNs: string, newName: string): void;
   writeProcFile(rel: string, data: string): void;
 }
 
@@ -272,6 +273,14 @@ export function pidfdSignal(fd: number, sig: number): boolean {
 }
 
 /** rename(2) that fails with EEXIST rather than replace what is at `to` (an empty directory included). */
+/**
+ * Network device `name` of the network namespace file `fromNs` ("": the runtime's) moved into `toNs`'s, named
+ * `newName` there ("": unchanged), with its permanent addresses and up state.
+ */
+export function moveNetDevice(fromNs: string, name: string, toNs: string, newName: string): void {
+  call((a) => a.moveNetDevice(fromNs, name, toNs, newName));
+}
+
 export function renameNoReplace(from: string, to: string): void {
   return call((a) => a.renameNoReplace(from, to));
 }

@@ -7,7 +7,7 @@ export const STEPS = [
   'readonly-paths', 'masked-paths', 'console', 'console-socket', 'cwd', 'exec-init', 'init-args',
   'init-control', 'exec-lookup', 'cpu-affinity', 'memory-policy', 'io-priority', 'scheduler', 'apparmor',
   'selinux', 'rlimits', 'personality', 'close-fds', 'no-new-privileges', 'user', 'capabilities', 'seccomp',
-  'startContainer-hook', 'exec', 'seccomp-notify', 'oom-score-adj', 'pid-file', 'signal',
+  'startContainer-hook', 'exec', 'net-devices', 'seccomp-notify', 'oom-score-adj', 'pid-file', 'signal',
 ] as const;
 
 export type Step = (typeof STEPS)[number];

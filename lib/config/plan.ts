@@ -96,6 +96,7 @@ function checkNamespaces(spec: Spec, ns: Namespaces, host: HostFacts): void {
     throw new ConfigError('/linux/uidMappings', 'a new user namespace needs uidMappings and gidMappings');
   if (maps && !ns.fresh.has('user'))
     throw new ConfigError('/linux/uidMappings', 'id mappings need a new user namespace');
+  checkNetDevices(spec, ns, host);
   if (spec.linux?.timeOffsets && !ns.fresh.has('time'))
     throw new ConfigError('/linux/timeOffsets', 'time offsets need a new time namespace');
 }
@@ -116,6 +117,26 @@ function checkSharedMounts(spec: Spec): void {
   if (spec.linux?.devices?.length) throw new ConfigError('/linux/devices', `making device nodes ${why}`);
   if (spec.linux?.sysctl && Object.keys(spec.linux.sysctl).length)
     throw new ConfigError('/linux/sysctl', `writing sysctls through the container's /proc ${why}`);
+}
+
+/** A name the kernel takes for a network device (dev_valid_name): 1-15 bytes, no "/", ":" or space, not "." or "..". */
+const validIfName = (n: string) => n.length > 0 && Buffer.byteLength(n) < 16 && n !== '.' && n !== '..' && !/[/:\s]/.test(n);
+
+/** linux.netDevices: valid names, none twice inside, and a network namespace of the container's own to move into. */
+function checkNetDevices(spec: Spec, ns: Namespaces, host: HostFacts): void {
+  const devs = Object.entries(spec.linux?.netDevices ?? {});
+  if (!devs.length) return;
+  const ownNet = ns.fresh.has('network') || (ns.joined.has('network') && !isHostNamespace(host, ns.joined.get('network')!, 'network'));
+  if (!ownNet) throw new ConfigError('/linux/netDevices', 'moving network devices needs a network namespace of the container\'s own');
+  const inside = new Map<string, string>();
+  for (const [key, dev] of devs) {
+    if (!validIfName(key)) throw new ConfigError(`/linux/netDevices/${key}`, 'not a valid network device name (1-15 bytes, no "/", ":" or space)');
+    const name = dev.name ?? key;
+    if (dev.name !== undefined && !validIfName(dev.name))
+      throw new ConfigError(`/linux/netDevices/${key}/name`, 'not a valid network device name (1-15 bytes, no "/", ":" or space)');
+    if (inside.has(name)) throw new ConfigError(`/linux/netDevices/${key}/name`, `${name} is also the name of ${inside.get(name)} in the container`);
+    inside.set(name, key);
+  }
 }
 
 const HOST_NAME_MAX = 64;
@@ -151,8 +172,6 @@ function checkKernelLimits(spec: Spec): void {
 function checkSupported(spec: Spec, host: HostFacts): void {
   if (spec.linux?.intelRdt)
     throw new ConfigError('/linux/intelRdt', host.resctrl ? 'Intel RDT is not supported by ocirun yet' : 'Intel RDT needs the resctrl filesystem, and this host has none mounted');
-  if (spec.linux?.netDevices && Object.keys(spec.linux.netDevices).length)
-    throw new ConfigError('/linux/netDevices', 'moving network devices into the container is not supported by ocirun yet');
 }
 
 const idMap = (maps: IDMapping[] | undefined) =>

@@ -12,6 +12,7 @@ import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
+import { checkNetDevices, moveNetDevicesIn } from './net-devices';
 import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
@@ -70,6 +71,7 @@ export async function createContainer(
     systemd: opts.systemdCgroup,
     annotations: bundle.spec.annotations,
   });
+  if (linux?.netDevices) checkNetDevices(bundle.spec);
   const driver = await cgroupDriver(cgroups.record);
   const created = new Date().toISOString();
   const rec: ContainerRecord = {
@@ -130,6 +132,7 @@ export async function createContainer(
     consoleFd = spawned.consoleFd;
     if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, publicState({ ...rec, pid }, 'creating'), spawned.notifyFd);
     if (bundle.spec.process.oomScoreAdj !== undefined) setOomScoreAdj(pid, bundle.spec.process.oomScoreAdj);
+    if (bundle.spec.linux?.netDevices) moveNetDevicesIn(bundle.spec, pid, debug);
     delete rec.creating;
     const committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
     dir.write(committed);

@@ -12,6 +12,7 @@ import { publicState } from './state';
 import { killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import { cgroupDriver } from '../cgroups/driver';
 import { thawTree } from '../cgroups/freezer';
+import { moveNetDevicesOut } from './net-devices';
 
 export interface DeleteOptions extends CommonOptions {
   /** Kill a container that is not stopped, then delete it. */
@@ -71,6 +72,7 @@ async function deleteRecorded(id: string, opts?: DeleteOptions): Promise<void> {
       if (rec.cgroup) await thawTree(rec.cgroup);
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
     }
+    if (rec.spec.linux?.netDevices) moveNetDevicesOut(rec.spec, opts?.onWarning ?? (() => {}));
     // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
     if (rec.cgroup) await (await cgroupDriver(rec.cgroup)).remove(rec.cgroup);
     dir.remove();

@@ -1,6 +1,7 @@
 // The N-API layer: converts the validated JS plan into a plain ContainerPlan, calls the core, and turns a
 // SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
 // No isolation logic lives here.
+#include <fcntl.h>
 #include <napi.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -16,6 +17,7 @@
 #include "cgroup.h"
 #include "child_watch.h"
 #include "off_thread.h"
+#include "netdev.h"
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
@@ -553,6 +555,25 @@ Napi::Value WriteProcFile(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// moveNetDevice(fromNs, name, toNs, newName): network device `name` of the network namespace file `fromNs`
+// ("": the runtime's) moved into the one of `toNs`, named `newName` there ("": unchanged), its permanent
+// addresses and up state kept (netdev.h).
+Napi::Value MoveNetDevice(const Napi::CallbackInfo& info) {
+  std::string from = info[0].As<Napi::String>().Utf8Value(), name = info[1].As<Napi::String>().Utf8Value();
+  std::string to = info[2].As<Napi::String>().Utf8Value(), renamed = info[3].As<Napi::String>().Utf8Value();
+  SysError e;
+  ocirun::set_step(e, ocirun::kStepNetDevices);
+  int from_fd = from.empty() ? -1 : open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  int to_fd = open(to.c_str(), O_RDONLY | O_CLOEXEC);
+  int rc = (!from.empty() && from_fd < 0)  ? ocirun::fail(e, "open", from.c_str())
+           : to_fd < 0                     ? ocirun::fail(e, "open", to.c_str())
+                                           : ocirun::move_net_device(from_fd, name.c_str(), to_fd, renamed.c_str(), e);
+  if (from_fd >= 0) close(from_fd);
+  if (to_fd >= 0) close(to_fd);
+  if (rc < 0) throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
 // tryLock(fd) -> boolean: flock(LOCK_EX|LOCK_NB), so that an uncontended lock costs no threadpool round trip.
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   SysError e;
@@ -567,7 +588,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
       {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
-      {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter}};
+      {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
+      {"moveNetDevice", MoveNetDevice}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
   return exports;
 }

@@ -26,7 +26,7 @@ namespace ocirun {
   X(kStepUser, "user") X(kStepCapabilities, "capabilities") X(kStepSeccomp, "seccomp")                            \
   X(kStepStartContainerHook, "startContainer-hook") X(kStepExec, "exec")                                          \
   /* the runtime, after the spawn (TypeScript) */                                                                 \
-  X(kStepSeccompNotify, "seccomp-notify") X(kStepOomScoreAdj, "oom-score-adj") X(kStepPidFile, "pid-file")        \
+  X(kStepNetDevices, "net-devices") X(kStepSeccompNotify, "seccomp-notify") X(kStepOomScoreAdj, "oom-score-adj") X(kStepPidFile, "pid-file")        \
   X(kStepSignal, "signal")
 
 enum Step : unsigned char {
