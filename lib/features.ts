@@ -40,8 +40,9 @@ export function features(): Record<string, unknown> {
       memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
       mountExtensions: { idmap: { enabled: false } },
     },
-    // No annotation changes what ocirun does, so none is unsafe to pass through from a pod spec.
-    potentiallyUnsafeConfigAnnotations: [],
+    // What an annotation can change: with the systemd driver, `org.systemd.property.<Name>` sets a property of
+    // the container's unit. A name ending in "." stands for every annotation it begins (runc's form).
+    potentiallyUnsafeConfigAnnotations: ['org.systemd.property.'],
     annotations: { 'org.opencontainers.runtime.ocirun.version': VERSION, 'org.opencontainers.runtime.ocirun.commit': COMMIT },
   };
 }

@@ -231,4 +231,7 @@ t.test('features: valid against spec/features.schema.json, and true to this buil
   t.same(doc.linux.seccomp.archs, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64']);
   t.equal(doc.linux.capabilities.length, 41);
   t.same(doc.linux.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true });
+  t.same(doc.linux.netDevices, { enabled: true }, 'netDevices (net-devices.test.mjs)');
+  t.same(doc.linux.intelRdt, { enabled: false }, 'no resctrl here');
+  t.same(doc.potentiallyUnsafeConfigAnnotations, ['org.systemd.property.'], 'the annotations that change a systemd unit');
 });
