@@ -137,3 +137,21 @@ t.test('tmpcopyup fills the new tmpfs with what the image had there (files, dire
   t.match(lines[4], / \/seed .* - tmpfs /, 'a tmpfs');
   t.equal(fs.readFileSync(path.join(seed, 'a.txt'), 'utf8'), 'image\n', 'the image is untouched');
 });
+
+t.test('a read-only /dev bound from a directory: taken as it is (no node made in it), pts, shm and mqueue mounted under it', async (t) => {
+  const dev = hostDir(t);
+  for (const d of ['pts', 'shm', 'mqueue']) fs.mkdirSync(path.join(dev, d));
+  execFileSync('mknod', ['-m', '666', path.join(dev, 'null'), 'c', '1', '3']); // the masked paths are bound to it
+  const r = runContainer(t, ['sh', '-c', 'ls /dev; grep " /dev" /proc/self/mountinfo | cut -d" " -f5,6; echo x > /dev/null && echo null-ok; touch /dev/new 2>&1; true'], (c) => {
+    c.mounts = c.mounts.filter((m) => m.destination !== '/dev');
+    c.mounts.splice(1, 0, { destination: '/dev', type: 'bind', source: dev, options: ['rbind', 'ro', 'nosuid'] });
+  });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.same(lines.slice(0, 4), ['mqueue', 'null', 'pts', 'shm'], 'only what the directory holds: no default node, symlink or ptmx added');
+  t.ok(lines.includes('/dev ro,nosuid,relatime'), 'read-only');
+  for (const d of ['/dev/pts', '/dev/shm', '/dev/mqueue']) t.ok(lines.some((l) => l.startsWith(`${d} `)), `${d} mounted on it`);
+  t.ok(lines.includes('null-ok'));
+  t.match(r.stdout, /touch: \/dev\/new: Read-only file system/);
+  t.same(fs.readdirSync(dev).sort(), ['mqueue', 'null', 'pts', 'shm'], 'the source directory untouched');
+});

@@ -170,6 +170,14 @@ t.test('rootfsPropagation unbindable is in effect inside', async (t) => {
   t.match(r.stdout, /^\d+ \d+ \S+ \S+ \/ \S+ unbindable /m, 'the root mount is unbindable');
 });
 
+t.test('rootfsPropagation shared is in effect inside', async (t) => {
+  const r = runContainer(t, ['cat', '/proc/self/mountinfo'], (c) => (c.linux.rootfsPropagation = 'shared'));
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^\d+ \d+ \S+ \S+ \/ \S+ shared:\d+ /m, 'the root mount is shared');
+  const dflt = runContainer(t, ['cat', '/proc/self/mountinfo']);
+  t.match(dflt.stdout, /^\d+ \d+ \S+ \S+ \/ \S+ - /m, 'without it, private');
+});
+
 t.test('masked directories share one read-only tmpfs', async (t) => {
   const r = runContainer(t, ['sh', '-c', 'stat -c %d /tmp /var; touch /tmp/x 2>&1 || echo refused'], (c) => {
     c.linux.maskedPaths = ['/tmp', '/var'];

@@ -38,6 +38,15 @@ export function planDevices(configured: Device[] | undefined, inUserNs: boolean)
   return [...out.values()];
 }
 
+/**
+ * A /dev bound from elsewhere is taken as it is, as runc takes it: no node, symlink or ptmx is made in it (it
+ * may be read-only, and it is someone else's tree).
+ */
+export function devIsBound(mounts: Mount[] | undefined): boolean {
+  return (mounts ?? []).some((m) =>
+    m.destination.replace(/\/+$/, '').replace(/\/{2,}/g, '/') === '/dev' && (m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind')));
+}
+
 export function planDevSymlinks(mounts: Mount[] | undefined, hasKcore: boolean): { target: string; linkpath: string }[] {
   const links = [
     { target: '/proc/self/fd', linkpath: '/dev/fd' },

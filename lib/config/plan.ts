@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { initStubPath, type NativePlan } from '../native';
 import type { Bundle } from './load';
-import { planDevSymlinks, planDevices } from './devices';
+import { devIsBound, planDevSymlinks, planDevices } from './devices';
 import { PROPAGATION, planMount } from './mounts';
 import { cgroupPlacement, type CgroupRecord } from '../cgroups/manager';
 import { initControl, processEnv } from './process';
@@ -267,9 +267,10 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
     mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups)),
-    // Without a mount namespace of its own the rootfs is used as it is: not even the default nodes are made.
-    devices: ownMounts ? planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')) : [],
-    symlinks: ownMounts ? planDevSymlinks(spec.mounts, host.hasKcore) : [],
+    // Without a mount namespace of its own the rootfs is used as it is, and so is a /dev bound from elsewhere:
+    // not even the default nodes are made.
+    devices: ownMounts && !devIsBound(spec.mounts) ? planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')) : [],
+    symlinks: ownMounts && !devIsBound(spec.mounts) ? planDevSymlinks(spec.mounts, host.hasKcore) : [],
     ...createContainerPlan(spec, opts.hookState ?? {}),
     sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(host, ns.joined.get(t)!, t))),
     readonlyPaths: spec.linux?.readonlyPaths ?? [],
