@@ -18,6 +18,8 @@ export interface NativeMount {
   type: string;
   data: string;
   flags: number;
+  /** MS_* flags the options clear: a bind with any is remounted even when nothing is set. */
+  clearedFlags?: number;
   propagation: number;
   recursiveReadonly: boolean;
   /** tmpcopyup: the image's content at the destination is copied into the new tmpfs. */

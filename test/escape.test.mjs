@@ -33,6 +33,28 @@ t.test('symlinks in the rootfs cannot redirect mounts, devices or cwd to the hos
   t.equal(again.stdout.split('\n')[0], `${host}/cwd`, 'cwd resolved inside the rootfs');
 });
 
+t.test('bind mounts through dangling symlinks (the last component, or one on the way) land inside the rootfs', async (t) => {
+  const source = target(t);
+  fs.writeFileSync(path.join(source, 'f'), 'bound\n');
+  const host = target(t); // where an absolute link would lead if it were followed on the host
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', `cat ${host}/last/f ${host}/way/sub/f`];
+    c.mounts.push({ destination: '/last', type: 'bind', source, options: ['rbind'] });
+    c.mounts.push({ destination: '/way/sub', type: 'bind', source, options: ['rbind'] });
+  });
+  const rootfs = path.join(bundle, 'rootfs');
+  fs.symlinkSync(`${host}/last`, path.join(rootfs, 'last')); // dangling: the last component
+  fs.symlinkSync(`${host}/way`, path.join(rootfs, 'way')); // dangling: a component on the way
+  const r = ocirun(root, ['run', '--bundle', bundle, 'dl']);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'bound\nbound\n', 'both mounted where the links point, read inside');
+  t.ok(fs.statSync(path.join(rootfs, host, 'last')).isDirectory(), 'the target was made inside the rootfs');
+  t.ok(fs.statSync(path.join(rootfs, host, 'way', 'sub')).isDirectory());
+  t.same(fs.readdirSync(host), [], 'nothing made at the host path the links name');
+  t.same(hostMountsUnder(host), []);
+});
+
 t.test('a symlink to a magic link is resolved as text, inside the rootfs', async (t) => {
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => {

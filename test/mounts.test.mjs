@@ -155,3 +155,34 @@ t.test('a read-only /dev bound from a directory: taken as it is (no node made in
   t.match(r.stdout, /touch: \/dev\/new: Read-only file system/);
   t.same(fs.readdirSync(dev).sort(), ['mqueue', 'null', 'pts', 'shm'], 'the source directory untouched');
 });
+
+t.test('bind flags as runc sets them: any option set or cleared remounts with exactly those; locked flags in a user namespace', async (t) => {
+  const src = hostDir(t, { f: 'x' });
+  execFileSync('mount', ['--bind', src, src]);
+  t.teardown(() => execFileSync('umount', [src]));
+  execFileSync('mount', ['-o', 'remount,bind,ro,nosuid,nodev,noexec,noatime', src]);
+  const flagsOf = (options, edit = () => {}) => {
+    // Under /tmp (1777): a mapped root may make the mount point there.
+    const r = runContainer(t, ['sh', '-c', 'grep " /tmp/m " /proc/self/mountinfo | cut -d" " -f6'], (c) => {
+      c.mounts.push({ destination: '/tmp/m', type: 'bind', source: src, options });
+      edit(c);
+    });
+    return r.status === 0 ? r.stdout.trim() : r.stderr;
+  };
+  for (const [options, want] of [
+    [['rbind'], 'ro,nosuid,nodev,noexec,noatime'], // nothing asked: the source's flags
+    [['rbind', 'rw'], 'rw,noatime'], // a cleared flag alone remounts; the atime flag is kept unless one is given
+    [['rbind', 'rw', 'dev', 'exec', 'suid'], 'rw,noatime'],
+    [['rbind', 'nosymfollow'], 'rw,noatime,nosymfollow'],
+    [['rbind', 'ro', 'relatime'], 'ro,relatime'],
+    [['rbind', 'norelatime'], 'rw,noatime'],
+  ])
+    t.equal(flagsOf(options), want, options.join(','));
+  const userns = (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  };
+  t.equal(flagsOf(['rbind', 'nosymfollow'], userns), 'ro,nosuid,nodev,noexec,noatime,nosymfollow', 'in a user namespace the locked flags stay');
+  t.match(flagsOf(['rbind', 'rw'], userns), /\/mounts\/\d+ \(\/tmp\/m\): \/tmp\/m: mount\(MS_REMOUNT\|MS_BIND\): operation not permitted: the options clear a flag .* locked/, 'clearing a locked flag is an error that says so');
+});

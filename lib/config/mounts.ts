@@ -41,13 +41,17 @@ export const PROPAGATION: Record<string, number> = {
 export function planMount(m: Mount, index: number, bundleDir: string, host: HostFacts, ownCgroups?: CgroupDirs): NativeMount {
   const where = `/mounts/${index}`;
   let flags = 0;
+  let cleared = 0;
   let propagation = 0;
   let recursiveReadonly = false;
   let copyUp = false;
   const data: string[] = [];
   for (const opt of m.options ?? []) {
     const f = FLAG_OPTIONS[opt];
-    if (f) flags = (flags | f[0]) & ~f[1];
+    if (f) {
+      flags = (flags | f[0]) & ~f[1];
+      cleared = (cleared | f[1]) & ~f[0];
+    }
     else if (PROPAGATION[opt] !== undefined) propagation = PROPAGATION[opt];
     else if (opt === 'rro') recursiveReadonly = true;
     else if (opt === 'tmpcopyup') copyUp = true;
@@ -69,7 +73,7 @@ export function planMount(m: Mount, index: number, bundleDir: string, host: Host
     const source = path.resolve(bundleDir, m.source);
     const kind = host.pathKind(source);
     if (!kind) throw new ConfigError(`${where}/source`, `bind source ${source} does not exist`);
-    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, sourceIsFile: kind !== 'directory' };
+    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, ...(cleared ? { clearedFlags: cleared } : {}), sourceIsFile: kind !== 'directory' };
   }
   if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
   if (m.type === 'cgroup') return planCgroupMount(base, flags, host, ownCgroups);

@@ -153,6 +153,7 @@ ocirun::MountPlan to_mount(Fields& m) {
   mp.type = m.str("type");
   mp.data = m.str("data");
   mp.flags = (unsigned long)m.num("flags");
+  mp.clearedFlags = m.present("clearedFlags") ? (unsigned long)m.num("clearedFlags") : 0;
   mp.propagation = (unsigned long)m.num("propagation");
   mp.recursiveReadonly = m.flag("recursiveReadonly");
   mp.copyUp = m.flag("copyUp", false);

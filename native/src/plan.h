@@ -23,6 +23,9 @@ struct MountPlan {
   std::string type;
   std::string data;         // filesystem-specific options, comma separated
   unsigned long flags = 0;  // MS_* flags applied at mount time
+  // MS_* flags the options clear ("rw", "suid", "norelatime", ...): on a bind they call for a remount too,
+  // even with nothing to set, as runc does.
+  unsigned long clearedFlags = 0;
   unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
   bool recursiveReadonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
   bool copyUp = false;             // "tmpcopyup": the image's content of the mount point copied into the tmpfs

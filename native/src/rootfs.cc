@@ -37,13 +37,23 @@ unsigned long current_mount_flags(const char* path) {
   return f;
 }
 
-int remount_bind(const char* target, unsigned long flags, SysError& e) {
+// A bind remounted with exactly `flags` (runc's "mount --bind -o" reading: what is not asked for is cleared,
+// the atime flags excepted, which the kernel keeps unless one is given). Refused (EPERM: a user namespace
+// locks the flags a mount came with), it is retried with the locked flags kept, unless the options clear one
+// of them explicitly (`cleared`): that cannot be done, and the error says so.
+int remount_bind(const char* target, unsigned long flags, SysError& e, unsigned long cleared = 0) {
   if (mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | flags, nullptr) == 0) return 0;
-  if (errno == EPERM &&
-      mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | flags | (current_mount_flags(target) & kLockableFlags),
-            nullptr) == 0)
+  int err = errno;
+  unsigned long locked = current_mount_flags(target) & kLockableFlags;
+  if (err == EPERM && !(locked & cleared) &&
+      mount(nullptr, target, nullptr, MS_REMOUNT | MS_BIND | flags | locked, nullptr) == 0)
     return 0;
-  return fail(e, "mount(MS_REMOUNT|MS_BIND)", target);
+  fail(e, "mount(MS_REMOUNT|MS_BIND)", target, err);
+  if (err == EPERM && (locked & cleared))
+    copy_str(e.detail, sizeof e.detail,
+             "mount(MS_REMOUNT|MS_BIND): operation not permitted: the options clear a flag (ro, nosuid, nodev or noexec) "
+             "that the source mount has locked in this user namespace");
+  return -1;
 }
 
 int set_recursive_readonly(int fd, const char* dest, SysError& e) {
@@ -193,12 +203,15 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
 
   // The fd above still names the directory under the new mount: reopen the destination to reach the mount.
   const unsigned long remount = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-  if (m.kind != MountPlan::kBind && !m.propagation && !m.recursiveReadonly) return 0;
-  if (m.kind == MountPlan::kBind && !remount && !m.propagation && !m.recursiveReadonly) return 0;
+  const bool reflag = m.kind == MountPlan::kBind && (remount || m.clearedFlags);
+  if (!reflag && !m.propagation && !m.recursiveReadonly) return 0;
   fd = open_in_root(root_fd, dest, e);
   if (fd < 0) return -1;
   FdPath mounted(fd);
-  if (m.kind == MountPlan::kBind && remount && remount_bind(mounted.c_str(), remount, e) < 0) rc = -1;
+  if (reflag && remount_bind(mounted.c_str(), remount, e, m.clearedFlags) < 0) {
+    copy_str(e.path, sizeof e.path, dest);  // not the fd path it went through
+    rc = -1;
+  }
   if (!rc && m.propagation && mount(nullptr, mounted.c_str(), nullptr, m.propagation, nullptr) < 0)
     rc = fail(e, "mount(propagation)", dest);
   if (!rc && m.recursiveReadonly) rc = set_recursive_readonly(fd, dest, e);
