@@ -186,3 +186,36 @@ t.test('bind flags as runc sets them: any option set or cleared remounts with ex
   t.equal(flagsOf(['rbind', 'nosymfollow'], userns), 'ro,nosuid,nodev,noexec,noatime,nosymfollow', 'in a user namespace the locked flags stay');
   t.match(flagsOf(['rbind', 'rw'], userns), /\/mounts\/\d+ \(\/tmp\/m\): \/tmp\/m: mount\(MS_REMOUNT\|MS_BIND\): operation not permitted: the options clear a flag .* locked/, 'clearing a locked flag is an error that says so');
 });
+
+const userns = (c) => {
+  c.linux.namespaces.push({ type: 'user' });
+  c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+};
+
+t.test('mounts go in config order: a bind of what an earlier mount made, with and without a user namespace', async (t) => {
+  for (const [label, edit] of [['no user namespace', () => {}], ['user namespace', userns]]) {
+    const r = runContainer(t, ['sh', '-c', 'echo seen > /tmp/made/f; cat /tmp/again/f; stat -c %d /tmp/made /tmp/again'], (c) => {
+      c.mounts.push({ destination: '/tmp/made', type: 'tmpfs', source: 'tmpfs' });
+      c.mounts.push({ destination: '/tmp/again', type: 'bind', source: 'rootfs/tmp/made', options: ['rbind'] }); // made by the one before
+      edit(c);
+    });
+    t.equal(r.status, 0, `${label}: ${r.stderr}`);
+    const [seen, a, b] = r.stdout.trim().split('\n');
+    t.equal(seen, 'seen', `${label}: the bind shows the tmpfs the earlier mount made`);
+    t.equal(a, b, `${label}: one filesystem`);
+  }
+});
+
+t.test('in a user namespace, a bind source its root cannot reach is still mounted (runc\'s way: from the runtime\'s copy)', async (t) => {
+  const top = hostDir(t);
+  fs.chmodSync(top, 0o700); // the container's root (host uid 200000) may not pass
+  fs.mkdirSync(path.join(top, 'inner'));
+  fs.writeFileSync(path.join(top, 'inner', 'f'), 'reached\n');
+  const r = runContainer(t, ['sh', '-c', 'cat /tmp/m/f; ls /tmp/m'], (c) => {
+    c.mounts.push({ destination: '/tmp/m', type: 'bind', source: path.join(top, 'inner'), options: ['rbind', 'ro'] });
+    userns(c);
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'reached\nf\n');
+});

@@ -234,3 +234,19 @@ t.test('no mount namespace of its own: --no-pivot is refused in runc\'s words', 
   t.match(r.stderr, /unable to use no-pivot without a private MNT namespace/);
   t.same(fs.readdirSync(r.root), []);
 });
+
+t.test('joining a user namespace that another user owns (setgroups denied, one id mapped)', async (t) => {
+  const { spawn } = await import('node:child_process');
+  // nobody's own user namespace, as `unshare --user --map-root-user` makes it: root inside is nobody outside.
+  const owner = spawn('unshare', ['--user', '--map-root-user', 'sleep', '100'], { uid: 65534, gid: 65534, stdio: 'ignore' });
+  t.teardown(() => owner.kill('SIGKILL'));
+  await waitFor(() => ns(owner.pid, 'user') !== fs.readlinkSync('/proc/self/ns/user'));
+  const r = runContainer(t, ['sh', '-c', 'id -u; cat /proc/self/uid_map; cat /proc/self/setgroups; ls /dev/pts'], (c) =>
+    c.linux.namespaces.push({ type: 'user', path: `/proc/${owner.pid}/ns/user` }));
+  t.equal(r.status, 0, r.stderr);
+  const [uid, map, setgroups] = r.stdout.trim().split('\n');
+  t.equal(uid, '0');
+  t.match(map, /^\s*0\s+65534\s+1$/, 'its mapping: root is nobody');
+  t.equal(setgroups, 'deny');
+  t.match(r.stdout, /ptmx/, 'devpts mounted (without a gid= that namespace does not map)');
+});

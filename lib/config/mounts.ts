@@ -38,7 +38,14 @@ export const PROPAGATION: Record<string, number> = {
  * no cgroup namespace of its own. A cgroup mount then binds those (as runc does), since a cgroup filesystem
  * mounted there would show the hierarchy's root.
  */
-export function planMount(m: Mount, index: number, bundleDir: string, host: HostFacts, ownCgroups?: CgroupDirs): NativeMount {
+export function planMount(
+  m: Mount,
+  index: number,
+  bundleDir: string,
+  host: HostFacts,
+  ownCgroups?: CgroupDirs,
+  madeEarlier: (source: string) => boolean = () => false,
+): NativeMount {
   const where = `/mounts/${index}`;
   let flags = 0;
   let cleared = 0;
@@ -71,7 +78,9 @@ export function planMount(m: Mount, index: number, bundleDir: string, host: Host
   if (isBind) {
     if (!m.source) throw new ConfigError(`${where}/source`, 'a bind mount needs a source');
     const source = path.resolve(bundleDir, m.source);
-    const kind = host.pathKind(source);
+    // A source that does not exist yet may be made by an earlier mount of this container (mounts go in order):
+    // the container's view of it is bound, a directory.
+    const kind = host.pathKind(source) ?? (madeEarlier(source) ? 'directory' : undefined);
     if (!kind) throw new ConfigError(`${where}/source`, `bind source ${source} does not exist`);
     return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, ...(cleared ? { clearedFlags: cleared } : {}), sourceIsFile: kind !== 'directory' };
   }

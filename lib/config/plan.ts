@@ -139,6 +139,15 @@ function checkNetDevices(spec: Spec, ns: Namespaces, host: HostFacts): void {
   }
 }
 
+/** Whether a host path lies in the rootfs below the destination of one of the mounts before mount `i`. */
+function underEarlierMount(spec: Spec, i: number, rootfs: string): (source: string) => boolean {
+  return (source) =>
+    (spec.mounts ?? []).slice(0, i).some((m) => {
+      const at = path.join(rootfs, path.posix.resolve('/', m.destination));
+      return source === at || source.startsWith(`${at}/`);
+    });
+}
+
 const HOST_NAME_MAX = 64;
 /** exec(2)'s limits: one string, and all of argv and envp with their pointers (ARG_MAX as Linux counts it). */
 const MAX_ARG_STRLEN = 128 * 1024;
@@ -266,7 +275,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     noPivot: opts.noPivot === true,
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
-    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups)),
+    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups, underEarlierMount(spec, i, bundle.rootfs))),
     // Without a mount namespace of its own the rootfs is used as it is, and so is a /dev bound from elsewhere:
     // not even the default nodes are made.
     devices: ownMounts && !devIsBound(spec.mounts) ? planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')) : [],

@@ -172,7 +172,7 @@ int rootfs_prepare(ChildContext& ctx, SysError& e) {
   ctx.root_fd = prepare_rootfs(*ctx.plan, e);
   return ctx.root_fd < 0 ? -1 : 0;
 }
-int rootfs_mounts(ChildContext& ctx, SysError& e) { return mount_all(*ctx.plan, ctx.root_fd, e); }
+int rootfs_mounts(ChildContext& ctx, SysError& e) { return mount_all(*ctx.plan, ctx.root_fd, ctx.source_fds, e); }
 int rootfs_devices(ChildContext& ctx, SysError& e) { return create_devices(*ctx.plan, ctx.root_fd, e); }
 int rootfs_symlinks(ChildContext& ctx, SysError& e) { return create_symlinks(*ctx.plan, ctx.root_fd, e); }
 int create_container_hooks(ChildContext& ctx, SysError& e) {

@@ -19,6 +19,7 @@ struct ChildContext {
   const int* ns_fds;   // fds of the namespaces to join, in plan.joins order
   bool two_stage;      // namespaces are joined before new ones are made; the pid namespace needs a fork
   bool wait_cgroups;   // the parent sends kSyncCgroupDone once the process is in its cgroup2 cgroup
+  const int* source_fds;  // per plan.mounts entry: a detached copy of a bind source (user namespace), else -1
   const int* tasks_fds;  // the v1 `tasks` files of plan.cgroupTasks, opened by the parent, in that order
   int sync_target;     // fd numbers the stub finds its sync socket and fifo at (above the preserved fds)
   int fifo_target;

@@ -20,6 +20,7 @@ namespace ocirun {
 namespace {
 
 constexpr unsigned long kLockableFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
+constexpr unsigned kMoveMountFEmptyPath = 0x04, kMoveMountTEmptyPath = 0x40;  // <linux/mount.h>
 
 // Flags a remount must keep: in a user namespace the kernel refuses to drop nosuid/nodev/noexec/ro that the
 // mount already had ("locked" flags), so read them back from the mount itself.
@@ -163,7 +164,26 @@ const char* tmpfs_data(const MountPlan& m, int root_fd, char* out, size_t cap) {
   return out;
 }
 
-int mount_one(const MountPlan& m, int root_fd, SysError& e) {
+// `data` without its `key`=... option, into `out`; false when it has none. No allocation (the cloned child).
+bool drop_option(const char* data, const char* key, char* out, size_t cap) {
+  size_t n = 0, klen = strlen(key);
+  bool dropped = false;
+  for (const char* p = data; *p;) {
+    const char* end = strchr(p, ',');
+    size_t len = end ? size_t(end - p) : strlen(p);
+    if (strncmp(p, key, klen) == 0) {
+      dropped = true;
+    } else {
+      if (n && n + 1 < cap) out[n++] = ',';
+      for (size_t i = 0; i < len && n + 1 < cap; i++) out[n++] = p[i];
+    }
+    p += len + (end ? 1 : 0);
+  }
+  out[n] = 0;
+  return dropped;
+}
+
+int mount_one(const MountPlan& m, int root_fd, int source_fd, SysError& e) {
   const char* dest = m.destination.c_str();
   if (refuse_symlinked_destination(m, root_fd, e) < 0) return -1;
   char data_buf[4096];
@@ -184,12 +204,27 @@ int mount_one(const MountPlan& m, int root_fd, SysError& e) {
     FdPath target(fd);
     switch (m.kind) {
       case MountPlan::kBind:
-        if (mount(m.source.c_str(), target.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) < 0)
-          rc = fail(e, "mount(MS_BIND)", m.source.c_str());
+        // By path first: a source that an earlier mount of this container made or covered is the one meant.
+        // A source the container's root may not reach (a user namespace) is attached from the detached copy
+        // the runtime made of it before the clone (open_tree), as runc does.
+        if (mount(m.source.c_str(), target.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) < 0) {
+          int err = errno;
+          if (err != EACCES || source_fd < 0)
+            rc = fail(e, "mount(MS_BIND)", m.source.c_str(), err);
+          else if (syscall(SYS_move_mount, source_fd, "", fd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath) < 0)
+            rc = fail(e, "move_mount", m.source.c_str());
+        }
         break;
       case MountPlan::kFilesystem:
-        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *data ? data : nullptr) < 0)
-          rc = fail(e, "mount", dest);
+        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *data ? data : nullptr) < 0) {
+          // A devpts gid= that the user namespace does not map (one joined, owned by another user) is
+          // refused with EINVAL: the pts then belong to the process's group, as with crun.
+          char without[4096];
+          int err = errno;
+          if (!(err == EINVAL && strcmp(m.type.c_str(), "devpts") == 0 && drop_option(data, "gid=", without, sizeof without) &&
+                mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *without ? without : nullptr) == 0))
+            rc = fail(e, "mount", dest, err);
+        }
         break;
       case MountPlan::kCgroupV1Tree:
         rc = mount_cgroup_v1_tree(m, root_fd, target.c_str(), e);
@@ -242,9 +277,9 @@ int prepare_rootfs(const ContainerPlan& p, SysError& e) {
   return fd;
 }
 
-int mount_all(const ContainerPlan& p, int root_fd, SysError& e) {
+int mount_all(const ContainerPlan& p, int root_fd, const int* source_fds, SysError& e) {
   for (size_t i = 0; i < p.mounts.size(); i++)
-    if (mount_one(p.mounts[i], root_fd, e) < 0) return add_context(e, "/mounts/", i, p.mounts[i].destination.c_str());  // its JSON pointer: one to one
+    if (mount_one(p.mounts[i], root_fd, source_fds[i], e) < 0) return add_context(e, "/mounts/", i, p.mounts[i].destination.c_str());  // its JSON pointer: one to one
   return 0;
 }
 

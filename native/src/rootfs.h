@@ -12,7 +12,9 @@ namespace ocirun {
 int prepare_rootfs(const ContainerPlan& p, SysError& e);
 
 // The config's mounts, in config order, every destination resolved inside the rootfs.
-int mount_all(const ContainerPlan& p, int root_fd, SysError& e);
+// `source_fds`: per mount, -1 or a detached copy of the bind source that the runtime made before the clone
+// (open_tree: a user namespace may not reach the source by path); used only when the path is refused.
+int mount_all(const ContainerPlan& p, int root_fd, const int* source_fds, SysError& e);
 
 // Device nodes (mknod, or a bind of the host's node inside a user namespace) and /dev symlinks.
 int create_devices(const ContainerPlan& p, int root_fd, SysError& e);

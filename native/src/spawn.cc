@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -255,6 +256,18 @@ int spawn_begin(SpawnState& st, SysError& e) {
     tasks_fds.push_back(fd);
   }
 
+  // In a user namespace (new or joined) the container's root may not be able to reach a bind source by path: each is
+  // opened here too, by the runtime, for the child to fall back on (rootfs.h). A source that does not exist
+  // yet (an earlier mount of the container makes it) has none.
+  std::vector<int> source_fds(plan.mounts.size(), -1);
+  bool in_userns = plan.cloneFlags & CLONE_NEWUSER;
+  for (const auto& j : plan.joins) in_userns |= j.type == CLONE_NEWUSER;
+  if (in_userns)
+    for (size_t i = 0; i < plan.mounts.size(); i++)
+      if (plan.mounts[i].kind == MountPlan::kBind)
+        source_fds[i] = keep(static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, plan.mounts[i].source.c_str(),
+            1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | ((plan.mounts[i].flags & MS_REC) ? 0x8000 /* AT_RECURSIVE */ : 0))));
+
   // Everything the child reads is built here, before clone.
   ChildContext ctx = {};
   ctx.plan = &plan;
@@ -264,6 +277,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
   ctx.ns_fds = ns_fds.data();
   ctx.root_fd = joined_root;
   ctx.tasks_fds = tasks_fds.data();
+  ctx.source_fds = source_fds.data();
   ctx.sync_target = 3 + plan.preserveFds;
   ctx.fifo_target = 4 + plan.preserveFds;
   // The stub's argv is its sync socket's number and nothing else: what it is told comes in the control

@@ -24,6 +24,17 @@ static int capset_all(const uint64_t* caps) {
   return int(syscall(SYS_capset, &hdr, data));
 }
 
+// Whether this user namespace denies setgroups (its /proc/self/setgroups says "deny": one made by an
+// unprivileged user, or joined from one).
+static bool setgroups_denied() {
+  int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[8] = {};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return n >= 4 && buf[0] == 'd' && buf[1] == 'e' && buf[2] == 'n' && buf[3] == 'y';
+}
+
 void drop_privileges(const Control& c) {
   if (c.set_caps)
     for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
@@ -31,7 +42,11 @@ void drop_privileges(const Control& c) {
         fail(ocirun::kStepCapabilities, "prctl(PR_CAPBSET_DROP)", "", errno);
   // Keep the capabilities across the uid change; capset below sets the final ones.
   if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(ocirun::kStepUser, "prctl(PR_SET_KEEPCAPS)", "", errno);
-  if (setgroups(c.ngroups, c.groups) < 0) fail(ocirun::kStepUser, "setgroups", "", errno);
+  // Where setgroups is denied no group list can be set, and the process keeps the one it has, as runc leaves it.
+  if (setgroups(c.ngroups, c.groups) < 0) {
+    int err = errno;
+    if (err != EPERM || !setgroups_denied()) fail(ocirun::kStepUser, "setgroups", "", err);
+  }
   if (setresgid(c.gid, c.gid, c.gid) < 0) fail(ocirun::kStepUser, "setresgid", "", errno);
   if (setresuid(c.uid, c.uid, c.uid) < 0) fail(ocirun::kStepUser, "setresuid", "", errno);
   if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail(ocirun::kStepUser, "prctl(PR_SET_KEEPCAPS)", "", errno);
