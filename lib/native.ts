@@ -75,6 +75,8 @@ export interface NativePlan {
   sharesRuntimeMounts?: boolean;
   rootReadonly: boolean;
   noPivot: boolean;
+  /** --no-pivot: whole proc and sysfs mounts of the runtime's namespace outside the rootfs, to detach first. */
+  hostProcSys?: string[];
   /** Name of a new session keyring for the container; none with --no-new-keyring. */
   sessionKeyring?: string;
   rootPropagation: number;

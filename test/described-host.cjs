@@ -11,6 +11,7 @@ function describedHost(facts = {}) {
     selinux: false,
     numaNodes: new Set([0, 1]),
     resctrl: false,
+    procSysMounts: ['/proc', '/sys'],
     cgroupMounts: [
       { mountPoint: '/sys/fs/cgroup/unified', fstype: 'cgroup2', superOpts: 'rw,nsdelegate' },
       { mountPoint: '/sys/fs/cgroup/memory', fstype: 'cgroup', superOpts: 'rw,memory' },

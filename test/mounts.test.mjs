@@ -1,7 +1,7 @@
 // Mounts into the rootfs: kinds, options, order, propagation, /dev, and the root itself.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { fs, os, path, hostMountsUnder, makeBundle, ocirun, runContainer, testRoot } from './helpers.mjs';
+import { fs, os, path, hostMountsUnder, makeBundle, ocirun, ok, repo, runContainer, state, testRoot } from './helpers.mjs';
 
 function hostDir(t, files = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-hostdir-'));
@@ -75,6 +75,21 @@ t.test('readonly root, and --no-pivot', async (t) => {
   const np = runContainer(t, ['sh', '-c', 'ls /bin/busybox && cat /proc/self/mountinfo | wc -l'], () => {}, ['--no-pivot']);
   t.equal(np.status, 0, np.stderr);
   t.match(np.stdout, /^\/bin\/busybox\n/);
+});
+
+t.test('--no-pivot: the runtime\'s whole proc and sysfs are gone from the container\'s namespace', async (t) => {
+  // listmount(2) sees every mount of the namespace, also those below the chroot that mountinfo leaves out.
+  const tool = path.join(os.tmpdir(), `ns-mounts-${process.pid}`);
+  execFileSync('cc', ['-O2', '-o', tool, path.join(repo, 'test', 'helpers', 'ns-mounts.c')]);
+  t.teardown(() => fs.rmSync(tool, { force: true }));
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['run', '-d', '--no-pivot', '--bundle', bundle, 'np']);
+  const mounts = execFileSync(tool, [String(state(root, 'np').pid)], { encoding: 'utf8' }).trim().split('\n').map((l) => l.split(' '));
+  const hostDev = (p) => String(fs.statSync(p).dev);
+  t.ok(mounts.some(([type]) => type === 'proc'), 'the container\'s own proc is there');
+  t.same(mounts.filter(([type, dev]) => (type === 'proc' && dev === hostDev('/proc')) || (type === 'sysfs' && dev === hostDev('/sys'))), [],
+    'no mount of the host\'s proc or sysfs left below the chroot');
 });
 
 t.test('/dev: default nodes, configured devices, pts, shm and symlinks', async (t) => {

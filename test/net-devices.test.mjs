@@ -1,7 +1,7 @@
 // linux.netDevices with devices the test makes itself (veth pairs, a tap device, a named network namespace):
 // never the host's own interfaces. Each is removed at teardown whatever happened.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fs, makeBundle, ocirun, ok, runContainer, testRoot, waitFor } from './helpers.mjs';
 
 const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8' });
@@ -32,9 +32,13 @@ t.test('a veth end moves in renamed, with its address and up state; the namespac
 });
 
 t.test('into a joined network namespace: there while the container lives, back on the host after delete', async (t) => {
-  const netns = name('ns');
-  ip('netns', 'add', netns);
-  t.teardown(() => ip('netns', 'del', netns));
+  // A network namespace that outlives the container, held by a process of the test's own (not `ip netns add`,
+  // which would leave its /run/netns mount on the host).
+  const holder = spawn('unshare', ['--net', 'sleep', '1000'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill('SIGKILL'));
+  const netns = `/proc/${holder.pid}/ns/net`;
+  await waitFor(() => fs.readlinkSync(netns) !== fs.readlinkSync('/proc/self/ns/net'));
+  const inNs = (...args) => execFileSync('nsenter', [`--net=${netns}`, 'ip', ...args], { encoding: 'utf8' });
   const tap = name('t');
   ip('tuntap', 'add', 'dev', tap, 'mode', 'tap');
   t.teardown(() => { if (exists(tap)) ip('link', 'del', tap); });
@@ -42,18 +46,18 @@ t.test('into a joined network namespace: there while the container lives, back o
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => {
     c.process.args = ['sleep', '100'];
-    c.linux.namespaces.find((n) => n.type === 'network').path = `/run/netns/${netns}`;
+    c.linux.namespaces.find((n) => n.type === 'network').path = netns;
     c.linux.netDevices = { [tap]: { name: 'tap0' } };
   });
   ok(root, ['run', '-d', '--bundle', bundle, 'j']);
   t.notOk(exists(tap), 'gone from the host');
-  t.match(ip('-n', netns, '-o', '-4', 'addr', 'show', 'dev', 'tap0'), /inet 10\.124\.0\.1\/24/, 'in the joined namespace as tap0, with its address');
+  t.match(inNs('-o', '-4', 'addr', 'show', 'dev', 'tap0'), /inet 10\.124\.0\.1\/24/, 'in the joined namespace as tap0, with its address');
   const e = ok(root, ['exec', 'j', 'ip', '-o', 'link', 'show', 'tap0']);
   t.match(e.stdout, /tap0:/, 'the container sees it');
   ok(root, ['delete', '--force', 'j']);
   t.ok(exists(tap), 'back on the host under its own name');
   t.match(ip('-o', '-4', 'addr', 'show', 'dev', tap), /inet 10\.124\.0\.1\/24/, 'with its address');
-  t.notOk(/tap0/.test(ip('-n', netns, '-o', 'link')), 'not left in the namespace');
+  t.notOk(/tap0/.test(inNs('-o', 'link')), 'not left in the namespace');
 });
 
 t.test('bad netDevices: a clear error naming the field, exit 1, the device still on the host, nothing left', async (t) => {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
+import { mountTable } from '../mountinfo';
 
 export type CgroupMode = 'unified' | 'hybrid' | 'legacy';
 
@@ -16,24 +17,15 @@ export interface Hierarchies {
 }
 
 export interface CgroupMount {
+  root: string;
   mountPoint: string;
   fstype: 'cgroup' | 'cgroup2';
   superOpts: string;
 }
 
-let mounts: CgroupMount[] | undefined;
-
-/** This host's cgroup mounts, from one read of mountinfo per process. */
+/** This host's cgroup mounts. */
 export function cgroupMounts(): CgroupMount[] {
-  if (mounts) return mounts;
-  mounts = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
-    if (fstype === 'cgroup' || fstype === 'cgroup2') mounts.push({ mountPoint: line.slice(0, sep).split(' ')[4], fstype, superOpts });
-  }
-  return mounts;
+  return mountTable().filter((m): m is CgroupMount => m.fstype === 'cgroup' || m.fstype === 'cgroup2');
 }
 
 let cached: Hierarchies | undefined;

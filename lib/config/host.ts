@@ -4,6 +4,7 @@
 // capability, a host with AppArmor) and drive plan.ts without root (test/plan.test.mjs).
 import * as fs from 'node:fs';
 import { cgroupMounts, type CgroupMount } from '../cgroups/hierarchy';
+import { mountTable } from '../mountinfo';
 import type { NamespaceType } from './spec';
 
 export interface HostFacts {
@@ -20,6 +21,8 @@ export interface HostFacts {
   readonly resctrl: boolean;
   /** The host's cgroup mounts, from the runtime's mountinfo. */
   readonly cgroupMounts: CgroupMount[];
+  /** Where whole proc and sysfs filesystems are mounted in the runtime's mount namespace. */
+  readonly procSysMounts: string[];
   /** What is at a host path (a bind mount's source): undefined when nothing is. */
   pathKind(p: string): 'directory' | 'file' | undefined;
   /** The identity (device:inode) of the namespace that a path such as /proc/PID/ns/net names. */
@@ -92,7 +95,10 @@ class LiveHost implements HostFacts {
     });
   }
   get resctrl(): boolean {
-    return this.once('resctrl', () => fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(' - resctrl '));
+    return this.once('resctrl', () => mountTable().some((m) => m.fstype === 'resctrl'));
+  }
+  get procSysMounts(): string[] {
+    return this.once('procSysMounts', () => mountTable().filter((m) => m.root === '/' && (m.fstype === 'proc' || m.fstype === 'sysfs')).map((m) => m.mountPoint));
   }
   get cgroupMounts(): CgroupMount[] {
     return cgroupMounts();

@@ -273,6 +273,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     sharesRuntimeMounts: !ownMounts,
     rootReadonly: spec.root.readonly === true,
     noPivot: opts.noPivot === true,
+    ...(opts.noPivot ? { hostProcSys: host.procSysMounts.filter((p) => p !== bundle.rootfs && !p.startsWith(`${bundle.rootfs}/`)) } : {}),
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
     mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups, underEarlierMount(spec, i, bundle.rootfs))),

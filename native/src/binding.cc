@@ -198,6 +198,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.rootfs = f.str("rootfs");
   p.rootReadonly = f.flag("rootReadonly");
   p.noPivot = f.flag("noPivot");
+  if (f.present("hostProcSys")) p.hostProcSys = f.strings("hostProcSys");
   p.ownMounts = !f.flag("sharesRuntimeMounts", false);
   p.rootPropagation = (unsigned long)f.num("rootPropagation");
   p.mounts = f.objects<ocirun::MountPlan>("mounts", true, to_mount);

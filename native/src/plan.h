@@ -96,6 +96,9 @@ struct ContainerPlan {
   bool ownMounts = true;
   bool rootReadonly = false;
   bool noPivot = false;
+  // --no-pivot: where the runtime's namespace has whole proc and sysfs mounts outside the rootfs. They stay
+  // reachable below a chroot, so they are detached (or covered) before it, as runc does.
+  std::vector<std::string> hostProcSys;
   unsigned long rootPropagation = 0;  // rootfsPropagation as MS_* flags; 0 when the config has none
   std::vector<MountPlan> mounts;
   std::vector<DevicePlan> devices;

@@ -353,6 +353,19 @@ int enter_rootfs(const ContainerPlan& p, int root_fd, SysError& e) {
     return 0;
   }
   if (p.noPivot) {
+    // The runtime's own proc and sysfs stay in this mount namespace below the chroot, where a process that
+    // may mount could reach them (the kernel lets it mount proc while a whole one is there): detached first,
+    // or covered with a tmpfs where they cannot be, as runc does. Nothing of this propagates back.
+    for (const auto& m : p.hostProcSys) {
+      const char* at = m.c_str();
+      if (mount(nullptr, at, nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+        if (errno == ENOENT) continue;  // under one detached already
+        return fail(e, "mount(MS_SLAVE)", at);
+      }
+      if (umount2(at, MNT_DETACH) == 0) continue;
+      if (errno != EINVAL && errno != EPERM) return fail(e, "umount2", at);
+      if (mount("tmpfs", at, "tmpfs", 0, nullptr) < 0) return fail(e, "mount(tmpfs)", at);
+    }
     if (mount(rootfs, "/", nullptr, MS_MOVE, nullptr) < 0) return fail(e, "mount(MS_MOVE)", rootfs);
     if (chroot(".") < 0) return fail(e, "chroot", rootfs);
     if (chdir("/") < 0) return fail(e, "chdir", "/");
