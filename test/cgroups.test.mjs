@@ -347,6 +347,9 @@ t.test('bad resources: a clear error naming the field, exit 1, no cgroup and no 
   const cases = [
     [{ memory: { limit: 67108864, swap: 1048576 } }, /\/linux\/resources\/memory\/swap: memory\+swap limit should be >= memory limit/],
     [{ cpu: { cpus: '999' } }, /\/linux\/resources\/cpu\/cpus: write \/sys\/fs\/cgroup\/.*cpuset\.cpus: .* \(E[A-Z]+\)/],
+    // runc's rule and words: a device rule names its access.
+    [{ devices: [{ allow: false }] }, /\/linux\/resources\/devices\/0\/access: device access at 0 field cannot be empty/],
+    [{ devices: [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: '' }] }, /\/linux\/resources\/devices\/1\/access: device access at 1 field cannot be empty/],
   ];
   if (v2) cases.push([{ unified: { 'memory.nosuchfile': '1' } }, /\/linux\/resources\/unified\/memory\.nosuchfile: .* does not exist/]);
   else cases.push(
@@ -374,6 +377,23 @@ t.test('pause, update and events refuse a stopped container; ps of one is empty'
   t.match(ocirun(root, ['events', '--stats', 'x']).stderr, /container x is not running/);
   t.equal(ok(root, ['ps', '--format', 'json', 'x']).stdout.trim(), '[]');
 });
+
+if (v2)
+  t.test('cgroup v2 only: a per-device weight on a disk scheduled by BFQ goes to io.bfq.weight', async (t) => {
+    const disk = fs.readdirSync('/sys/block').find((b) => fs.existsSync(`/sys/block/${b}/queue/scheduler`) && !b.startsWith('loop') && !b.startsWith('zram'));
+    t.ok(disk, 'the guest has a disk');
+    const sched = `/sys/block/${disk}/queue/scheduler`;
+    const before = /\[(\S+)\]/.exec(read(sched))[1];
+    fs.writeFileSync(sched, 'bfq'); // loads the module when it has to
+    t.teardown(() => fs.writeFileSync(sched, before));
+    t.match(read(sched), /\[bfq\]/);
+    const dev = read(`/sys/block/${disk}/dev`);
+    const [major, minor] = dev.split(':').map(Number);
+    const { root } = running(t, ['sleep', '100'], { blockIO: { weight: 300, weightDevice: [{ major, minor, weight: 500 }] } });
+    const bfq = read(cgFile(root, 'x', '', 'io.bfq.weight'));
+    t.match(bfq, /^default 300$/m, 'the default weight, on blkio\'s own scale');
+    t.match(bfq, new RegExp(`^${dev} 500$`, 'm'), `${dev}: its own weight`);
+  });
 
 if (v2)
   t.test('cgroup v2 only: exec into a container whose init moved into a sub-cgroup and enabled controllers joins the init\'s', async (t) => {

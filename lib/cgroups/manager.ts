@@ -49,6 +49,10 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   const h = hierarchies();
   const r = resources ?? {};
   const record: CgroupRecord = { mode: h.mode, v1: {}, created: [] };
+  // runc's rule, in its words: a device rule says which access it is about (the spec gives no default).
+  (r.devices ?? []).forEach((d, i) => {
+    if (!d.access) throw new ConfigError(`/linux/resources/devices/${i}/access`, `device access at ${i} field cannot be empty`);
+  });
   const rules = [...(r.devices ?? []), ...DEFAULT_ALLOWED];
   if (opts.systemd) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires

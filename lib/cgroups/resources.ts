@@ -165,7 +165,10 @@ export function v1Writes(r: Resources): CgroupWrite[] {
       w.push({ controller: 'blkio', file: 'blkio.bfq.weight', value: String(b.weight), field: `${R}/blockIO/weight`, fallback: { file: 'blkio.weight', value: String(b.weight) } });
     if (b.leafWeight) put('blkio', 'blkio.leaf_weight', b.leafWeight, `${R}/blockIO/leafWeight`);
     (b.weightDevice ?? []).forEach((d, i) => {
-      if (d.weight !== undefined) put('blkio', 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`, `${R}/blockIO/weightDevice/${i}`);
+      if (d.weight !== undefined) {
+        const value = `${d.major}:${d.minor} ${d.weight}`;
+        w.push({ controller: 'blkio', file: 'blkio.bfq.weight_device', value, field: `${R}/blockIO/weightDevice/${i}`, fallback: { file: 'blkio.weight_device', value } });
+      }
       if (d.leafWeight !== undefined)
         put('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, `${R}/blockIO/weightDevice/${i}`);
     });
