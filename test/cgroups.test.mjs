@@ -3,7 +3,8 @@
 // every cgroup a test makes is gone when it ends. A check that only one mode can make is defined in that mode
 // only; the closing note of issue 4 lists where each runs.
 import t from 'tap';
-import { afterContainers, bin, fs, path, makeBundle, ocirun, ok, spawn, state, testRoot, waitFor } from './helpers.mjs';
+import { execFileSync } from 'node:child_process';
+import { afterContainers, bin, fs, os, path, makeBundle, ocirun, ok, spawn, state, testRoot, waitFor } from './helpers.mjs';
 
 const v2 = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
 let seq = 0;
@@ -380,8 +381,15 @@ t.test('pause, update and events refuse a stopped container; ps of one is empty'
 
 if (v2)
   t.test('cgroup v2 only: a per-device weight on a disk scheduled by BFQ goes to io.bfq.weight', async (t) => {
-    const disk = fs.readdirSync('/sys/block').find((b) => fs.existsSync(`/sys/block/${b}/queue/scheduler`) && !b.startsWith('loop') && !b.startsWith('zram'));
-    t.ok(disk, 'the guest has a disk');
+    // The guest has no disk of its own: a loop device over a file of the test's.
+    const image = path.join(os.tmpdir(), `ocirun-bfq-${process.pid}.img`);
+    fs.writeFileSync(image, Buffer.alloc(1 << 20));
+    const loop = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
+    t.teardown(() => {
+      execFileSync('losetup', ['--detach', loop]);
+      fs.rmSync(image, { force: true });
+    });
+    const disk = path.basename(loop);
     const sched = `/sys/block/${disk}/queue/scheduler`;
     const before = /\[(\S+)\]/.exec(read(sched))[1];
     fs.writeFileSync(sched, 'bfq'); // loads the module when it has to

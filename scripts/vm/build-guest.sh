@@ -15,7 +15,7 @@ PKG=$(kernel_package)
 [ -n "$PKG" ] || { apt-get update -qq; PKG=$(kernel_package); }
 [ -n "$PKG" ] || { echo "build-guest: no linux-image-amd64 in the apt lists (apt-get update?)" >&2; exit 1; }
 if [ -f "$OUT/vmlinux" ] && [ -f "$OUT/initramfs.cpio" ] && [ "$(cat "$OUT/kernel-package" 2>/dev/null)" = "$PKG" ] \
-   && [ "$OUT/initramfs.cpio" -nt "$HERE/guest-init.sh" ]; then
+   && [ "$OUT/initramfs.cpio" -nt "$HERE/guest-init.sh" ] && [ "$OUT/initramfs.cpio" -nt "$HERE/build-guest.sh" ]; then
   exit 0
 fi
 mkdir -p "$OUT"
@@ -37,11 +37,12 @@ if elf[:4] != b'\x7fELF': sys.exit('build-guest: the decompressed kernel is not 
 open(sys.argv[2], 'wb').write(elf)
 PY
 
-# The initramfs: busybox, the modules for virtio-mmio, 9p and overlay (in dependency order), and the init.
+# The initramfs: busybox, the modules for virtio-mmio, 9p and overlay (in dependency order), loop and BFQ (the
+# tests give a loop device the BFQ scheduler: the guest has no disk of its own), and the init.
 R=$WORK/initramfs
 mkdir -p "$R"/{bin,dev,proc,sys,newroot,modules}
 cp /bin/busybox "$R/bin/busybox"
-for m in virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+for m in virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay loop bfq; do
   f=$(find "$WORK/pkg/lib/modules/$KVER" -name "$m.ko" | head -1)
   [ -n "$f" ] || { echo "build-guest: module $m missing from $PKG" >&2; exit 1; }
   cp "$f" "$R/modules/"
