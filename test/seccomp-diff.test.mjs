@@ -5,8 +5,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { fs, os, path, repo } from './helpers.mjs';
 
-const { compileSeccomp, ACTIONS, ARCHES } = await import(path.join(repo, 'dist', 'seccomp', 'compile.js'));
-const { SYSCALLS } = await import(path.join(repo, 'dist', 'seccomp', 'syscalls.generated.js'));
+const { compileSeccomp, ACTIONS, ARCHES: ALL_ARCHES, syscallTable } = await import(path.join(repo, 'dist', 'seccomp', 'compile.js'));
 const bpf = await import(path.join(repo, 'dist', 'seccomp', 'bpf.js'));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-seccomp-'));
@@ -14,8 +13,28 @@ t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const oracle = path.join(dir, 'seccomp-export');
 execFileSync('gcc', ['-O2', '-o', oracle, path.join(repo, 'test', 'fixtures', 'seccomp-export.c'), '-lseccomp']);
 
+// Every architecture of ocirun's whose name this libseccomp knows (Debian's 2.5.4 has no loongarch64, m68k or
+// sh), with libseccomp's syscall numbers next to ours. A syscall the two tables disagree on (one of them
+// older) is left out of the decisions below; the table test shows where they differ.
+const libName = (a) => a.replace('SCMP_ARCH_', '').toLowerCase();
+const ourNames = (a) => Object.keys(syscallTable(ALL_ARCHES[a].arch));
+const queries = Object.keys(ALL_ARCHES).flatMap((a) => ourNames(a).map((n) => [a, n]));
+const answers = execFileSync(oracle, ['resolve'], { input: queries.map(([a, n]) => `${libName(a)} ${n}`).join('\n') + '\n', encoding: 'utf8' }).trim().split('\n');
+const theirs = {};
+queries.forEach(([a, n], i) => {
+  if (answers[i] === 'unknown-arch') return;
+  (theirs[a] ??= {})[n] = Number(answers[i]);
+});
+const ARCHES = Object.fromEntries(Object.entries(ALL_ARCHES).filter(([a]) => theirs[a]));
+// libseccomp answers a pseudo number (below -1) for a call it reaches through a multiplexer (x86's socket()):
+// it still puts rules on it, as ocirun does.
+const agreed = (a, n) => {
+  const ours = syscallTable(ALL_ARCHES[a].arch)[n];
+  return ours === undefined ? theirs[a][n] === -1 : theirs[a][n] === ours || theirs[a][n] < -1;
+};
+
 const OP_NUM = { SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7 };
-const ARCH_TOKENS = [...new Set(Object.values(ARCHES).map((a) => a.token)), 0x40000028 /* arm: in no filter */];
+const ARCH_TOKENS = [...new Set(Object.values(ALL_ARCHES).map((a) => a.token))];
 
 // libseccomp 2.5.4 mis-generates some multi-architecture filters (a later architecture's block can jump into
 // code shared with an earlier one without loading the syscall number, so its rules compare the arch value and
@@ -32,14 +51,15 @@ function archGroups(architectures) {
 function libseccompProgram(p, architectures) {
   const act = (name, ret) => ACTIONS[name](ret ?? 1) >>> 0;
   let text = `default ${act(p.defaultAction, p.defaultErrnoRet)}\n`;
-  for (const a of architectures) text += `arch ${a.replace('SCMP_ARCH_', '').toLowerCase()}\n`;
+  for (const a of architectures) text += `arch ${libName(a)}\n`;
   // Rules on syscalls an architecture does not have are no-ops there, but libseccomp 2.5.4 loses the syscall
   // number load when a filter holds one; they are left out of its input (the second bug worked around here).
-  const known = (n) => architectures.some((a) => SYSCALLS[ARCHES[a].arch][n] !== undefined);
+  const known = (n) => architectures.some((a) => syscallTable(ARCHES[a].arch)[n] !== undefined);
   for (const s of p.syscalls)
     for (const n of s.names.filter(known))
       text += `rule ${act(s.action, s.errnoRet)} ${n} ${(s.args ?? []).map((a) => `${a.index} ${OP_NUM[a.op]} ${a.value} ${a.valueTwo ?? 0}`).join(' ')}\n`;
-  return bpf.decode(execFileSync(oracle, { input: text }));
+  // libseccomp writes a filter of big-endian architectures in their byte order.
+  return bpf.decode(execFileSync(oracle, { input: text }), architectures.every((a) => ARCHES[a].endian === 'be'));
 }
 
 // A small deterministic PRNG, so that a failure can be reproduced from its seed.
@@ -49,14 +69,14 @@ function rng(seed) {
   return { next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)] };
 }
 
-const ALL_NAMES = [...new Set(Object.values(SYSCALLS).flatMap((t) => Object.keys(t)))].sort();
+const ALL_NAMES = [...new Set(Object.keys(ARCHES).flatMap(ourNames))].sort();
 const VALUES32 = [0n, 1n, 2n, 7n, 8n, 0x80000000n, 0xfffffffen, 0xffffffffn];
 const VALUES64 = [...VALUES32, 0x100000000n, 0x1ffffffffn, 0xffffffff00000000n, 0xffffffffffffffffn];
 
 function generate(seed) {
   const r = rng(seed);
   const archNames = Object.keys(ARCHES);
-  const architectures = archNames.filter(() => r.next() < 0.5);
+  const architectures = archNames.filter(() => r.next() < 0.2);
   if (!architectures.length) architectures.push(r.pick(archNames));
   const only64 = architectures.every((a) => ARCHES[a].bits === 64);
   const values = only64 ? VALUES64 : VALUES32;
@@ -67,7 +87,7 @@ function generate(seed) {
   for (let i = 0, n = 5 + r.int(40); i < n; i++) {
     // Explicit rules on the x86 multiplexers next to rules on their members are left out: which of two
     // overlapping rules libseccomp lets win is its own business (see the closing note of the issue).
-    const name = r.next() < 0.03 ? 'not_a_syscall' : r.pick(ALL_NAMES.filter((n) => n !== 'socketcall' && n !== 'ipc'));
+    const name = r.next() < 0.03 ? 'not_a_syscall' : r.pick(ALL_NAMES.filter((n) => n !== 'socketcall' && n !== 'ipc' && architectures.every((a) => agreed(a, n))));
     if (used.has(name)) continue;
     used.add(name);
     const [action, errnoRet] = r.pick(actions.filter(([a]) => a !== defaultAction));
@@ -106,8 +126,7 @@ function argVectors(profile) {
 }
 
 t.test('ocirun and libseccomp agree on every decision', async (t) => {
-  const nrs = new Set([0xffffffff, 0x3fffffff, 0x40000000, 0x7fffffff, 4095]);
-  for (const table of Object.values(SYSCALLS)) for (const nr of Object.values(table)) nrs.add(nr);
+  const special = [0xffffffff, 0x3fffffff, 0x40000000, 0x7fffffff, 4095];
   const profiles = 150;
   let decisions = 0;
   for (let seed = 1; seed <= profiles; seed++) {
@@ -121,9 +140,14 @@ t.test('ocirun and libseccomp agree on every decision', async (t) => {
     const vectors = argVectors(profile);
     const withArgs = new Set(profile.syscalls.filter((s) => s.args).flatMap((s) => s.names));
     const conditioned = new Set();
-    for (const table of Object.values(SYSCALLS)) for (const n of withArgs) if (table[n] !== undefined) conditioned.add(table[n]);
+    const tables = profile.architectures.map((a) => syscallTable(ARCHES[a].arch));
+    for (const table of tables) for (const n of withArgs) if (table[n] !== undefined) conditioned.add(table[n]);
+    // Every number of the filter's architectures, on each of their tokens and on one it does not name.
+    const nrs = new Set([...special, ...tables.flatMap((tb) => Object.values(tb))]);
+    const tokens = new Set(profile.architectures.map((a) => ARCHES[a].token));
+    tokens.add(ARCH_TOKENS.find((k) => !tokens.has(k)));
     const mismatches = [];
-    for (const arch of ARCH_TOKENS)
+    for (const arch of tokens)
       for (const nr of nrs)
         for (const args of conditioned.has(nr) ? vectors : [vectors[0]]) {
           const d = { nr, arch, args };
@@ -136,4 +160,17 @@ t.test('ocirun and libseccomp agree on every decision', async (t) => {
     t.same(mismatches, [], `profile ${seed}: ${profile.architectures.join(',')}, ${profile.syscalls.length} rules, default ${profile.defaultAction}`);
   }
   t.comment(`${decisions} decisions compared over ${profiles} profiles`);
+});
+
+t.test('the syscall tables agree with libseccomp\'s where both know a syscall', async (t) => {
+  for (const a of Object.keys(ALL_ARCHES)) {
+    if (!theirs[a]) {
+      t.comment(`${a}: this libseccomp does not know it (the table is checked only here by its generator)`);
+      continue;
+    }
+    const ours = syscallTable(ALL_ARCHES[a].arch);
+    const differ = Object.keys(ours).filter((n) => theirs[a][n] >= 0 && theirs[a][n] !== ours[n]).map((n) => `${n}: ${ours[n]} vs ${theirs[a][n]}`);
+    const onlyOurs = Object.keys(ours).filter((n) => theirs[a][n] === -1);
+    t.same(differ, [], `${a}: ${Object.keys(ours).length} syscalls, the same numbers (${onlyOurs.length} newer than this libseccomp: ${onlyOurs.slice(0, 4).join(' ')}${onlyOurs.length > 4 ? ' ...' : ''})`);
+  }
 });

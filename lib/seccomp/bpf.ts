@@ -37,10 +37,13 @@ export function encode(prog: Insn[]): Buffer {
   return buf;
 }
 
-export function decode(buf: Buffer): Insn[] {
+/** `bigEndian`: a program for a big-endian machine (libseccomp exports a filter of big-endian arches so). */
+export function decode(buf: Buffer, bigEndian = false): Insn[] {
   const out: Insn[] = [];
   for (let o = 0; o + 8 <= buf.length; o += 8)
-    out.push({ code: buf.readUInt16LE(o), jt: buf.readUInt8(o + 2), jf: buf.readUInt8(o + 3), k: buf.readUInt32LE(o + 4) });
+    out.push(bigEndian
+      ? { code: buf.readUInt16BE(o), jt: buf.readUInt8(o + 2), jf: buf.readUInt8(o + 3), k: buf.readUInt32BE(o + 4) }
+      : { code: buf.readUInt16LE(o), jt: buf.readUInt8(o + 2), jf: buf.readUInt8(o + 3), k: buf.readUInt32LE(o + 4) });
   return out;
 }
 
@@ -56,7 +59,9 @@ function word(d: SeccompData, offset: number): number {
   if (offset === 0) return d.nr >>> 0;
   if (offset === 4) return d.arch >>> 0;
   const field = offset < 16 ? (d.ip ?? 0n) : (d.args?.[(offset - 16) >> 3] ?? 0n);
-  const high = (offset & 4) !== 0;
+  // A 64-bit field in the arch's byte order: big-endian ones (no __AUDIT_ARCH_LE bit) put the high word first.
+  const bigEndian = (d.arch & 0x40000000) === 0;
+  const high = ((offset & 4) !== 0) !== bigEndian;
   return Number(high ? (field >> 32n) & 0xffffffffn : field & 0xffffffffn);
 }
 

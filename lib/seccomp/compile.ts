@@ -6,17 +6,57 @@
 // each syscall with rules, runs its rules in order (the first whose conditions all hold gives the action),
 // else the default action. An architecture not in the filter gets the bad-arch action (KILL_THREAD, as
 // libseccomp's default). Arguments are 64-bit, compared high word first; on 32-bit ABIs only the low word.
+// Every architecture libseccomp names can be in a filter (a profile written for several loads unchanged);
+// the tables of those other than x86's and aarch64 are loaded only when a profile names one.
 import { ConfigError } from '../errors';
 import { BPF, encode, type Insn } from './bpf';
 import { SYSCALLS } from './syscalls.generated';
 
-export type Arch = 'x86_64' | 'x86' | 'x32' | 'aarch64';
+/** A syscall table: x86_64, x86, x32, aarch64, or one of syscalls-other.generated.ts. */
+export type Arch = string;
 
-export const ARCHES: Record<string, { arch: Arch; token: number; bits: 32 | 64 }> = {
-  SCMP_ARCH_X86_64: { arch: 'x86_64', token: 0xc000003e, bits: 64 },
-  SCMP_ARCH_X86: { arch: 'x86', token: 0x40000003, bits: 32 },
-  SCMP_ARCH_X32: { arch: 'x32', token: 0xc000003e, bits: 32 },
-  SCMP_ARCH_AARCH64: { arch: 'aarch64', token: 0xc00000b7, bits: 64 },
+export interface ArchInfo {
+  arch: Arch; // its syscall table
+  token: number; // AUDIT_ARCH_*, as seccomp_data.arch holds it
+  bits: 32 | 64;
+  endian: 'le' | 'be'; // where the low word of a 64-bit argument is
+}
+
+let others: Record<string, Record<string, number>> | undefined;
+/** The syscall numbers of an architecture by name. */
+export function syscallTable(arch: Arch): Record<string, number> {
+  const core = (SYSCALLS as Record<string, Record<string, number>>)[arch];
+  if (core) return core;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  others ??= (require('./syscalls-other.generated') as typeof import('./syscalls-other.generated')).OTHER_SYSCALLS;
+  return others[arch];
+}
+
+const arch = (table: Arch, token: number, bits: 32 | 64): ArchInfo => ({ arch: table, token, bits, endian: token & 0x40000000 ? 'le' : 'be' });
+export const ARCHES: Record<string, ArchInfo> = {
+  SCMP_ARCH_X86_64: arch('x86_64', 0xc000003e, 64),
+  SCMP_ARCH_X86: arch('x86', 0x40000003, 32),
+  SCMP_ARCH_X32: arch('x32', 0xc000003e, 32),
+  SCMP_ARCH_AARCH64: arch('aarch64', 0xc00000b7, 64),
+  SCMP_ARCH_ARM: arch('arm', 0x40000028, 32),
+  SCMP_ARCH_MIPS: arch('mips', 0x00000008, 32),
+  SCMP_ARCH_MIPSEL: arch('mips', 0x40000008, 32),
+  SCMP_ARCH_MIPS64: arch('mips64', 0x80000008, 64),
+  SCMP_ARCH_MIPSEL64: arch('mips64', 0xc0000008, 64),
+  SCMP_ARCH_MIPS64N32: arch('mips64n32', 0xa0000008, 32),
+  SCMP_ARCH_MIPSEL64N32: arch('mips64n32', 0xe0000008, 32),
+  SCMP_ARCH_PPC: arch('ppc', 0x00000014, 32),
+  SCMP_ARCH_PPC64: arch('ppc64', 0x80000015, 64),
+  SCMP_ARCH_PPC64LE: arch('ppc64', 0xc0000015, 64),
+  SCMP_ARCH_S390: arch('s390', 0x00000016, 32),
+  SCMP_ARCH_S390X: arch('s390x', 0x80000016, 64),
+  SCMP_ARCH_PARISC: arch('parisc', 0x0000000f, 32),
+  SCMP_ARCH_PARISC64: arch('parisc64', 0x8000000f, 64),
+  SCMP_ARCH_RISCV64: arch('riscv64', 0xc00000f3, 64),
+  SCMP_ARCH_LOONGARCH64: arch('loongarch64', 0xc0000102, 64),
+  SCMP_ARCH_M68K: arch('m68k', 0x00000004, 32),
+  SCMP_ARCH_SH: arch('sh', 0x4000002a, 32),
+  SCMP_ARCH_SHEB: arch('sh', 0x0000002a, 32),
 };
 const X32_BIT = 0x40000000;
 
@@ -73,8 +113,9 @@ export interface CompiledFilter {
 
 const EPERM = 1;
 
-// On x86 (i386) the socket and SysV IPC calls also go through the socketcall(2) and ipc(2) multiplexers, whose
-// first argument names the call: a rule on socket() also covers socketcall(SYS_SOCKET, ...), as libseccomp does.
+// On the ABIs that have socketcall(2) and ipc(2) (x86, mips o32, ppc, ppc64, s390, s390x, m68k, sh), the socket
+// and SysV IPC calls also go through those multiplexers, whose first argument names the call: a rule on
+// socket() also covers socketcall(SYS_SOCKET, ...), as libseccomp does.
 const MULTIPLEXED: Record<string, [multiplexer: string, call: number]> = Object.fromEntries([
   ...['socket', 'bind', 'connect', 'listen', 'accept', 'getsockname', 'getpeername', 'socketpair', 'send', 'recv',
     'sendto', 'recvfrom', 'shutdown', 'setsockopt', 'getsockopt', 'sendmsg', 'recvmsg', 'accept4', 'recvmmsg',
@@ -107,13 +148,13 @@ interface Ins {
 const ld = (k: number): Ins => ({ code: BPF.LD_W_ABS, k });
 const j = (code: number, k: number, jt: Target, jf: Target): Ins => ({ code, k, jt, jf });
 
-function condition(c: ArgCmp, bits: 32 | 64): Ins[] {
+function condition(c: ArgCmp, bits: 32 | 64, endian: 'le' | 'be'): Ins[] {
   const v = BigInt.asUintN(64, BigInt(c.value));
   const w = BigInt.asUintN(64, BigInt(c.valueTwo ?? 0));
   const lo = (x: bigint) => Number(x & 0xffffffffn);
   const hi = (x: bigint) => Number(x >> 32n);
-  const LO = 16 + 8 * c.index;
-  const HI = LO + 4;
+  const LO = 16 + 8 * c.index + (endian === 'be' ? 4 : 0);
+  const HI = 16 + 8 * c.index + (endian === 'be' ? 0 : 4);
   const { JMP_JEQ_K: EQ, JMP_JGT_K: GT, JMP_JGE_K: GE } = BPF;
   // The low-word test of each operator, and (64-bit ABIs) the high-word test in front of it.
   const tail: Record<Op, Ins[]> = {
@@ -139,8 +180,8 @@ function condition(c: ArgCmp, bits: 32 | 64): Ins[] {
 }
 
 /** One rule: its conditions in order, then its action. 'fail' leads past it, to the next rule. */
-function ruleCode(rule: Rule, bits: 32 | 64): Insn[] {
-  const conds = rule.args.map((c) => condition(c, bits));
+function ruleCode(rule: Rule, a: ArchInfo): Insn[] {
+  const conds = rule.args.map((c) => condition(c, a.bits, a.endian));
   const total = conds.reduce((s, c) => s + c.length, 0) + 1;
   const out: Insn[] = [];
   let pos = 0;
@@ -171,11 +212,33 @@ function guarded(k: number, body: Insn[]): Insn[] {
   return [{ code: BPF.JMP_JEQ_K, k: k >>> 0, jt: 1, jf: 0 }, { code: BPF.JMP_JA, k: body.length, jt: 0, jf: 0 }, ...body];
 }
 
-function syscallChecks(rules: Map<number, Rule[]>, bits: 32 | 64, defaultAction: number): Insn[] {
+/**
+ * The checks of one architecture. A syscall whose first rule has no condition always gets that rule's action:
+ * runs of consecutive such numbers with one action become one range test (a default allow-list of several
+ * hundred syscalls fits in a few hundred instructions per architecture, several architectures in the kernel's
+ * 4096). Syscalls with conditions get their rules in order, then the default.
+ */
+function syscallChecks(rules: Map<number, Rule[]>, a: ArchInfo, defaultAction: number): Insn[] {
   const out: Insn[] = [];
+  const fixed = new Map<number, number>();
   for (const [nr, list] of rules) {
-    const body = [...list.flatMap((r) => ruleCode(r, bits)), { code: BPF.RET_K, k: defaultAction, jt: 0, jf: 0 }];
+    if (!list[0].args.length) {
+      fixed.set(nr, list[0].action);
+      continue;
+    }
+    const body = [...list.flatMap((r) => ruleCode(r, a)), { code: BPF.RET_K, k: defaultAction, jt: 0, jf: 0 }];
     out.push(...guarded(nr, body));
+  }
+  const nrs = [...fixed.keys()].sort((x, y) => x - y);
+  for (let i = 0; i < nrs.length; ) {
+    const act = fixed.get(nrs[i])!;
+    let j = i;
+    while (j + 1 < nrs.length && nrs[j + 1] === nrs[j] + 1 && fixed.get(nrs[j + 1]) === act) j++;
+    const [lo, hi] = [nrs[i] >>> 0, nrs[j] >>> 0];
+    if (lo === hi) out.push({ code: BPF.JMP_JEQ_K, k: lo, jt: 0, jf: 1 });
+    else out.push({ code: BPF.JMP_JGE_K, k: lo, jt: 0, jf: 2 }, { code: BPF.JMP_JGT_K, k: hi, jt: 1, jf: 0 });
+    out.push({ code: BPF.RET_K, k: act, jt: 0, jf: 0 });
+    i = j + 1;
   }
   return out;
 }
@@ -190,11 +253,11 @@ export function compileSeccomp(s: SeccompProfile, opts: CompileOptions = {}): Co
   if (defaultAction === RET_USER_NOTIF)
     throw new ConfigError('/linux/seccomp/defaultAction', 'SCMP_ACT_NOTIFY cannot be the default action');
   const names = [...(opts.exactArches || !NATIVE_ARCH ? [] : [NATIVE_ARCH]), ...(s.architectures ?? [])];
-  const arches = new Set<Arch>();
+  // The filter's architectures by libseccomp name (mips and mipsel share a table, not a token).
+  const arches = new Set<string>();
   names.forEach((n, i) => {
-    const a = ARCHES[n];
-    if (!a) throw new ConfigError(`/linux/seccomp/architectures/${i - (names.length - (s.architectures?.length ?? 0))}`, `unsupported architecture ${n}`);
-    arches.add(a.arch);
+    if (!ARCHES[n]) throw new ConfigError(`/linux/seccomp/architectures/${i - (names.length - (s.architectures?.length ?? 0))}`, `unsupported architecture ${n}`);
+    arches.add(n);
   });
   let flags = 0;
   (s.flags ?? []).forEach((f, i) => {
@@ -203,7 +266,7 @@ export function compileSeccomp(s: SeccompProfile, opts: CompileOptions = {}): Co
   });
 
   // Rules per architecture and syscall number, in profile order.
-  const perArch = new Map<Arch, Map<number, Rule[]>>([...arches].map((a) => [a, new Map()]));
+  const perArch = new Map<string, Map<number, Rule[]>>([...arches].map((a) => [a, new Map()]));
   let notify = false;
   (s.syscalls ?? []).forEach((entry, i) => {
     const act = action(entry.action, entry.errnoRet, `/linux/seccomp/syscalls/${i}/action`);
@@ -218,38 +281,36 @@ export function compileSeccomp(s: SeccompProfile, opts: CompileOptions = {}): Co
       rules.get(nr)!.push({ action: act, args });
     };
     for (const name of entry.names)
-      for (const [arch, rules] of perArch) {
-        const nr = SYSCALLS[arch][name];
+      for (const [archName, rules] of perArch) {
+        const table = syscallTable(ARCHES[archName].arch);
+        const nr = table[name];
         if (nr !== undefined) add(rules, nr, entry.args ?? []); // unknown on this arch: skipped, as runc does
-        const mux = arch === 'x86' ? MULTIPLEXED[name] : undefined;
-        if (mux) {
+        const mux = MULTIPLEXED[name];
+        if (mux && table[mux[0]] !== undefined) {
           const args = [{ index: 0, op: 'SCMP_CMP_EQ' as const, value: mux[1] }, ...(entry.args ?? []).filter((a) => a.index !== 0)];
-          add(rules, SYSCALLS.x86[mux[0]], args);
+          add(rules, table[mux[0]], args);
         }
       }
   });
 
   const prog: Insn[] = [{ code: BPF.LD_W_ABS, k: 4, jt: 0, jf: 0 }];
-  const byToken = new Map<number, Arch[]>();
-  for (const a of arches) {
-    const token = Object.values(ARCHES).find((x) => x.arch === a)!.token;
-    byToken.set(token, [...(byToken.get(token) ?? []), a]);
-  }
+  const byToken = new Map<number, string[]>();
+  for (const a of arches) byToken.set(ARCHES[a].token, [...(byToken.get(ARCHES[a].token) ?? []), a]);
   const ldNr: Insn = { code: BPF.LD_W_ABS, k: 0, jt: 0, jf: 0 };
   const ret = (k: number): Insn => ({ code: BPF.RET_K, k: k >>> 0, jt: 0, jf: 0 });
   const badArch = 0; // SCMP_ACT_KILL_THREAD
+  const checks = (a: string) => syscallChecks(perArch.get(a)!, ARCHES[a], defaultAction);
   for (const [token, group] of byToken) {
     let block: Insn[];
     if (token === ARCHES.SCMP_ARCH_X86_64.token) {
       // x86_64 and x32 share the audit arch; the x32 bit of the number tells them apart.
-      const native = group.includes('x86_64') ? syscallChecks(perArch.get('x86_64')!, 64, defaultAction) : undefined;
-      const x32 = group.includes('x32') ? syscallChecks(perArch.get('x32')!, 32, defaultAction) : undefined;
+      const native = group.includes('SCMP_ARCH_X86_64') ? checks('SCMP_ARCH_X86_64') : undefined;
+      const x32 = group.includes('SCMP_ARCH_X32') ? checks('SCMP_ARCH_X32') : undefined;
       if (native && x32) block = [ldNr, ...native, ...x32, ret(defaultAction)];
       else if (native) block = [ldNr, ...x32BitIsBadArch(), ...native, ret(defaultAction)];
       else block = [ldNr, ...onlyX32(x32!, defaultAction)];
     } else {
-      const a = group[0];
-      block = [ldNr, ...syscallChecks(perArch.get(a)!, ARCHES[`SCMP_ARCH_${a.toUpperCase()}`].bits, defaultAction), ret(defaultAction)];
+      block = [ldNr, ...checks(group[0]), ret(defaultAction)];
     }
     prog.push(...guarded(token, block));
   }

@@ -1,7 +1,6 @@
 // What a profile does, for people: the program as text, and the decision for one syscall.
 import { disassemble, run } from './bpf';
-import { ARCHES, NATIVE_ARCH, compileSeccomp, type SeccompProfile } from './compile';
-import { SYSCALLS } from './syscalls.generated';
+import { ARCHES, NATIVE_ARCH, compileSeccomp, syscallTable, type SeccompProfile } from './compile';
 import { OcirunError } from '../errors';
 
 export function actionName(ret: number): string {
@@ -29,7 +28,7 @@ export function decision(profile: SeccompProfile, archName: string | undefined, 
   const key = archName ? `SCMP_ARCH_${archName.toUpperCase()}` : NATIVE_ARCH;
   const arch = key ? ARCHES[key] : undefined;
   if (!arch) throw new OcirunError(`unknown architecture ${archName}`);
-  const nr = /^\d+$/.test(syscall) ? Number(syscall) : SYSCALLS[arch.arch][syscall];
+  const nr = /^\d+$/.test(syscall) ? Number(syscall) : syscallTable(arch.arch)[syscall];
   if (nr === undefined) throw new OcirunError(`${syscall}: no such syscall on ${arch.arch}`);
   const f = compileSeccomp(profile);
   const ret = run(f.instructions, { nr, arch: arch.token, args: args.map((a) => BigInt(a)) });
