@@ -20,7 +20,10 @@ const os = require('node:os');
 const path = require('node:path');
 
 const repo = path.join(__dirname, '..');
-const ocirunBin = path.join(repo, 'bin', 'ocirun');
+// The command as installed: an installed package's bin/ocirun is the launcher itself (scripts/prepare-start.js);
+// a checkout's is a shell script in front of it, which costs about 2 ms that no user of the package pays.
+const launcher = path.join(repo, 'build', 'Release', 'ocirun-launch');
+const ocirunBin = fs.existsSync(launcher) ? launcher : path.join(repo, 'bin', 'ocirun');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 30;
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
 const callerEnv = { ...cleanEnv, NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', NODE_OPTIONS: '--max-old-space-size=4096' };
@@ -144,7 +147,8 @@ async function main() {
   if (process.getuid() !== 0) throw new Error('run as root');
   const had = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'].filter((k) => process.env[k]);
   console.log(`Environment: commands run without NODE_*, UV_* and OPENSSL_CONF${had.length ? ` (this shell sets ${had.join(', ')})` : ''}; ` +
-    `"caller env" rows add NODE_EXTRA_CA_CERTS and NODE_OPTIONS. node ${process.version}, ${os.cpus().length} cpus, ${os.release()}.`);
+    `"caller env" rows add NODE_EXTRA_CA_CERTS and NODE_OPTIONS. node ${process.version}, ${os.cpus().length} cpus, ${os.release()}. ` +
+    `ocirun is ${path.relative(repo, ocirunBin)}${ocirunBin === launcher ? ' (what an installed bin/ocirun is)' : ''}.`);
   const trueBundle = makeBundle(['true']);
   const sleepBundle = makeBundle(['sleep', '100']);
   const roots = {};
