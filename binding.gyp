@@ -12,6 +12,7 @@
         "native/src/namespaces.cc",
         "native/src/netdev.cc",
         "native/src/hooks.cc",
+        "native/src/idmap.cc",
         "native/src/off_thread.cc",
         "native/src/ops.cc",
         "native/src/procfs.cc",

@@ -38,7 +38,7 @@ export function features(): Record<string, unknown> {
       intelRdt: { enabled: false },
       netDevices: { enabled: true },
       memoryPolicy: { modes: Object.keys(MPOL_MODES), flags: Object.keys(MPOL_FLAGS) },
-      mountExtensions: { idmap: { enabled: false } },
+      mountExtensions: { idmap: { enabled: true } },
     },
     // What an annotation can change: with the systemd driver, `org.systemd.property.<Name>` sets a property of
     // the container's unit. A name ending in "." stands for every annotation it begins (runc's form).

@@ -25,6 +25,11 @@ export interface NativeMount {
   /** tmpcopyup: the image's content at the destination is copied into the new tmpfs. */
   copyUp?: boolean;
   sourceIsFile: boolean;
+  /**
+   * `idmap`/`ridmap`: the uid_map and gid_map of the user namespace the runtime makes for it; the source is
+   * then attached from a detached copy idmapped before the clone (recursively with `ridmap`).
+   */
+  idmap?: { uidMap: string; gidMap: string; recursive: boolean };
   cgroupNames?: string[];
   cgroupOptions?: string[];
   /** Host directories bound in place of each hierarchy ("" mounts the hierarchy itself). */

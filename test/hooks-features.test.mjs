@@ -225,7 +225,7 @@ t.test('features: valid against spec/features.schema.json, and true to this buil
   t.ok(validate(doc), JSON.stringify(validate.errors));
   t.same(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
   t.ok(doc.mountOptions.includes('rro'), 'rro is supported (and tested in mounts.test.mjs)');
-  t.equal(doc.linux.mountExtensions.idmap.enabled, false, 'idmapped mounts are not');
+  t.equal(doc.linux.mountExtensions.idmap.enabled, true, 'idmapped mounts are (mounts.test.mjs)');
   t.equal(doc.linux.seccomp.enabled, true);
   t.ok(doc.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
   t.equal(doc.linux.seccomp.archs.length, 23, 'every architecture libseccomp names');

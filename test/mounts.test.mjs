@@ -234,3 +234,64 @@ t.test('in a user namespace, a bind source its root cannot reach is still mounte
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout, 'reached\nf\n');
 });
+
+t.test('idmapped binds: the mount\'s own mapping or the container\'s, idmap and ridmap, one directory for two mappings', async (t) => {
+  const shared = hostDir(t, { f: 'x' });
+  fs.mkdirSync(path.join(shared, 'sub'));
+  execFileSync('chown', ['-R', '1000:1000', shared]);
+  const inner = hostDir(t, { g: 'y' }); // mounted at sub: a submount that only ridmap reaches
+  execFileSync('chown', ['-R', '1000:1000', inner]);
+  execFileSync('mount', ['--bind', inner, path.join(shared, 'sub')]);
+  t.teardown(() => execFileSync('umount', [path.join(shared, 'sub')]));
+  const map = (c) => [{ containerID: 1000, hostID: c, size: 1 }];
+  // (Only where the directory is the container root's can it write there: the default capabilities have no
+  // CAP_DAC_OVERRIDE.)
+  const run = (option, base, own = true) => runContainer(t, ['sh', '-c', `stat -c %u:%g /tmp/m/f /tmp/m/sub/g${own ? '; touch /tmp/m/made-by-$(hostname)' : ''}`], (c) => {
+    c.hostname = `h${base}${own ? '' : '-theirs'}`;
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: base, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: base, size: 65536 }];
+    c.mounts.push({ destination: '/tmp/m', type: 'bind', source: shared, options: ['rbind', option], ...(own ? { uidMappings: map(base), gidMappings: map(base) } : {}) });
+  });
+  const owners = (r) => r.stdout.trim().split('\n');
+  const idmap = run('idmap', 200000);
+  t.equal(idmap.status, 0, idmap.stderr);
+  t.same(owners(idmap), ['0:0', '65534:65534'], 'idmap: host 1000 is the container\'s root; the submount is not mapped (overflow ids)');
+  const ridmap = run('ridmap', 300000);
+  t.equal(ridmap.status, 0, ridmap.stderr);
+  t.same(owners(ridmap), ['0:0', '0:0'], 'ridmap: the submount too; the same directory under another mapping');
+  for (const h of ['h200000', 'h300000'])
+    t.equal(`${fs.statSync(path.join(shared, `made-by-${h}`)).uid}`, '1000', `${h}'s root creates files owned by 1000 on the host`);
+  // Without its own mapping the mount takes the container's: host ids shifted by it, so host 1000 is 1000.
+  const theirs = run('idmap', 200000, false);
+  t.equal(theirs.status, 0, theirs.stderr);
+  t.same(owners(theirs)[0], '1000:1000', 'the container\'s mapping: host 1000 appears as 1000 inside');
+  t.same(hostMountsUnder(shared).length, 1, 'only the test\'s own submount is left on the host');
+});
+
+t.test('bad idmapped mounts: the field named, exit 1, nothing left', async (t) => {
+  const dir = hostDir(t);
+  const userns = (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  };
+  const m = (extra) => ({ destination: '/tmp/m', type: 'bind', source: dir, options: ['rbind', 'idmap'], ...extra });
+  const maps = [{ containerID: 0, hostID: 1000, size: 10 }];
+  for (const [edit, message] of [
+    [(c) => c.mounts.push(m({})), /\/mounts\/\d+\/options: an idmapped mount needs uidMappings and gidMappings/],
+    [(c) => c.mounts.push(m({ uidMappings: maps })), /\/mounts\/\d+\/gidMappings: uidMappings and gidMappings go together/],
+    [(c) => (userns(c), c.mounts.push(m({ uidMappings: [...maps, { containerID: 5, hostID: 5000, size: 2 }], gidMappings: maps }))), /\/mounts\/\d+\/uidMappings\/1: overlaps range 0/],
+    [(c) => c.mounts.push({ destination: '/tmp/m', type: 'tmpfs', source: 'tmpfs', options: ['idmap'] }), /\/mounts\/\d+\/options: idmap is for bind mounts/],
+    [(c) => c.mounts.push({ destination: '/tmp/m', type: 'bind', source: dir, options: ['rbind'], uidMappings: maps, gidMappings: maps }), /\/mounts\/\d+\/uidMappings: a mount's own idmappings need the idmap or ridmap option/],
+    [(c) => (userns(c), c.mounts.push({ ...m({}), source: '/sys/kernel' })), /\/mounts\/\d+ \(\/tmp\/m\): .*mount_setattr\(MOUNT_ATTR_IDMAP\): invalid argument/],
+  ]) {
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => ((c.process.args = ['true']), edit(c)));
+    const r = ocirun(root, ['run', '--bundle', bundle, 'bad']);
+    t.equal(r.status, 1, r.stderr);
+    t.match(r.stderr, message);
+    t.same(fs.readdirSync(root), [], 'no state');
+    t.same(hostMountsUnder(bundle), [], 'no mount');
+  }
+});

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import { MountKind, type NativeMount } from '../native';
-import type { Mount } from './spec';
+import type { IDMapping, Mount } from './spec';
 import type { HostFacts } from './host';
 
 export const MS = {
@@ -45,6 +45,7 @@ export function planMount(
   host: HostFacts,
   ownCgroups?: CgroupDirs,
   madeEarlier: (source: string) => boolean = () => false,
+  containerMaps?: { uid?: IDMapping[]; gid?: IDMapping[] },
 ): NativeMount {
   const where = `/mounts/${index}`;
   let flags = 0;
@@ -52,6 +53,7 @@ export function planMount(
   let propagation = 0;
   let recursiveReadonly = false;
   let copyUp = false;
+  let idmapped: 'idmap' | 'ridmap' | undefined;
   const data: string[] = [];
   for (const opt of m.options ?? []) {
     const f = FLAG_OPTIONS[opt];
@@ -64,6 +66,7 @@ export function planMount(
     else if (opt === 'tmpcopyup') copyUp = true;
     else if (opt === 'notmpcopyup') copyUp = false;
     else if (opt === 'rrw') recursiveReadonly = false;
+    else if (opt === 'idmap' || opt === 'ridmap') idmapped = opt;
     else data.push(opt);
   }
   const isBind = m.type === 'bind' || (flags & MS.BIND) !== 0;
@@ -82,14 +85,50 @@ export function planMount(
     // the container's view of it is bound, a directory.
     const kind = host.pathKind(source) ?? (madeEarlier(source) ? 'directory' : undefined);
     if (!kind) throw new ConfigError(`${where}/source`, `bind source ${source} does not exist`);
-    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, ...(cleared ? { clearedFlags: cleared } : {}), sourceIsFile: kind !== 'directory' };
+    if (!idmapped && (m.uidMappings || m.gidMappings))
+      throw new ConfigError(`${where}/${m.uidMappings ? 'uidMappings' : 'gidMappings'}`, 'a mount\'s own idmappings need the idmap or ridmap option');
+    const idmap = idmapped ? planIdmap(m, where, idmapped === 'ridmap', containerMaps) : undefined;
+    return { ...base, kind: MountKind.Bind, source, type: '', flags: flags | MS.BIND, ...(cleared ? { clearedFlags: cleared } : {}), ...(idmap ? { idmap } : {}), sourceIsFile: kind !== 'directory' };
   }
+  if (idmapped) throw new ConfigError(`${where}/options`, `${idmapped} is for bind mounts`);
+  if (m.uidMappings || m.gidMappings) throw new ConfigError(`${where}/uidMappings`, 'mount idmappings are for bind mounts with the idmap or ridmap option');
   if (!m.type) throw new ConfigError(`${where}/type`, 'is required for a mount that is not a bind mount');
   if (m.type === 'cgroup') return planCgroupMount(base, flags, host, ownCgroups);
   if (copyUp) {
     return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags, copyUp };
   }
   return { ...base, kind: MountKind.Filesystem, source: m.source ?? m.type, type: m.type, flags };
+}
+
+/** The kernel's limit on the lines of a uid_map or gid_map. */
+const MAX_MAP_LINES = 340;
+
+/**
+ * An idmapped bind: the mount's own uidMappings and gidMappings, else the container's (runtime-spec 1.2: "MAY
+ * use the container's user namespace mapping"); each in the format of a user namespace's, checked as the
+ * kernel would check them, so that a bad one is refused here with its field named.
+ */
+function planIdmap(m: Mount, where: string, recursive: boolean, container?: { uid?: IDMapping[]; gid?: IDMapping[] }) {
+  if (!m.uidMappings !== !m.gidMappings) throw new ConfigError(`${where}/${m.uidMappings ? 'gidMappings' : 'uidMappings'}`, 'uidMappings and gidMappings go together');
+  const own = !!m.uidMappings;
+  const uid = m.uidMappings ?? container?.uid;
+  const gid = m.gidMappings ?? container?.gid;
+  if (!uid?.length || !gid?.length)
+    throw new ConfigError(`${where}/options`, 'an idmapped mount needs uidMappings and gidMappings: its own, or the container\'s user namespace mappings');
+  const text = (maps: IDMapping[], field: string) => {
+    const at = own ? `${where}/${field}` : `/linux/${field}`;
+    if (maps.length > MAX_MAP_LINES) throw new ConfigError(at, `at most ${MAX_MAP_LINES} ranges`);
+    maps.forEach((r, i) => {
+      if (r.size < 1) throw new ConfigError(`${at}/${i}/size`, 'must be at least 1');
+      maps.slice(0, i).forEach((q, j) => {
+        const overlap = (a: number, b: number, c: number, d: number) => a < c + d && c < a + b;
+        if (overlap(r.containerID, r.size, q.containerID, q.size) || overlap(r.hostID, r.size, q.hostID, q.size))
+          throw new ConfigError(`${at}/${i}`, `overlaps range ${j}`);
+      });
+    });
+    return maps.map((r) => `${r.containerID} ${r.hostID} ${r.size}\n`).join('');
+  };
+  return { uidMap: text(uid, 'uidMappings'), gidMap: text(gid, 'gidMappings'), recursive };
 }
 
 interface Hierarchy {

@@ -15,6 +15,9 @@ export interface Mount {
   type?: string;
   source?: string;
   options?: string[];
+  /** With the `idmap` or `ridmap` option: the mount's own idmapping (else the container's). */
+  uidMappings?: IDMapping[];
+  gidMappings?: IDMapping[];
 }
 
 export interface Hook {

@@ -119,6 +119,11 @@ class Fields {
     }
     return out;
   }
+  Fields object(const char* key) {
+    Napi::Value v = get(key, true);
+    if (!v.IsObject()) bad(key, "must be an object");
+    return Fields(v.As<Napi::Object>(), where_ + "." + key);
+  }
   // Every field that was not read is one the native side does not know.
   void finish() {
     Napi::Array keys = o_.GetPropertyNames();
@@ -154,6 +159,14 @@ ocirun::MountPlan to_mount(Fields& m) {
   mp.data = m.str("data");
   mp.flags = (unsigned long)m.num("flags");
   mp.clearedFlags = m.present("clearedFlags") ? (unsigned long)m.num("clearedFlags") : 0;
+  if (m.present("idmap")) {
+    Fields id = m.object("idmap");
+    mp.idmap = true;
+    mp.idmapUid = id.str("uidMap");
+    mp.idmapGid = id.str("gidMap");
+    mp.idmapRecursive = id.flag("recursive");
+    id.finish();
+  }
   mp.propagation = (unsigned long)m.num("propagation");
   mp.recursiveReadonly = m.flag("recursiveReadonly");
   mp.copyUp = m.flag("copyUp", false);

@@ -30,6 +30,9 @@ struct MountPlan {
   bool recursiveReadonly = false;  // "rro": mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY)
   bool copyUp = false;             // "tmpcopyup": the image's content of the mount point copied into the tmpfs
   bool sourceIsFile = false;       // bind of a non-directory: the destination is created as a file
+  // `idmap`/`ridmap` (binds): the maps of the user namespace the parent makes for it (idmap.h).
+  bool idmap = false, idmapRecursive = false;
+  std::string idmapUid, idmapGid;
   // kCgroupV1Tree: one sub-mount per host hierarchy: names[i] mounted with options opts[i].
   std::vector<std::string> cgroupNames;
   std::vector<std::string> cgroupOptions;

@@ -204,6 +204,12 @@ int mount_one(const MountPlan& m, int root_fd, int source_fd, SysError& e) {
     FdPath target(fd);
     switch (m.kind) {
       case MountPlan::kBind:
+        if (m.idmap) {
+          // The runtime's idmapped copy of the source (idmap.h), attached here.
+          if (syscall(SYS_move_mount, source_fd, "", fd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath) < 0)
+            rc = fail(e, "move_mount", m.source.c_str());
+          break;
+        }
         // By path first: a source that an earlier mount of this container made or covered is the one meant.
         // A source the container's root may not reach (a user namespace) is attached from the detached copy
         // the runtime made of it before the clone (open_tree), as runc does.

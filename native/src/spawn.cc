@@ -22,6 +22,7 @@
 #include "cgroup.h"
 #include "child.h"
 #include "hooks.h"
+#include "idmap.h"
 #include "namespaces.h"
 #include "ops.h"
 #include "procfs.h"
@@ -264,9 +265,25 @@ int spawn_begin(SpawnState& st, SysError& e) {
   for (const auto& j : plan.joins) in_userns |= j.type == CLONE_NEWUSER;
   if (in_userns)
     for (size_t i = 0; i < plan.mounts.size(); i++)
-      if (plan.mounts[i].kind == MountPlan::kBind)
+      if (plan.mounts[i].kind == MountPlan::kBind && !plan.mounts[i].idmap)
         source_fds[i] = keep(static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, plan.mounts[i].source.c_str(),
             1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | ((plan.mounts[i].flags & MS_REC) ? 0x8000 /* AT_RECURSIVE */ : 0))));
+  // Idmapped binds: their idmapped copies, made here (mount_setattr needs the runtime's privileges), one user
+  // namespace per distinct mapping.
+  std::vector<std::pair<std::string, int>> userns_fds;
+  for (size_t i = 0; i < plan.mounts.size(); i++) {
+    const MountPlan& m = plan.mounts[i];
+    if (!m.idmap) continue;
+    std::string key = m.idmapUid + "|" + m.idmapGid;
+    int userns = -1;
+    for (const auto& [k, fd] : userns_fds) if (k == key) userns = fd;
+    if (userns < 0 && (userns = keep(make_userns(m.idmapUid, m.idmapGid, e))) >= 0) userns_fds.push_back({key, userns});
+    if (userns < 0 || (source_fds[i] = keep(idmapped_tree(m.source.c_str(), m.flags & MS_REC, m.idmapRecursive, userns, e))) < 0) {
+      close(child_sock);
+      set_step(e, kStepMounts);
+      return add_context(e, "/mounts/", i, m.destination.c_str());
+    }
+  }
 
   // Everything the child reads is built here, before clone.
   ChildContext ctx = {};
