@@ -9,6 +9,8 @@ export interface Globals {
   debug?: (msg: string) => void;
   /** --systemd-cgroup: a new container's cgroup is a systemd scope. */
   systemdCgroup?: boolean;
+  /** --rootless (auto: not root, or root of a user namespace that is not the host's). */
+  rootless?: boolean;
 }
 
 export interface Command {

@@ -34,6 +34,7 @@ function createOptions(f: FlagValues, g: Globals) {
     onDebug: g.debug,
     pidfdSocket: str(f['pidfd-socket']),
     systemdCgroup: g.systemdCgroup,
+    rootless: g.rootless,
   };
 }
 
@@ -207,14 +208,14 @@ export const COMMANDS: Command[] = [
     name: 'spec',
     usage: '[command options]',
     summary: 'write a default config.json into the bundle',
-    flags: [bundleFlag, { name: 'rootless', kind: 'bool', help: 'not supported yet' }],
+    flags: [bundleFlag, { name: 'rootless', kind: 'bool', help: 'a config an unprivileged user can run (a user namespace of its own ids)' }],
     args: [0, 0],
     async run(f) {
-      if (f.rootless) throw new OcirunError('spec --rootless is not supported yet');
       const file = path.join(str(f.bundle) ?? '.', 'config.json');
       if (fs.existsSync(file)) throw new OcirunError(`File ${file} exists. Remove it first`);
-      const { defaultSpec } = await import('../config/default-spec');
-      fs.writeFileSync(file, JSON.stringify(defaultSpec(), null, '\t') + '\n');
+      const { defaultSpec, rootlessSpec } = await import('../config/default-spec');
+      const spec = f.rootless ? rootlessSpec(process.geteuid!(), process.getegid!()) : defaultSpec();
+      fs.writeFileSync(file, JSON.stringify(spec, null, '\t') + '\n');
       return 0;
     },
   },

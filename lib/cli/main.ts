@@ -26,6 +26,19 @@ export function setStartMode(mode: string): void {
   startMode = mode;
 }
 
+/** runc's --rootless: true, false, or auto (the default): not root, or in a user namespace of its own. */
+function rootlessMode(value: string | undefined): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (value !== undefined && value !== 'auto') throw new OcirunError(`--rootless: invalid value ${value} (true, false or auto)`);
+  if (process.geteuid?.() !== 0) return true;
+  try {
+    return !/^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const versionText = () => `ocirun version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`;
 
 function mainHelp(): string {
@@ -67,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = COMMANDS.find((c) => c.name === name);
     if (!cmd) return noHelpTopic(name);
     const systemdCgroup = g.flags['systemd-cgroup'] === true;
+    const rootless = rootlessMode(g.flags.rootless as string | undefined);
     if (systemdCgroup && !fs.existsSync('/run/systemd/system'))
       throw new OcirunError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver');
     const p = parseFlags(rest, [...cmd.flags, { name: 'help', short: 'h', kind: 'bool', help: 'show help' }], name);
@@ -81,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     logLine(log, 'debug', `started from ${startMode}`);
     const warn = (msg: string) => logLine(log, 'warning', msg);
     const debug = log.debug ? (msg: string) => logLine(log, 'debug', msg) : undefined;
-    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn, debug, systemdCgroup });
+    return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn, debug, systemdCgroup, rootless });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (log.file) {

@@ -38,3 +38,23 @@ export function defaultSpec(): Spec {
     },
   };
 }
+
+/**
+ * `ocirun spec --rootless`: the default made runnable by an unprivileged user, as runc makes it: a user
+ * namespace mapping the caller's own uid and gid to root, no network namespace (an unprivileged user cannot
+ * connect a new one), /sys bound from the host (a sysfs cannot be mounted without a network namespace of the
+ * container's own), no uid= or gid= mount options (those ids are not mapped), no resources.
+ */
+export function rootlessSpec(uid: number, gid: number): Spec {
+  const spec = defaultSpec();
+  const linux = spec.linux!;
+  linux.namespaces = [...(linux.namespaces ?? []).filter((n) => n.type !== 'network' && n.type !== 'user'), { type: 'user' }];
+  linux.uidMappings = [{ containerID: 0, hostID: uid, size: 1 }];
+  linux.gidMappings = [{ containerID: 0, hostID: gid, size: 1 }];
+  spec.mounts = (spec.mounts ?? []).map((m) =>
+    m.destination === '/sys'
+      ? { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+      : { ...m, ...(m.options ? { options: m.options.filter((o) => !o.startsWith('gid=') && !o.startsWith('uid=')) } : {}) });
+  delete linux.resources;
+  return spec;
+}

@@ -13,6 +13,7 @@ import { processStartTime } from '../state/status';
 import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
 import { checkNetDevices, moveNetDevicesIn } from './net-devices';
+import { rootlessCgroups } from '../cgroups/rootless';
 import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
@@ -30,6 +31,11 @@ export interface CreateOptions extends CommonOptions {
   pidfdSocket?: string;
   /** The cgroup is a transient systemd scope (runc's --systemd-cgroup); cgroupsPath is "slice:prefix:name". */
   systemdCgroup?: boolean;
+  /**
+   * An unprivileged caller (runc's --rootless): cgroups only where they are delegated to it; without them,
+   * a resource limit is an error naming its field, and the container runs in the caller's own cgroups.
+   */
+  rootless?: boolean;
 }
 
 /** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
@@ -67,12 +73,14 @@ export async function createContainer(
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const linux = bundle.spec.linux;
-  const cgroups = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id, {
+  const planned = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id, {
     systemd: opts.systemdCgroup,
     annotations: bundle.spec.annotations,
   });
+  // Rootless: no cgroups unless the user may make them there.
+  const cgroups = opts.rootless ? rootlessCgroups(planned, linux?.resources as Resources | undefined) : planned;
   if (linux?.netDevices) checkNetDevices(bundle.spec);
-  const driver = await cgroupDriver(cgroups.record);
+  const driver = cgroups && (await cgroupDriver(cgroups.record));
   const created = new Date().toISOString();
   const rec: ContainerRecord = {
     id,
@@ -85,7 +93,7 @@ export async function createContainer(
     annotations: bundle.spec.annotations,
     creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
     spec: bundle.spec,
-    cgroup: cgroups.record,
+    ...(cgroups ? { cgroup: cgroups.record } : {}),
   };
   const plan = buildPlan(bundle, {
     id,
@@ -97,12 +105,12 @@ export async function createContainer(
     warn: opts.onWarning,
     consoleSocket: opts.consoleSocket,
     hookState: publicState(rec, 'creating'),
-    cgroups: cgroups.record,
+    cgroups: cgroups?.record,
   });
   const debug = opts.onDebug ?? (() => {});
   debug(`config: ${bundle.dir}/config.json validated; plan: ${plan.mounts.length} mounts, ${plan.devices.length} devices, ` +
     `new namespaces ${nsNames(plan.cloneFlags) || 'none'}${plan.cgroupNamespace ? ' +cgroup' : ''}, joined ${plan.joins.map((j) => j.path).join(' ') || 'none'}`);
-  cgroups.record.created = dirsToMake(cgroups.record);
+  if (cgroups) cgroups.record.created = dirsToMake(cgroups.record);
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
   const dir = await ContainerDir.create(root, id, rec);
   let pid = 0;
@@ -114,18 +122,20 @@ export async function createContainer(
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
     debug(`state: ${dir.dir} in place and locked`);
-    await driver.make(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
-    debug(`cgroups (${cgroups.record.systemd ? `systemd ${cgroups.record.systemd.unit} in ${cgroups.record.systemd.slice}` : cgroups.record.mode}): ` +
-      `${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
+    if (cgroups && driver) {
+      await driver.make(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
+      debug(`cgroups (${cgroups.record.systemd ? `systemd ${cgroups.record.systemd.unit} in ${cgroups.record.systemd.slice}` : cgroups.record.mode}): ` +
+        `${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
+    } else debug('cgroups: none (rootless, and no cgroup delegated to this user)');
     cgroupsMade = true;
     dir.write(rec, false);
-    release = await driver.claim(cgroups.record);
+    release = cgroups && driver ? await driver.claim(cgroups.record) : undefined;
     ours = true;
-    debug(`spawn: clone3 ${driver.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);
-    spawned = driver.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : await spawn(plan);
-    release();
+    debug(`spawn: clone3 ${driver?.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);
+    spawned = cgroups && driver?.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : await spawn(plan);
+    release?.();
     release = undefined;
-    if (cgroups.record.systemd) dir.write(rec, false); // the unit is started: delete stops it from now on
+    if (cgroups?.record.systemd) dir.write(rec, false); // the unit is started: delete stops it from now on
     pid = spawned.pid;
     debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
     syncFd = spawned.syncFd;
@@ -151,7 +161,7 @@ export async function createContainer(
     if (consoleFd >= 0) fs.closeSync(consoleFd);
     if (pid) killQuietly(pid);
     // Refused at the claim: another container's process is in the cgroup; leave it and what it lives in.
-    if (cgroupsMade) await driver.undo(cgroups.record, ours).catch((e) => (opts.onWarning ?? (() => {}))(`cleaning up the cgroup: ${(e as Error).message}`));
+    if (cgroupsMade && cgroups && driver) await driver.undo(cgroups.record, ours).catch((e) => (opts.onWarning ?? (() => {}))(`cleaning up the cgroup: ${(e as Error).message}`));
     dir.remove();
     throw err;
   }

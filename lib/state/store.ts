@@ -54,7 +54,8 @@ export class ContainerDir {
    */
   static async create(root: string, id: string, rec: ContainerRecord): Promise<ContainerDir> {
     checkId(id);
-    fs.mkdirSync(root, { recursive: true, mode: 0o711 });
+    // An unprivileged user's state is its own: nobody else may even look in (runc's rootless root is 0700).
+    fs.mkdirSync(root, { recursive: true, mode: process.geteuid?.() === 0 ? 0o711 : 0o700 });
     const final = path.join(root, id);
     if (fs.existsSync(final)) throw new OcirunError(`container "${id}" already exists`);
     // Unique to this call (a library process may run two creates of one id at once); not a valid id.

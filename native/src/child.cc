@@ -93,9 +93,13 @@ int user_mapping(ChildContext& ctx, SysError& e) {
   if (!(ctx.plan->cloneFlags & CLONE_NEWUSER)) return 0;
   SyncMsg m = {};
   m.type = kSyncUsermapRequest;
+  // Dumpable for the parent's writes only (runc does the same): a non-dumpable process's /proc files belong to
+  // root, which an unprivileged runtime and the setuid newuidmap (which checks the owner) are not.
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_DUMPABLE)", "");
   if (send_msg(ctx.sock, m) < 0) return fail(e, "send", "sync socket");
   if (recv(ctx.sock, &m, sizeof m, 0) != sizeof m) return fail(e, "recv", "sync socket", errno ? errno : EPIPE);
   if (m.type != kSyncUsermapDone) return fail(e, "recv", "sync socket", EPROTO);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_DUMPABLE)", "");
   // Become root of the new namespace: ids are mapped now, so files we create get the mapped owner.
   if (setresgid(0, 0, 0) < 0) return fail(e, "setresgid", "");
   if (setresuid(0, 0, 0) < 0) return fail(e, "setresuid", "");

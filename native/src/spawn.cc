@@ -5,6 +5,7 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -96,11 +97,81 @@ int sealed_init(const std::string& path, SysError& e) {
   return fd < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "ocirun-init memfd") : fd;
 }
 
+// An unprivileged runtime (rootless) may itself write only a map of its own id, after setgroups is denied for
+// gid_map; anything more is written by the setuid helpers newuidmap and newgidmap (Debian's uidmap), which
+// check the ranges against /etc/subuid and /etc/subgid.
+int helper_map(pid_t pid, const char* helper, const std::string& map, SysError& e) {
+  std::vector<std::string> words = {helper, std::to_string(pid)};
+  size_t start = 0;
+  while (start < map.size()) {
+    size_t end = map.find('\n', start);
+    std::string line = map.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    for (size_t at = 0; at < line.size();) {
+      size_t sp = line.find(' ', at);
+      words.push_back(line.substr(at, sp == std::string::npos ? std::string::npos : sp - at));
+      at = sp == std::string::npos ? line.size() : sp + 1;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(const_cast<char*>(w.c_str()));
+  argv.push_back(nullptr);
+  // Its complaint (stderr) becomes the error's detail.
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) < 0) return fail(e, "pipe2", helper);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+  pid_t child;
+  int err = posix_spawnp(&child, helper, &actions, nullptr, argv.data(), ::environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  if (err) {
+    close(out[0]);
+    fail(e, "posix_spawn", helper, err);
+    if (err == ENOENT) copy_str(e.detail, sizeof e.detail, "mapping more than the caller's own id needs newuidmap and newgidmap (Debian's uidmap package)");
+    return -1;
+  }
+  char said[200] = {};
+  size_t n = 0;
+  for (ssize_t r; n + 1 < sizeof said && (r = read(out[0], said + n, sizeof said - 1 - n)) != 0;)
+    if (r > 0) n += size_t(r);
+    else if (errno != EINTR) break;
+  close(out[0]);
+  while (n && (said[n - 1] == '\n' || said[n - 1] == ' ')) said[--n] = 0;
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  std::string file = "/proc/" + std::to_string(pid) + (helper[3] == 'u' ? "/uid_map" : "/gid_map");
+  fail(e, helper, file.c_str(), EPERM);
+  std::string why = std::string(said[0] ? said : "refused") + " (the ranges this user may map are in " +
+                    (helper[3] == 'u' ? "/etc/subuid)" : "/etc/subgid)");
+  copy_str(e.detail, sizeof e.detail, why.c_str());
+  return -1;
+}
+
+// "0 <id> 1": the one line an unprivileged process may write for its own id.
+bool own_id_only(const std::string& map, unsigned id) {
+  return map == "0 " + std::to_string(id) + " 1\n";
+}
+
 int write_id_maps(pid_t pid, const ContainerPlan& p, SysError& e) {
+  const bool unprivileged = geteuid() != 0;
   for (const char* name : {"uid_map", "gid_map"}) {
-    const std::string& map = name[0] == 'u' ? p.uidMap : p.gidMap;
+    const bool uid = name[0] == 'u';
+    const std::string& map = uid ? p.uidMap : p.gidMap;
     if (map.empty()) continue;
+    if (unprivileged && !own_id_only(map, uid ? geteuid() : getegid())) {
+      if (helper_map(pid, uid ? "newuidmap" : "newgidmap", map, e) < 0) return -1;
+      continue;
+    }
     std::string rel = std::to_string(pid) + "/" + name;
+    if (unprivileged && !uid) {
+      std::string deny = std::to_string(pid) + "/setgroups";
+      if (write_proc_file(deny.c_str(), "deny", 4, ("/proc/" + deny).c_str(), e) < 0) return -1;
+    }
     if (write_proc_file(rel.c_str(), map.data(), map.size(), ("/proc/" + rel).c_str(), e) < 0) return -1;
   }
   return 0;
