@@ -139,3 +139,17 @@ t.test('what the user cannot reach, the container cannot either; refusals leave 
     t.same(fs.existsSync(b.root) ? fs.readdirSync(b.root) : [], [], 'no state left');
   }
 });
+
+t.test('a terminal, rootless: run in the foreground through a real terminal (script(1)) as the user', async (t) => {
+  const h = home(t, (c) => {
+    c.process.terminal = true;
+    c.process.args = ['sh', '-c', 'tty; stat -c %u /proc/self/fd/0; echo done'];
+  });
+  const r = spawnSync('script', ['-qec', `${bin} run tty`, '/dev/null'], {
+    cwd: h.bundle, uid, gid, env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_RUNTIME_DIR: h.xdg }, encoding: 'utf8', timeout: 30_000,
+  });
+  const out = (r.stdout ?? '').replace(/[\r\0]|\^@/g, '');
+  t.equal(r.status, 0, out);
+  t.match(out, /^\/dev\/pts\/0\n0\ndone\n/, 'a pty of the container\'s own, owned by its root');
+  t.same(fs.readdirSync(h.root), []);
+});
