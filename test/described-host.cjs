@@ -12,6 +12,7 @@ function describedHost(facts = {}) {
     numaNodes: new Set([0, 1]),
     resctrl: false,
     procSysMounts: ['/proc', '/sys'],
+    inUserNamespace: false,
     cgroupMounts: [
       { mountPoint: '/sys/fs/cgroup/unified', fstype: 'cgroup2', superOpts: 'rw,nsdelegate' },
       { mountPoint: '/sys/fs/cgroup/memory', fstype: 'cgroup', superOpts: 'rw,memory' },

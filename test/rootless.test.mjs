@@ -153,3 +153,41 @@ t.test('a terminal, rootless: run in the foreground through a real terminal (scr
   t.match(out, /^\/dev\/pts\/0\n0\ndone\n/, 'a pty of the container\'s own, owned by its root');
   t.same(fs.readdirSync(h.root), []);
 });
+
+t.test('rootless podman on ocirun, as the user: run, --userns=keep-id, exec, logs, stop, rm; nothing left', async (t) => {
+  const h = home(t);
+  const dir = path.dirname(h.bundle);
+  const conf = path.join(dir, 'containers.conf');
+  // No network (an unprivileged user has none to give without slirp4netns or pasta), cgroupfs (no systemd
+  // here), vfs storage in the test's directory.
+  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=1024:1024"]\nnetns = "none"\n[engine]\nruntime = "ocirun"\n` +
+    `runtime_supports_json = ["ocirun"]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[engine.runtimes]\nocirun = ["${bin}"]\n`);
+  const env = { PATH: process.env.PATH, HOME: dir, XDG_RUNTIME_DIR: h.xdg, CONTAINERS_CONF: conf };
+  const base = ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'vfs'];
+  const podman = (...args) => {
+    const r = spawnSync('podman', [...base, ...args], { cwd: dir, uid, gid, env, encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  t.teardown(() => {
+    // The pause process rootless podman leaves to hold its user namespace: its pid is in its file.
+    const pause = path.join(h.xdg, 'libpod', 'tmp', 'pause.pid');
+    if (fs.existsSync(pause)) try { process.kill(Number(fs.readFileSync(pause, 'utf8'))); } catch { /* gone */ }
+  });
+  execFileSync('tar', ['-C', path.join(h.bundle, 'rootfs'), '-cf', path.join(dir, 'rootfs.tar'), '.']);
+  execFileSync('chown', [`${uid}:${gid}`, path.join(dir, 'rootfs.tar')]);
+  podman('import', path.join(dir, 'rootfs.tar'), 'localhost/rootless-test:1');
+  const plain = podman('run', '--rm', 'localhost/rootless-test:1', 'sh', '-c', 'id -u; cat /proc/self/uid_map').trim().split('\n');
+  t.equal(plain[0], '0', 'root inside');
+  t.match(plain[1], new RegExp(`^\\s*0\\s+${uid}\\s+1$`), 'which is the user outside');
+  t.match(plain[2], new RegExp(`^\\s*1\\s+${SUB}\\s+65536$`), 'with its subordinate ids (podman asks newuidmap)');
+  const keep = podman('run', '--rm', '--userns=keep-id', 'localhost/rootless-test:1', 'id', '-u').trim();
+  t.equal(keep, String(uid), '--userns=keep-id: the user\'s own uid inside');
+  podman('run', '-d', '--name', 'svc', 'localhost/rootless-test:1', 'sh', '-c', 'echo hello-from-svc; exec sleep 100');
+  t.equal(podman('exec', 'svc', 'sh', '-c', 'echo in-exec').trim(), 'in-exec');
+  await waitFor(() => podman('logs', 'svc').includes('hello-from-svc'));
+  podman('stop', '-t', '0', 'svc');
+  podman('rm', 'svc');
+  t.same(fs.readdirSync(h.root), [], 'no container state left');
+  t.same(hostMountsUnder(dir).filter((l) => !l.includes('/storage')), [], 'no mount of ours left');
+});

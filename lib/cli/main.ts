@@ -7,6 +7,7 @@ import { logLine, type LogConfig } from './log';
 import { print, printErr } from './output';
 import { ConfigError, OcirunError } from '../errors';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
+import { inUserNamespace } from '../userns';
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'root directory for container state (default /run/ocirun)' },
@@ -31,12 +32,7 @@ function rootlessMode(value: string | undefined): boolean {
   if (value === 'true') return true;
   if (value === 'false') return false;
   if (value !== undefined && value !== 'auto') throw new OcirunError(`--rootless: invalid value ${value} (true, false or auto)`);
-  if (process.geteuid?.() !== 0) return true;
-  try {
-    return !/^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'utf8'));
-  } catch {
-    return false;
-  }
+  return process.geteuid?.() !== 0 || inUserNamespace();
 }
 
 const versionText = () => `ocirun version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`;

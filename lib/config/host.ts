@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { cgroupMounts, type CgroupMount } from '../cgroups/hierarchy';
 import { mountTable } from '../mountinfo';
+import { inUserNamespace } from '../userns';
 import type { NamespaceType } from './spec';
 
 export interface HostFacts {
@@ -23,6 +24,8 @@ export interface HostFacts {
   readonly cgroupMounts: CgroupMount[];
   /** Where whole proc and sysfs filesystems are mounted in the runtime's mount namespace. */
   readonly procSysMounts: string[];
+  /** The runtime itself runs in a user namespace that is not the host's (rootless podman runs it so). */
+  readonly inUserNamespace: boolean;
   /** What is at a host path (a bind mount's source): undefined when nothing is. */
   pathKind(p: string): 'directory' | 'file' | undefined;
   /** The identity (device:inode) of the namespace that a path such as /proc/PID/ns/net names. */
@@ -96,6 +99,9 @@ class LiveHost implements HostFacts {
   }
   get resctrl(): boolean {
     return this.once('resctrl', () => mountTable().some((m) => m.fstype === 'resctrl'));
+  }
+  get inUserNamespace(): boolean {
+    return this.once('inUserNamespace', () => inUserNamespace());
   }
   get procSysMounts(): string[] {
     return this.once('procSysMounts', () => mountTable().filter((m) => m.root === '/' && (m.fstype === 'proc' || m.fstype === 'sysfs')).map((m) => m.mountPoint));

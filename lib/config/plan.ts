@@ -280,7 +280,8 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
       { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings })),
     // Without a mount namespace of its own the rootfs is used as it is, and so is a /dev bound from elsewhere:
     // not even the default nodes are made.
-    devices: ownMounts && !devIsBound(spec.mounts) ? planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user')) : [],
+    // In a user namespace (the container's, or the runtime's own) mknod is refused: nodes are bound from the host.
+    devices: ownMounts && !devIsBound(spec.mounts) ? planDevices(spec.linux?.devices, ns.fresh.has('user') || ns.joined.has('user') || host.inUserNamespace) : [],
     symlinks: ownMounts && !devIsBound(spec.mounts) ? planDevSymlinks(spec.mounts, host.hasKcore) : [],
     ...createContainerPlan(spec, opts.hookState ?? {}),
     sysctls: planSysctls(spec.linux?.sysctl, (t) => ns.fresh.has(t) || (ns.joined.has(t) && !isHostNamespace(host, ns.joined.get(t)!, t))),

@@ -6,6 +6,7 @@ import { OcirunError, notFound } from '../errors';
 import { lock, renameNoReplace } from '../native';
 import type { Spec } from '../config/spec';
 import type { CgroupRecord } from '../cgroups/manager';
+import { inUserNamespace } from '../userns';
 
 export interface ContainerRecord {
   id: string;
@@ -24,9 +25,17 @@ export interface ContainerRecord {
 
 const ID_PATTERN = /^[\w+\-.]+$/;
 
+/**
+ * The default --root: /run/ocirun for the real root; $XDG_RUNTIME_DIR/ocirun for anyone else, including root of
+ * a user namespace that is not the host's (rootless podman runs the runtime so), unless USER says root (runc's
+ * rule).
+ */
 export function defaultRoot(): string {
-  if (process.getuid?.() === 0 || !process.env.XDG_RUNTIME_DIR) return '/run/ocirun';
-  return path.join(process.env.XDG_RUNTIME_DIR, 'ocirun');
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (!xdg) return '/run/ocirun';
+  if (process.geteuid?.() !== 0) return path.join(xdg, 'ocirun');
+  if (!inUserNamespace() || process.env.USER === 'root') return '/run/ocirun';
+  return path.join(xdg, 'ocirun');
 }
 
 export function checkId(id: string): void {

@@ -68,6 +68,17 @@ int set_recursive_readonly(int fd, const char* dest, SysError& e) {
 
 // A tmpfs with one cgroup v1 hierarchy under it per host hierarchy: what a "cgroup" mount means on a v1 or
 // hybrid host. Each sub-mount shows the container's cgroup namespace root.
+// `host` bound at `dest` (open as `dest_fd`), then remounted with the nosuid/nodev/noexec/ro of `flags`.
+int bind_with_flags(const char* host, int root_fd, const char* dest, int dest_fd, unsigned long flags, SysError& e) {
+  if (mount(host, FdPath(dest_fd).c_str(), nullptr, MS_BIND, nullptr) < 0) return fail(e, "mount(MS_BIND)", host);
+  int fd = open_in_root(root_fd, dest, e);  // the bind mount, not the directory under it
+  if (fd < 0) return -1;
+  const unsigned long keep = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  int rc = remount_bind(FdPath(fd).c_str(), flags & keep, e);
+  close(fd);
+  return rc;
+}
+
 int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, SysError& e) {  // target: fd path
   unsigned long base = m.flags & ~MS_RDONLY;
   if (mount("tmpfs", target, "tmpfs", base, "mode=755") < 0) return fail(e, "mount(tmpfs)", m.destination.c_str());
@@ -96,6 +107,16 @@ int mount_cgroup_v1_tree(const MountPlan& m, int root_fd, const char* target, Sy
       }
     } else {
       rc = mount("cgroup", at.c_str(), unified ? "cgroup2" : "cgroup", m.flags, unified ? nullptr : m.cgroupOptions[i].c_str());
+      if (rc < 0 && errno == EPERM) {
+        // A user namespace that may not mount this hierarchy (rootless, no cgroup namespace of its own):
+        // the host's, bound read-only, as crun does rootless.
+        char host[PATH_MAX];
+        append_str(host, append_str(host, 0, sizeof host, "/sys/fs/cgroup/"), sizeof host, m.cgroupNames[i].c_str());
+        rc = bind_with_flags(host, root_fd, sub, fd, m.flags | MS_RDONLY, e);
+        close(fd);
+        if (rc < 0) return -1;
+        continue;
+      }
     }
     close(fd);
     if (rc < 0) return fail(e, *source ? "mount(MS_BIND)" : unified ? "mount(cgroup2)" : "mount(cgroup)", *source ? source : sub);
@@ -221,17 +242,20 @@ int mount_one(const MountPlan& m, int root_fd, int source_fd, SysError& e) {
             rc = fail(e, "move_mount", m.source.c_str());
         }
         break;
-      case MountPlan::kFilesystem:
-        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *data ? data : nullptr) < 0) {
-          // A devpts gid= that the user namespace does not map (one joined, owned by another user) is
-          // refused with EINVAL: the pts then belong to the process's group, as with crun.
-          char without[4096];
-          int err = errno;
-          if (!(err == EINVAL && strcmp(m.type.c_str(), "devpts") == 0 && drop_option(data, "gid=", without, sizeof without) &&
-                mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *without ? without : nullptr) == 0))
-            rc = fail(e, "mount", dest, err);
-        }
+      case MountPlan::kFilesystem: {
+        if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *data ? data : nullptr) == 0) break;
+        int err = errno;
+        char without[4096];
+        if (err == EPERM && strcmp(m.type.c_str(), "cgroup2") == 0)
+          // Rootless without a cgroup namespace of its own: the host's cgroup2, bound read-only (crun's way).
+          rc = bind_with_flags("/sys/fs/cgroup", root_fd, dest, fd, m.flags | MS_RDONLY, e);
+        else if (!(err == EINVAL && strcmp(m.type.c_str(), "devpts") == 0 && drop_option(data, "gid=", without, sizeof without) &&
+                   mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *without ? without : nullptr) == 0))
+          // (A devpts gid= that the user namespace does not map, in one joined from another user, is refused with
+          // EINVAL: the pts then belong to the process's group, as with crun.)
+          rc = fail(e, "mount", dest, err);
         break;
+      }
       case MountPlan::kCgroupV1Tree:
         rc = mount_cgroup_v1_tree(m, root_fd, target.c_str(), e);
         break;
