@@ -285,6 +285,29 @@ t.test('pause and resume: frozen processes make no progress, state says paused, 
   t.match(ocirun(root, ['resume', 'x']).stderr, /container not paused/);
 });
 
+if (!v2)
+  t.test('v1: a cpu period under a pod cgroup with its own limit: update writes the quota first when the period alone would exceed it', async (t) => {
+    const root = testRoot(t);
+    const cg = cgroupsPath(t);
+    // The pod: half a CPU.
+    const pod = path.join('/sys/fs/cgroup/cpu', cg.top);
+    fs.mkdirSync(pod);
+    fs.writeFileSync(path.join(pod, 'cpu.cfs_period_us'), '100000');
+    fs.writeFileSync(path.join(pod, 'cpu.cfs_quota_us'), '50000');
+    const bundle = makeBundle(t, (c) => {
+      c.process.args = ['sleep', '100'];
+      c.linux.cgroupsPath = cg.path;
+      c.linux.resources = { ...c.linux.resources, cpu: { quota: 50000, period: 100000 } };
+    });
+    ok(root, ['run', '-d', '--bundle', bundle, 'x']);
+    // Period 10000 first would make 50000/10000 = five CPUs under a pod of half of one: the kernel refuses it.
+    const r = ocirun(root, ['update', '--cpu-period', '10000', '--cpu-quota', '5000', 'x']);
+    t.equal(r.status, 0, r.stderr);
+    t.same([read(cgFile(root, 'x', 'cpu', 'cpu.cfs_period_us')), read(cgFile(root, 'x', 'cpu', 'cpu.cfs_quota_us'))], ['10000', '5000']);
+    ok(root, ['update', '--cpu-period', '100000', '--cpu-quota', '50000', 'x']);
+    t.same([read(cgFile(root, 'x', 'cpu', 'cpu.cfs_period_us')), read(cgFile(root, 'x', 'cpu', 'cpu.cfs_quota_us'))], ['100000', '50000'], 'and back');
+  });
+
 t.test('update: flags and --resources change the limits of a live container', async (t) => {
   const { root } = running(t, ['sleep', '100'], { memory: { limit: 67108864 }, pids: { limit: 100 } });
   ok(root, ['update', '--memory', '48m', '--pids-limit=30', '--cpu-share', '1024', 'x']);

@@ -144,9 +144,12 @@ export function applyWrites(rec: CgroupRecord, list: CgroupWrite[]): void {
     try {
       fs.writeFileSync(file, value, { flag: 'r+' });
     } catch (err) {
-      // v1: lowering memory below memory+swap, or raising it above, depends on the order: try swap first.
+      // v1: lowering memory below memory+swap, or raising it above, depends on the order: try swap first. The
+      // same for a cpu period whose old quota would exceed a parent's limit (a pod's) over it: quota first,
+      // as runc retries.
       const next = writes[i + 1];
-      if (w.file === 'memory.limit_in_bytes' && next?.file === 'memory.memsw.limit_in_bytes') {
+      if ((w.file === 'memory.limit_in_bytes' && next?.file === 'memory.memsw.limit_in_bytes') ||
+          (w.file === 'cpu.cfs_period_us' && next?.file === 'cpu.cfs_quota_us')) {
         writes[i] = next;
         writes[i + 1] = w;
         i--;
