@@ -14,6 +14,7 @@ import { checkPidFileDir, writePidFile } from './pidfile';
 import { runHooks } from '../hooks';
 import { checkNetDevices, moveNetDevicesIn } from './net-devices';
 import { rootlessCgroups } from '../cgroups/rootless';
+import { inUserNamespace } from '../userns';
 import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
@@ -32,8 +33,9 @@ export interface CreateOptions extends CommonOptions {
   /** The cgroup is a transient systemd scope (runc's --systemd-cgroup); cgroupsPath is "slice:prefix:name". */
   systemdCgroup?: boolean;
   /**
-   * An unprivileged caller (runc's --rootless): cgroups only where they are delegated to it; without them,
-   * a resource limit is an error naming its field, and the container runs in the caller's own cgroups.
+   * An unprivileged caller (runc's --rootless; by default, when not root or in a user namespace): cgroups only
+   * where they are delegated to it; without them, a resource limit is an error naming its field, and the
+   * container runs in the caller's own cgroups.
    */
   rootless?: boolean;
 }
@@ -77,8 +79,9 @@ export async function createContainer(
     systemd: opts.systemdCgroup,
     annotations: bundle.spec.annotations,
   });
-  // Rootless: no cgroups unless the user may make them there.
-  const cgroups = opts.rootless ? rootlessCgroups(planned, linux?.resources as Resources | undefined) : planned;
+  // Rootless (by default: not root, or root of a user namespace): no cgroups unless the user may make them.
+  const rootless = opts.rootless ?? (process.geteuid?.() !== 0 || inUserNamespace());
+  const cgroups = rootless ? rootlessCgroups(planned, linux?.resources as Resources | undefined) : planned;
   if (linux?.netDevices) checkNetDevices(bundle.spec);
   const driver = cgroups && (await cgroupDriver(cgroups.record));
   const created = new Date().toISOString();
