@@ -1,7 +1,6 @@
 // The N-API layer: converts the validated JS plan into a plain ContainerPlan, calls the core, and turns a
 // SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
 // No isolation logic lives here.
-#include <fcntl.h>
 #include <napi.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -578,14 +577,7 @@ Napi::Value MoveNetDevice(const Napi::CallbackInfo& info) {
   std::string to = info[2].As<Napi::String>().Utf8Value(), renamed = info[3].As<Napi::String>().Utf8Value();
   SysError e;
   ocirun::set_step(e, ocirun::kStepNetDevices);
-  int from_fd = from.empty() ? -1 : open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  int to_fd = open(to.c_str(), O_RDONLY | O_CLOEXEC);
-  int rc = (!from.empty() && from_fd < 0)  ? ocirun::fail(e, "open", from.c_str())
-           : to_fd < 0                     ? ocirun::fail(e, "open", to.c_str())
-                                           : ocirun::move_net_device(from_fd, name.c_str(), to_fd, renamed.c_str(), e);
-  if (from_fd >= 0) close(from_fd);
-  if (to_fd >= 0) close(to_fd);
-  if (rc < 0) throw to_js_error(info.Env(), e);
+  if (ocirun::move_net_device(from.c_str(), name.c_str(), to.c_str(), renamed.c_str(), e) < 0) throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }
 

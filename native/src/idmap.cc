@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "procfs.h"
 
 namespace ocirun {
 namespace {
@@ -20,15 +21,13 @@ struct MountAttr {
   unsigned long long attr_set, attr_clr, propagation, userns_fd;
 };
 
+// /proc/<pid>/<file>, written beneath a checked procfs (procfs.h), the whole map in one write.
 int write_map(pid_t pid, const char* file, const std::string& map, SysError& e) {
-  char path[64];
-  append_str(path, append_uint(path, append_str(path, 0, sizeof path, "/proc/"), sizeof path, unsigned(pid)), sizeof path, file);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return fail(e, "open", path);
-  // One write: the kernel takes a map whole or not at all.
-  int rc = write(fd, map.data(), map.size()) == ssize_t(map.size()) ? 0 : fail(e, "write", path);
-  close(fd);
-  return rc;
+  char rel[48];
+  append_str(rel, append_uint(rel, 0, sizeof rel, unsigned(pid)), sizeof rel, file);
+  char shown[64];
+  append_str(shown, append_str(shown, 0, sizeof shown, "/proc/"), sizeof shown, rel);
+  return write_proc_file(rel, map.data(), map.size(), shown, e);
 }
 
 }  // namespace

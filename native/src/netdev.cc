@@ -4,6 +4,7 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -191,6 +192,16 @@ int move_net_device(int from_ns, const char* name, int to_ns, const char* new_na
   int to = socket_in(to_ns, e);
   int rc = to < 0 ? -1 : move_with(from, to, name, to_ns, new_name, e);
   close(from);
+  if (to >= 0) close(to);
+  return rc;
+}
+
+int move_net_device(const char* from_ns, const char* name, const char* to_ns, const char* new_name, SysError& e) {
+  int from = *from_ns ? open(from_ns, O_RDONLY | O_CLOEXEC) : -1;
+  if (*from_ns && from < 0) return fail(e, "open", from_ns);
+  int to = open(to_ns, O_RDONLY | O_CLOEXEC);
+  int rc = to < 0 ? fail(e, "open", to_ns) : move_net_device(from, name, to, new_name, e);
+  if (from >= 0) close(from);
   if (to >= 0) close(to);
   return rc;
 }

@@ -13,4 +13,7 @@ namespace ocirun {
 // is taken on the other side.
 int move_net_device(int from_ns, const char* name, int to_ns, const char* new_name, SysError& e);
 
+// The same with the namespaces named by their ns files (`from_ns` "": the calling thread's).
+int move_net_device(const char* from_ns, const char* name, const char* to_ns, const char* new_name, SysError& e);
+
 }  // namespace ocirun
