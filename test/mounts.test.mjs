@@ -11,6 +11,13 @@ function hostDir(t, files = {}) {
   return dir;
 }
 
+/** A user namespace of its own, root mapped to host 200000. */
+const userns = (c) => {
+  c.linux.namespaces.push({ type: 'user' });
+  c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+};
+
 t.test('bind mounts of a directory and a file, read-only and read-write', async (t) => {
   const ro = hostDir(t, { 'a.txt': 'from host\n' });
   const rw = hostDir(t);
@@ -193,20 +200,10 @@ t.test('bind flags as runc sets them: any option set or cleared remounts with ex
     [['rbind', 'norelatime'], 'rw,noatime'],
   ])
     t.equal(flagsOf(options), want, options.join(','));
-  const userns = (c) => {
-    c.linux.namespaces.push({ type: 'user' });
-    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-  };
   t.equal(flagsOf(['rbind', 'nosymfollow'], userns), 'ro,nosuid,nodev,noexec,noatime,nosymfollow', 'in a user namespace the locked flags stay');
   t.match(flagsOf(['rbind', 'rw'], userns), /\/mounts\/\d+ \(\/tmp\/m\): \/tmp\/m: mount\(MS_REMOUNT\|MS_BIND\): operation not permitted: the options clear a flag .* locked/, 'clearing a locked flag is an error that says so');
 });
 
-const userns = (c) => {
-  c.linux.namespaces.push({ type: 'user' });
-  c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-  c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-};
 
 t.test('mounts go in config order: a bind of what an earlier mount made, with and without a user namespace', async (t) => {
   for (const [label, edit] of [['no user namespace', () => {}], ['user namespace', userns]]) {
@@ -271,11 +268,6 @@ t.test('idmapped binds: the mount\'s own mapping or the container\'s, idmap and 
 
 t.test('bad idmapped mounts: the field named, exit 1, nothing left', async (t) => {
   const dir = hostDir(t);
-  const userns = (c) => {
-    c.linux.namespaces.push({ type: 'user' });
-    c.linux.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
-  };
   const m = (extra) => ({ destination: '/tmp/m', type: 'bind', source: dir, options: ['rbind', 'idmap'], ...extra });
   const maps = [{ containerID: 0, hostID: 1000, size: 10 }];
   for (const [edit, message] of [
