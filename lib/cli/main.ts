@@ -7,7 +7,6 @@ import { logLine, type LogConfig } from './log';
 import { print, printErr } from './output';
 import { ConfigError, OcirunError } from '../errors';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
-import { inUserNamespace } from '../userns';
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'root', kind: 'string', help: 'root directory for container state (default /run/ocirun)' },
@@ -27,12 +26,15 @@ export function setStartMode(mode: string): void {
   startMode = mode;
 }
 
-/** runc's --rootless: true, false, or auto (the default): not root, or in a user namespace of its own. */
-function rootlessMode(value: string | undefined): boolean {
+/**
+ * runc's --rootless: true, false, or auto (the default), left undefined so that create decides it (not root, or
+ * in a user namespace), as for library callers: no command pays for the check but the one that needs it.
+ */
+function rootlessMode(value: string | undefined): boolean | undefined {
   if (value === 'true') return true;
   if (value === 'false') return false;
   if (value !== undefined && value !== 'auto') throw new OcirunError(`--rootless: invalid value ${value} (true, false or auto)`);
-  return process.geteuid?.() !== 0 || inUserNamespace();
+  return undefined;
 }
 
 const versionText = () => `ocirun version ${VERSION}\ncommit: ${COMMIT}\nspec: ${SPEC_VERSION}\n`;
