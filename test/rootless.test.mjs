@@ -2,72 +2,15 @@
 // own), on a config from `ocirun spec --rootless`. On this host (cgroup v1 controllers, none delegated) a
 // rootless container has no cgroups of its own.
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { bin, fs, hostMountsUnder, os, path, repo, waitFor } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { bin, fs, hostMountsUnder, path, waitFor } from './helpers.mjs';
+import { makeUser, podmanScenario, rootlessHome, runAs, SUB } from './helpers/rootless.mjs';
 
-const USER = 'ocirun-rootless';
-const SUB = 300000; // its subordinate ids: SUB .. SUB+65535
-
-// The user, made for this file and removed (with its subordinate ids) at its end.
-try {
-  execFileSync('userdel', [USER], { stdio: 'ignore' });
-} catch {
-  /* none left from an earlier run */
-}
-execFileSync('useradd', ['--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', USER]);
-t.teardown(() => execFileSync('userdel', [USER]));
-const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }));
-const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }));
-for (const file of ['/etc/subuid', '/etc/subgid']) {
-  // useradd may have granted a range already: this file's is the one it uses.
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${USER}:`));
-  fs.writeFileSync(file, [...lines, `${USER}:${SUB}:65536`, ''].join('\n'));
-}
-
-/** A home for one test: the user's runtime dir (XDG_RUNTIME_DIR) and a bundle from `spec --rootless`. */
-function home(t, edit = () => {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-rootless-'));
-  fs.chmodSync(dir, 0o755);
-  const xdg = path.join(dir, 'xdg');
-  const bundle = path.join(dir, 'bundle');
-  fs.mkdirSync(xdg, { mode: 0o700 });
-  fs.mkdirSync(bundle);
-  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), path.join(bundle, 'rootfs')]);
-  execFileSync('chown', ['-R', `${uid}:${gid}`, dir]);
-  t.teardown(() => {
-    // Whatever a failed test left: its containers, as the user (the runtime never needs root for them).
-    const root = path.join(xdg, 'ocirun');
-    for (const id of fs.existsSync(root) ? fs.readdirSync(root) : []) as(xdg, ['delete', '--force', id], bundle);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  const spec = as(xdg, ['spec', '--rootless'], bundle);
-  if (spec.status !== 0) throw new Error(spec.stderr);
-  const file = path.join(bundle, 'config.json');
-  const config = JSON.parse(fs.readFileSync(file, 'utf8'));
-  config.process.terminal = false;
-  edit(config);
-  fs.writeFileSync(file, JSON.stringify(config));
-  return { xdg, bundle, root: path.join(xdg, 'ocirun') };
-}
-
-/** The CLI as the user, in its bundle, with its runtime dir (and no --root: the default is the rootless one). */
-function as(xdg, args, cwd) {
-  const r = spawnSync(bin, args, {
-    cwd,
-    uid,
-    gid,
-    env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_RUNTIME_DIR: xdg },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const ok = (h, args) => {
-  const r = as(h.xdg, args, h.bundle);
-  if (r.status !== 0) throw new Error(`ocirun ${args.join(' ')} (as ${USER}) exited ${r.status}: ${r.stderr}`);
-  return r;
-};
+const user = makeUser(t, 'ocirun-rootless');
+const { uid, gid } = user;
+const home = (t, edit) => rootlessHome(t, user, { edit });
+const ok = (h, args) => h.ok(args);
+const as = (xdg, args, cwd) => runAs(user, { XDG_RUNTIME_DIR: xdg }, bin, args, cwd);
 
 t.test('spec --rootless, then run: root inside is the user outside; state under XDG_RUNTIME_DIR, private', async (t) => {
   const h = home(t, (c) => (c.process.args = ['sh', '-c', 'id -u; cat /proc/self/uid_map /proc/self/gid_map']));
@@ -155,39 +98,6 @@ t.test('a terminal, rootless: run in the foreground through a real terminal (scr
 });
 
 t.test('rootless podman on ocirun, as the user: run, --userns=keep-id, exec, logs, stop, rm; nothing left', async (t) => {
-  const h = home(t);
-  const dir = path.dirname(h.bundle);
-  const conf = path.join(dir, 'containers.conf');
-  // No network (an unprivileged user has none to give without slirp4netns or pasta), cgroupfs (no systemd
-  // here), vfs storage in the test's directory.
-  fs.writeFileSync(conf, `[containers]\ndefault_ulimits = ["nofile=1024:1024"]\nnetns = "none"\n[engine]\nruntime = "ocirun"\n` +
-    `runtime_supports_json = ["ocirun"]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n[engine.runtimes]\nocirun = ["${bin}"]\n`);
-  const env = { PATH: process.env.PATH, HOME: dir, XDG_RUNTIME_DIR: h.xdg, CONTAINERS_CONF: conf };
-  const base = ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--storage-driver', 'vfs'];
-  const podman = (...args) => {
-    const r = spawnSync('podman', [...base, ...args], { cwd: dir, uid, gid, env, encoding: 'utf8', timeout: 60_000 });
-    if (r.status !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-    return r.stdout;
-  };
-  t.teardown(() => {
-    // The pause process rootless podman leaves to hold its user namespace: its pid is in its file.
-    const pause = path.join(h.xdg, 'libpod', 'tmp', 'pause.pid');
-    if (fs.existsSync(pause)) try { process.kill(Number(fs.readFileSync(pause, 'utf8'))); } catch { /* gone */ }
-  });
-  execFileSync('tar', ['-C', path.join(h.bundle, 'rootfs'), '-cf', path.join(dir, 'rootfs.tar'), '.']);
-  execFileSync('chown', [`${uid}:${gid}`, path.join(dir, 'rootfs.tar')]);
-  podman('import', path.join(dir, 'rootfs.tar'), 'localhost/rootless-test:1');
-  const plain = podman('run', '--rm', 'localhost/rootless-test:1', 'sh', '-c', 'id -u; cat /proc/self/uid_map').trim().split('\n');
-  t.equal(plain[0], '0', 'root inside');
-  t.match(plain[1], new RegExp(`^\\s*0\\s+${uid}\\s+1$`), 'which is the user outside');
-  t.match(plain[2], new RegExp(`^\\s*1\\s+${SUB}\\s+65536$`), 'with its subordinate ids (podman asks newuidmap)');
-  const keep = podman('run', '--rm', '--userns=keep-id', 'localhost/rootless-test:1', 'id', '-u').trim();
-  t.equal(keep, String(uid), '--userns=keep-id: the user\'s own uid inside');
-  podman('run', '-d', '--name', 'svc', 'localhost/rootless-test:1', 'sh', '-c', 'echo hello-from-svc; exec sleep 100');
-  t.equal(podman('exec', 'svc', 'sh', '-c', 'echo in-exec').trim(), 'in-exec');
-  await waitFor(() => podman('logs', 'svc').includes('hello-from-svc'));
-  podman('stop', '-t', '0', 'svc');
-  podman('rm', 'svc');
-  t.same(fs.readdirSync(h.root), [], 'no container state left');
-  t.same(hostMountsUnder(dir).filter((l) => !l.includes('/storage')), [], 'no mount of ours left');
+  // cgroupfs: no systemd on this host.
+  await podmanScenario(t, user, home(t), 'cgroup_manager = "cgroupfs"');
 });

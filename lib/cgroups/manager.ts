@@ -25,7 +25,7 @@ export interface CgroupRecord {
   /** Directories this runtime created, parents first (with systemd, only in the v1 hierarchies it leaves alone). */
   created: string[];
   /** The systemd driver's scope: `started` once StartTransientUnit made it (then it is this container's). */
-  systemd?: { unit: string; slice: string; started?: boolean };
+  systemd?: { unit: string; slice: string; started?: boolean; bus?: string };
 }
 
 export interface CgroupPlan {
@@ -42,6 +42,8 @@ export interface CgroupOptions {
   systemd?: boolean;
   /** The config's annotations: `org.systemd.property.<Name>` ones become unit properties. */
   annotations?: Record<string, string>;
+  /** systemd: a rootless caller's own manager instead of the system's. */
+  userManager?: import('./systemd/plan').UserManager;
 }
 
 /** Everything about the cgroups that can be decided without touching them; throws on a bad config. */
@@ -57,7 +59,7 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   if (opts.systemd) {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const scope = require('./systemd/plan') as typeof import('./systemd/plan'); // loaded only for this driver
-    return scope.planScope(h, r, rules, cgroupsPath, id, opts.annotations);
+    return scope.planScope(h, r, rules, cgroupsPath, id, opts.annotations, opts.userManager);
   }
   const own = ownCgroups();
   if (h.unified) record.unified = cgroupDir(h, own, '', cgroupsPath, id);
@@ -71,6 +73,12 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
     if (!h.v1.has(w.controller))
       throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
   return { record, writes };
+}
+
+/** A rootless caller's systemd --user, for --systemd-cgroup (loads the D-Bus client, as the driver does). */
+export function userManager(): Promise<import('./systemd/plan').UserManager> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require('./systemd/bus') as typeof import('./systemd/bus')).userManager();
 }
 
 const systemError = (err: unknown, syscall: string, file: string, what: string) =>

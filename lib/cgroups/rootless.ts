@@ -25,10 +25,24 @@ function makeable(dir: string): boolean {
   }
 }
 
+/**
+ * The device rules are not enforced by a cgroup: an unprivileged process may load no device program (BPF) nor
+ * write devices.allow, and the user namespace already keeps the container from making or opening a device its
+ * user could not (runc does the same).
+ */
+function withoutDeviceRules(plan: CgroupPlan): CgroupPlan {
+  return {
+    ...plan,
+    deviceProgram: undefined,
+    writes: plan.writes.filter((w) => w.controller !== 'devices'),
+    properties: plan.properties?.filter(([name]) => name !== 'DevicePolicy' && name !== 'DeviceAllow'),
+  };
+}
+
 export function rootlessCgroups(plan: CgroupPlan, resources: Resources | undefined): CgroupPlan | undefined {
   const dirs = [plan.record.unified, ...Object.values(plan.record.v1)].filter((d): d is string => !!d);
   const blocked = plan.record.systemd ? undefined : dirs.find((d) => !makeable(d));
-  if (!blocked) return plan;
+  if (!blocked) return withoutDeviceRules(plan);
   const field = requested(resources);
   if (field)
     throw new ConfigError(`/linux/resources/${field}`, `cannot be applied rootless: ${blocked} is not delegated to uid ${process.geteuid?.()} (no write access)`);

@@ -33,17 +33,30 @@ export const PROPAGATION: Record<string, number> = {
   slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
 };
 
+/** fstab-style options -> MS_* flags and the filesystem's data string (what the flags do not say). */
+export function mountOptions(options: string[]): { flags: number; data: string } {
+  let flags = 0;
+  const data: string[] = [];
+  for (const opt of options) {
+    const f = FLAG_OPTIONS[opt];
+    if (f) flags = (flags | f[0]) & ~f[1];
+    else if (PROPAGATION[opt] === undefined) data.push(opt); // propagation is no part of making a mount
+  }
+  return { flags, data: data.join(',') };
+}
+
 /**
- * One config mount; `index` names it in errors. `ownCgroups`: the container's cgroup directories, when it has
- * no cgroup namespace of its own. A cgroup mount then binds those (as runc does), since a cgroup filesystem
- * mounted there would show the hierarchy's root.
+ * One config mount; `index` names it in errors. `ownCgroups`: the container's cgroup directories. Without a
+ * cgroup namespace of its own (`namespaced` false) a cgroup mount binds those (as runc does), since a cgroup
+ * filesystem mounted there would show the hierarchy's root; with one, a cgroup2 mount that a user namespace
+ * may not make is bound from its cgroup2 directory instead.
  */
 export function planMount(
   m: Mount,
   index: number,
   bundleDir: string,
   host: HostFacts,
-  ownCgroups?: CgroupDirs,
+  ownCgroups?: CgroupDirs & { namespaced?: boolean },
   madeEarlier: (source: string) => boolean = () => false,
   containerMaps?: { uid?: IDMapping[]; gid?: IDMapping[] },
 ): NativeMount {
@@ -156,9 +169,14 @@ export interface CgroupDirs {
   v1: Record<string, string>;
 }
 
-function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number, host: HostFacts, own?: CgroupDirs): NativeMount {
+function planCgroupMount(base: Omit<NativeMount, 'kind' | 'source' | 'type' | 'flags'>, flags: number, host: HostFacts, cgroups?: CgroupDirs & { namespaced?: boolean }): NativeMount {
   const hs = hostCgroupHierarchies(host);
   const unifiedOnly = hs.length === 1 && hs[0].name === '';
+  // With a cgroup namespace: cgroup2 mounted (its root is the container's), or, where a user namespace may
+  // not (rootless), the container's directory bound (cgroupSources[0]), as runc falls back.
+  if ((unifiedOnly || hs.length === 0) && cgroups?.namespaced)
+    return { ...base, kind: MountKind.Filesystem, source: 'cgroup', type: 'cgroup2', flags, ...(cgroups.unified ? { cgroupSources: [cgroups.unified] } : {}) };
+  const own = cgroups?.namespaced ? undefined : cgroups;
   if ((unifiedOnly || hs.length === 0) && own?.unified)
     return { ...base, kind: MountKind.Bind, source: own.unified, type: '', flags: flags | MS.BIND | MS.REC };
   if (unifiedOnly || hs.length === 0)

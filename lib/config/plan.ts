@@ -276,7 +276,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     ...(opts.noPivot ? { hostProcSys: host.procSysMounts.filter((p) => p !== bundle.rootfs && !p.startsWith(`${bundle.rootfs}/`)) } : {}),
     sessionKeyring: opts.newKeyring === false ? undefined : `_ses.${opts.id}`,
     rootPropagation: propagation ? PROPAGATION[propagation] : 0,
-    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, has(ns, 'cgroup') ? undefined : opts.cgroups, underEarlierMount(spec, i, bundle.rootfs),
+    mounts: (spec.mounts ?? []).map((m, i) => planMount(m, i, bundle.dir, host, opts.cgroups && { ...opts.cgroups, namespaced: has(ns, 'cgroup') }, underEarlierMount(spec, i, bundle.rootfs),
       { uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings })),
     // Without a mount namespace of its own the rootfs is used as it is, and so is a /dev bound from elsewhere:
     // not even the default nodes are made.

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../config/load';
 import { CLONE_FLAGS, buildPlan } from '../config/plan';
-import { dirsToMake, planCgroups } from '../cgroups/manager';
+import { dirsToMake, planCgroups, userManager } from '../cgroups/manager';
 import { cgroupDriver } from '../cgroups/driver';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
@@ -75,12 +75,14 @@ export async function createContainer(
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const linux = bundle.spec.linux;
+  // Rootless (by default: not root, or root of a user namespace): no cgroups unless the user may make them;
+  // with --systemd-cgroup, the scope is the user's own systemd's (in its user.slice), as with runc.
+  const rootless = opts.rootless ?? (process.geteuid?.() !== 0 || inUserNamespace());
   const planned = planCgroups(linux?.resources as Resources | undefined, linux?.cgroupsPath, id, {
     systemd: opts.systemdCgroup,
     annotations: bundle.spec.annotations,
+    userManager: rootless && opts.systemdCgroup ? await userManager() : undefined,
   });
-  // Rootless (by default: not root, or root of a user namespace): no cgroups unless the user may make them.
-  const rootless = opts.rootless ?? (process.geteuid?.() !== 0 || inUserNamespace());
   const cgroups = rootless ? rootlessCgroups(planned, linux?.resources as Resources | undefined) : planned;
   if (linux?.netDevices) checkNetDevices(bundle.spec);
   const driver = cgroups && (await cgroupDriver(cgroups.record));

@@ -246,9 +246,11 @@ int mount_one(const MountPlan& m, int root_fd, int source_fd, SysError& e) {
         if (mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *data ? data : nullptr) == 0) break;
         int err = errno;
         char without[4096];
-        if (err == EPERM && strcmp(m.type.c_str(), "cgroup2") == 0)
-          // Rootless without a cgroup namespace of its own: the host's cgroup2, bound read-only (crun's way).
-          rc = bind_with_flags("/sys/fs/cgroup", root_fd, dest, fd, m.flags | MS_RDONLY, e);
+        if ((err == EPERM || err == EBUSY) && strcmp(m.type.c_str(), "cgroup2") == 0)
+          // A user namespace may not mount cgroup2 (EPERM), or not over the host's cgroup2 that an rbind of /sys
+          // brought (EBUSY: the same filesystem at its own root): the container's cgroup2 directory is bound
+          // read-only instead, or, when it has none, the host's whole hierarchy (runc's and crun's way).
+          rc = bind_with_flags(m.cgroupSources.empty() ? "/sys/fs/cgroup" : m.cgroupSources[0].c_str(), root_fd, dest, fd, m.flags | MS_RDONLY, e);
         else if (!(err == EINVAL && strcmp(m.type.c_str(), "devpts") == 0 && drop_option(data, "gid=", without, sizeof without) &&
                    mount(m.source.c_str(), target.c_str(), m.type.c_str(), m.flags, *without ? without : nullptr) == 0))
           // (A devpts gid= that the user namespace does not map, in one joined from another user, is refused with

@@ -23,6 +23,9 @@ mount -t tmpfs tmpfs /overlay
 mkdir -p /overlay/upper /overlay/work
 mount -t overlay overlay -o lowerdir=$N$REPO,upperdir=/overlay/upper,workdir=/overlay/work /checkout
 for d in tmp run var/tmp root; do mount -t tmpfs -o mode=1777 tmpfs $N/$d; done
+# /etc writable through an overlay (the rootless tests add a user and its subordinate ids; the host's stays as it is).
+mkdir -p /overlay/etc-upper /overlay/etc-work
+mount -t overlay overlay -o lowerdir=$N/etc,upperdir=/overlay/etc-upper,workdir=/overlay/etc-work $N/etc || echo "guest: /etc stays read-only"
 chmod 700 $N/root
 mkdir -p $N$JOB
 mountpoint -q $N$REPO || mkdir -p $N$REPO 2>/dev/null

@@ -1,5 +1,5 @@
-// systemd's manager over the system bus (dbus.ts, loaded only by the systemd driver: the cgroupfs path never
-// pays for it). Every call is asynchronous; a job (start, stop) is waited for through its JobRemoved signal.
+// systemd's manager over D-Bus (dbus.ts, loaded only by the systemd driver: the cgroupfs path never pays for
+// it): the system's on the system bus; a rootless caller's own (systemd --user) on its session bus. Every call is asynchronous; a job (start, stop) is waited for through its JobRemoved signal.
 // D-Bus failures come out as SystemError with the error's name and the unit.
 import { SystemError } from '../../errors';
 import { Connection, DBusError, SYSTEM_BUS } from './dbus';
@@ -15,6 +15,34 @@ export class DBusFailure extends SystemError {
     message: string,
   ) {
     super(message, { step: 'systemd' });
+  }
+}
+
+/**
+ * The rootless caller's session bus, where its systemd --user listens: DBUS_SESSION_BUS_ADDRESS (a unix
+ * path), else $XDG_RUNTIME_DIR/bus, as runc and crun find it.
+ */
+export function userBus(env: NodeJS.ProcessEnv = process.env): string {
+  const address = env.DBUS_SESSION_BUS_ADDRESS;
+  if (address) {
+    for (const one of address.split(';')) {
+      const m = /^unix:(?:.*,)?path=([^,]+)/.exec(one);
+      if (m) return decodeURIComponent(m[1]);
+    }
+    throw new SystemError(`systemd: DBUS_SESSION_BUS_ADDRESS "${address}" names no unix socket path (rootless --systemd-cgroup needs the user's bus)`, { step: 'systemd' });
+  }
+  if (env.XDG_RUNTIME_DIR) return `${env.XDG_RUNTIME_DIR}/bus`;
+  throw new SystemError('systemd: rootless --systemd-cgroup needs the user\'s bus: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set', { step: 'systemd' });
+}
+
+/** A rootless caller's own systemd: its bus, and its cgroup (which its slices are below). */
+export async function userManager(): Promise<{ bus: string; cgroup: string }> {
+  const socket = userBus();
+  const sd = await Systemd.connect(socket);
+  try {
+    return { bus: socket, cgroup: await sd.controlGroup() };
+  } finally {
+    sd.close();
   }
 }
 
@@ -34,13 +62,14 @@ export class Systemd {
   }
 
   /** Connects and subscribes to the JobRemoved signals (unicast to a job's creator; the match covers a broadcast). */
-  static async connect(): Promise<Systemd> {
+  static async connect(socket = SYSTEM_BUS): Promise<Systemd> {
     let bus: Connection;
+    const which = socket === SYSTEM_BUS ? 'the system bus' : 'the user\'s bus';
     try {
-      bus = await Connection.open();
+      bus = await Connection.open(socket);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new SystemError(`systemd: cannot reach the system bus at ${SYSTEM_BUS}: ${e.message}`, { step: 'systemd', code: e.code, path: SYSTEM_BUS });
+      throw new SystemError(`systemd: cannot reach ${which} at ${socket}: ${e.message}`, { step: 'systemd', code: e.code, path: socket });
     }
     try {
       await bus.call({
@@ -49,7 +78,7 @@ export class Systemd {
       });
     } catch (err) {
       bus.close();
-      throw new SystemError(`systemd: AddMatch on the system bus: ${(err as Error).message}`, { step: 'systemd' });
+      throw new SystemError(`systemd: AddMatch on ${which}: ${(err as Error).message}`, { step: 'systemd' });
     }
     return new Systemd(bus);
   }
@@ -107,6 +136,21 @@ export class Systemd {
     await this.call('ResetFailedUnit', 's', [unit], unit).catch((err) => {
       if (!(err instanceof DBusFailure && err.dbusName === 'org.freedesktop.systemd1.NoSuchUnit')) throw err;
     });
+  }
+
+  /** The manager's own cgroup: "/" for the system's, "/user.slice/user-1000.slice/user@1000.service" for a user's. */
+  async controlGroup(): Promise<string> {
+    const [v] = (await this.bus
+      .call({
+        destination: SYSTEMD, path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.DBus.Properties', member: 'Get',
+        signature: 'ss', body: [MANAGER, 'ControlGroup'],
+      })
+      .catch((err) => {
+        throw new DBusFailure(err instanceof DBusError ? err.dbusName : 'org.freedesktop.DBus.Error.Disconnected', `systemd: the manager's ControlGroup: ${(err as Error).message}`);
+      })) as [unknown];
+    const value = (v as { value?: unknown })?.value ?? v;
+    if (typeof value !== 'string' || !value.startsWith('/')) throw new DBusFailure('org.freedesktop.DBus.Error.InvalidArgs', `systemd: the manager's ControlGroup is not a cgroup path: ${JSON.stringify(value)}`);
+    return value;
   }
 
   async setProperties(unit: string, props: Property[]): Promise<void> {

@@ -294,6 +294,42 @@ export interface Call {
   body?: unknown[];
 }
 
+/** The SASL exchange's lines from the bus, one at a time. */
+function saslLines(socket: net.Socket): { next(): Promise<string>; end(): void } {
+  let text = '';
+  let failure: Error | undefined;
+  let waiting: { resolve: (line: string) => void; reject: (e: Error) => void } | undefined;
+  const pump = () => {
+    if (!waiting) return;
+    const at = text.indexOf('\r\n');
+    if (at >= 0) {
+      const line = text.slice(0, at);
+      text = text.slice(at + 2);
+      const w = waiting;
+      waiting = undefined;
+      w.resolve(line);
+    } else if (failure) {
+      const w = waiting;
+      waiting = undefined;
+      w.reject(failure);
+    }
+  };
+  const onData = (d: Buffer) => ((text += d.toString('latin1')), pump());
+  const onError = (err: Error) => ((failure ??= err), pump());
+  const onClose = () => onError(new Error('the bus closed the connection during authentication'));
+  socket.on('data', onData);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+  return {
+    next: () => new Promise((resolve, reject) => ((waiting = { resolve, reject }), pump())),
+    end: () => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    },
+  };
+}
+
 /** A connection to a message bus. */
 export class Connection {
   private serial = 0;
@@ -304,7 +340,7 @@ export class Connection {
 
   private constructor(private readonly socket: net.Socket) {}
 
-  /** Connects and authenticates (SASL EXTERNAL, as this process's uid), then says Hello. */
+  /** Connects and authenticates (SASL EXTERNAL, with the socket's credentials), then says Hello. */
   static async open(socketPath = SYSTEM_BUS): Promise<Connection> {
     const socket = net.createConnection(socketPath);
     await new Promise<void>((resolve, reject) => {
@@ -312,30 +348,22 @@ export class Connection {
       socket.once('error', reject);
     });
     socket.removeAllListeners('error');
-    const uid = Buffer.from(String(process.getuid?.() ?? 0)).toString('hex');
-    const answer = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const closed = () => reject(new Error('the bus closed the connection during authentication'));
-      const onData = (d: Buffer) => {
-        text += d.toString('latin1');
-        if (text.includes('\r\n')) {
-          socket.off('data', onData);
-          socket.off('error', reject);
-          socket.off('close', closed);
-          resolve(text);
-        }
-      };
-      socket.on('data', onData);
-      socket.once('error', reject);
-      socket.once('close', closed);
-      socket.write(`\0AUTH EXTERNAL ${uid}\r\n`);
-    }).catch((err) => {
+    // SASL EXTERNAL without an identity: the bus takes the one the kernel gives for the socket (SO_PEERCRED),
+    // which is right in a user namespace too, where this process's uid is not the bus's.
+    const lines = saslLines(socket);
+    try {
+      socket.write('\0AUTH EXTERNAL\r\n');
+      let answer = await lines.next();
+      if (answer === 'DATA') {
+        socket.write('DATA\r\n');
+        answer = await lines.next();
+      }
+      if (!answer.startsWith('OK ')) throw new Error(`the bus refused authentication: ${answer}`);
+    } catch (err) {
       socket.destroy();
       throw err;
-    });
-    if (!answer.startsWith('OK ')) {
-      socket.destroy();
-      throw new Error(`the bus refused authentication: ${answer.trim()}`);
+    } finally {
+      lines.end();
     }
     socket.write('BEGIN\r\n');
     const c = new Connection(socket);

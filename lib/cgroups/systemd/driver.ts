@@ -30,8 +30,9 @@ function baseProperties(rec: CgroupRecord, pid: number): Property[] {
   ];
 }
 
-async function withSystemd<T>(fn: (sd: Systemd) => Promise<T>): Promise<T> {
-  const sd = await Systemd.connect();
+/** The manager that owns the scope: the system's, or the rootless caller's own on its bus. */
+async function withSystemd<T>(rec: CgroupRecord, fn: (sd: Systemd) => Promise<T>): Promise<T> {
+  const sd = await Systemd.connect(rec.systemd!.bus);
   try {
     return await fn(sd);
   } finally {
@@ -79,7 +80,7 @@ export const systemd: CgroupDriver = {
     const rec = plan.record;
     const unit = rec.systemd!.unit;
     const props = [...baseProperties(rec, pid), ...(plan.properties ?? [])];
-    await withSystemd(async (sd) => {
+    await withSystemd(rec, async (sd) => {
       try {
         await sd.startUnit(unit, props);
       } catch (err) {
@@ -105,16 +106,16 @@ export const systemd: CgroupDriver = {
     });
   },
   async update(rec, writes) {
-    await withSystemd((sd) => sd.setProperties(rec.systemd!.unit, resourceProperties(writes, rec.mode !== 'unified')));
+    await withSystemd(rec, (sd) => sd.setProperties(rec.systemd!.unit, resourceProperties(writes, rec.mode !== 'unified')));
     applyWrites(rec, writes);
   },
   async remove(rec) {
     await killAll(rec);
-    await withSystemd((sd) => stopAndForget(sd, rec));
+    await withSystemd(rec, (sd) => stopAndForget(sd, rec));
   },
   async undo(rec) {
     if (!rec.systemd!.started) return removeCgroups(rec); // no unit of ours: only the v1 directories made here
     await killAll(rec).catch(() => undefined);
-    await withSystemd((sd) => stopAndForget(sd, rec));
+    await withSystemd(rec, (sd) => stopAndForget(sd, rec));
   },
 };

@@ -10,7 +10,13 @@ import type { CgroupPlan, CgroupRecord } from '../manager';
 import { v1Writes, v2Writes } from '../resources';
 import type { DeviceRule, Resources } from '../types';
 import { annotationProperties, deviceProperties, resourceProperties, type Property } from './properties';
-import { systemdUnit } from './unit';
+import { systemdUnit, USER_SLICE } from './unit';
+
+/** A rootless caller's own systemd (systemd --user): its bus and its cgroup, under which its slices live. */
+export interface UserManager {
+  bus: string;
+  cgroup: string;
+}
 
 let devicesByMajor: Map<string, string> | undefined;
 /** /proc/devices: a major's name ("136" -> "pts"), for systemd's "char-pts" device rules. */
@@ -35,10 +41,18 @@ export function planScope(
   cgroupsPath: string | undefined,
   id: string,
   annotations: Record<string, string> | undefined,
+  user?: UserManager,
 ): CgroupPlan {
-  const unit = systemdUnit(cgroupsPath, id);
-  const record: CgroupRecord = { mode: h.mode, v1: {}, created: [], systemd: { unit: unit.unit, slice: unit.slice } };
-  if (h.unified) record.unified = path.join(h.unified, unit.path);
+  if (user && h.mode !== 'unified')
+    throw new ConfigError('/linux/cgroupsPath', 'rootless with --systemd-cgroup needs cgroup v2 (a user\'s systemd is given no v1 controllers)');
+  const unit = systemdUnit(cgroupsPath, id, user ? USER_SLICE : undefined);
+  const record: CgroupRecord = {
+    mode: h.mode,
+    v1: {},
+    created: [],
+    systemd: { unit: unit.unit, slice: unit.slice, ...(user ? { bus: user.bus } : {}) },
+  };
+  if (h.unified) record.unified = path.join(h.unified, user?.cgroup ?? '/', unit.path);
   if (h.mode !== 'unified') for (const [c, mount] of h.v1) record.v1[c] = path.join(mount, unit.path);
   const policy = devicePolicy(rules);
   const writes = h.mode === 'unified' ? v2Writes(r) : [...v1Writes(r), ...(h.v1.has('devices') ? v1DeviceWrites(policy) : [])];

@@ -1,6 +1,6 @@
 // Where the systemd cgroup driver puts a container: cgroupsPath "slice:prefix:name" names the transient scope
-// unit `<prefix>-<name>.scope` in the slice `<slice>` (system.slice when empty); no cgroupsPath is
-// ":runc:<id>", as with runc. Slice names nest by their dashes, as systemd expands them. Pure.
+// unit `<prefix>-<name>.scope` in the slice `<slice>` (system.slice when empty, user.slice for a rootless
+// caller's own manager); no cgroupsPath is ":runc:<id>", as with runc. Slice names nest by their dashes, as systemd expands them. Pure.
 import { ConfigError } from '../../errors';
 
 export interface SystemdUnit {
@@ -8,7 +8,7 @@ export interface SystemdUnit {
   slice: string;
   /** The scope: "runc-<id>.scope". */
   unit: string;
-  /** Its cgroup, below the cgroup2 mount: "/system.slice/runc-<id>.scope". */
+  /** Its cgroup, below the manager's: "/system.slice/runc-<id>.scope". */
   path: string;
 }
 
@@ -19,7 +19,8 @@ const FIELD = '/linux/cgroupsPath';
  * runtime makes the scope's directory in the others (cpuset, freezer, net_cls, ...) and joins them.
  */
 export const SYSTEMD_V1_HIERARCHIES = new Set(['name=systemd', 'cpu', 'cpuacct', 'blkio', 'memory', 'devices', 'pids']);
-const DEFAULT_SLICE = 'system.slice';
+export const SYSTEM_SLICE = 'system.slice';
+export const USER_SLICE = 'user.slice';
 const DEFAULT_PREFIX = 'runc';
 /** What systemd accepts in a unit name (besides "@", which only templates use). */
 const UNIT_CHARS = /^[A-Za-z0-9:_.\\-]+$/;
@@ -43,12 +44,12 @@ export function expandSlice(slice: string): string {
   return out;
 }
 
-export function systemdUnit(cgroupsPath: string | undefined, id: string): SystemdUnit {
+export function systemdUnit(cgroupsPath: string | undefined, id: string, defaultSlice = SYSTEM_SLICE): SystemdUnit {
   const parts = cgroupsPath ? cgroupsPath.split(':') : ['', DEFAULT_PREFIX, id];
   if (parts.length !== 3)
     throw new ConfigError(FIELD, `expected "slice:prefix:name" for the systemd cgroup driver, got "${cgroupsPath}"`);
   const [sliceText, prefix, name] = parts;
-  const slice = sliceText || DEFAULT_SLICE;
+  const slice = sliceText || defaultSlice;
   const expanded = expandSlice(slice);
   if (!name) throw new ConfigError(FIELD, `"${cgroupsPath}" has no name (slice:prefix:name)`);
   if (name.endsWith('.slice'))
