@@ -6,7 +6,7 @@ export { kill, type KillOptions } from './lifecycle/kill';
 export { destroy, destroy as delete, type DeleteOptions } from './lifecycle/delete';
 export { list } from './lifecycle/list';
 export { run, type RunOptions } from './lifecycle/run';
-export { exec, type ExecOptions } from './lifecycle/exec';
+export { exec, execStarted, type ExecOptions, type ExecProcess } from './lifecycle/exec';
 export { pause } from './lifecycle/pause';
 export { resume } from './lifecycle/resume';
 export { ps } from './lifecycle/ps';

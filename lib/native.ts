@@ -63,6 +63,8 @@ export interface NativePlan {
   gidMap: string;
   timeOffsets: string;
   preserveFds: number;
+  /** The process's stdin, stdout and stderr, as fds of this process; absent: the runtime's own. */
+  stdio?: [number, number, number];
   /** The container's cgroup2 directory: the process is born in it. */
   cgroupPath?: string;
   /** The cgroup2 directory is made around the cloned child, which waits for it (spawnPlaced). */

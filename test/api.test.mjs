@@ -3,7 +3,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { makeBundle, repo } from './helpers.mjs';
+import { makeBundle, repo, waitFor } from './helpers.mjs';
 
 const ocirun = await import(path.join(repo, 'dist', 'index.js'));
 
@@ -65,4 +65,31 @@ t.test('the process waiting for start is small', async (t) => {
   t.comment(`waiting init: Pss ${kb('Pss')} kB, Anonymous ${kb('Anonymous')} kB, Private_Dirty ${kb('Private_Dirty')} kB`);
   t.ok(kb('Pss') < 1024, `Pss ${kb('Pss')} kB is under 1 MiB (runc's waiting init: about 8.7 MB)`);
   t.ok(kb('Anonymous') < 256, 'no copy of the Node heap');
+});
+
+t.test('stdio of the caller\'s choosing: create and execStarted write where the fds given point', async (t) => {
+  const root = apiRoot(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-api-stdio-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const input = path.join(dir, 'in');
+  fs.writeFileSync(input, 'from-stdin\n');
+  const open = (name, flags) => fs.openSync(name === 'in' ? input : path.join(dir, name), flags);
+  const [inFd, outFd, errFd] = [open('in', 'r'), open('out', 'w'), open('err', 'w')];
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'read line; echo "out:$line"; echo err-line >&2; exec sleep 100']));
+  await ocirun.create('io1', { root, bundle, stdio: [inFd, outFd, errFd] });
+  for (const fd of [inFd, outFd, errFd]) fs.closeSync(fd); // the container holds its own copies
+  await ocirun.start('io1', { root });
+  const read = (name) => fs.readFileSync(path.join(dir, name), 'utf8');
+  await waitFor(() => read('out') === 'out:from-stdin\n' && read('err') === 'err-line\n');
+  t.equal(read('out'), 'out:from-stdin\n', 'stdout is the file given, stdin read from the one given');
+  t.equal(read('err'), 'err-line\n', 'stderr apart');
+  const execOut = open('exec-out', 'w');
+  const p = await ocirun.execStarted('io1', { root, args: ['sh', '-c', 'echo from-exec; exit 6'], stdio: [execOut, execOut, execOut] });
+  fs.closeSync(execOut);
+  t.ok(p.pid > 0, 'running when execStarted resolves');
+  // `exited` does not keep a process alive (a daemon's server does): this test holds its loop meanwhile.
+  const hold = setInterval(() => {}, 1000);
+  t.same(await p.exited, { code: 6, signal: 0 }, 'its exit, reaped by the caller\'s process');
+  clearInterval(hold);
+  t.equal(read('exec-out'), 'from-exec\n');
 });

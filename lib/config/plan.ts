@@ -29,6 +29,8 @@ export interface PlanOptions {
   newKeyring?: boolean;
   noPivot?: boolean;
   preserveFds?: number;
+  /** stdin, stdout and stderr for the process (fds of this process); default: the runtime's own. */
+  stdio?: [number, number, number];
   extraEnv?: string[];
   /** Told about what the config asks for that this kernel cannot give, and is left out. */
   warn?: (msg: string) => void;
@@ -198,7 +200,7 @@ const sharesRuntimeMounts = (spec: Spec) => !(spec.linux?.namespaces ?? []).some
 export function buildExecPlan(
   spec: Spec,
   initPid: number,
-  opts: { preserveFds?: number; warn?: (msg: string) => void; consoleSocket?: string; cgroups?: CgroupRecord },
+  opts: { preserveFds?: number; stdio?: [number, number, number]; warn?: (msg: string) => void; consoleSocket?: string; cgroups?: CgroupRecord },
   host: HostFacts = liveHost(),
 ): NativePlan {
   const differs = (t: NamespaceType) => {
@@ -216,6 +218,7 @@ export function buildExecPlan(
     gidMap: '',
     timeOffsets: '',
     preserveFds,
+    ...(opts.stdio ? { stdio: opts.stdio } : {}),
     // A container without a mount namespace of its own has its root only by chroot: the process enters it.
     rootfs: sharesRuntimeMounts(spec) ? `/proc/${initPid}/root` : '',
     rootReadonly: false,
@@ -269,6 +272,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     gidMap: idMap(spec.linux?.gidMappings),
     timeOffsets: timeOffsets(spec),
     preserveFds,
+    ...(opts.stdio ? { stdio: opts.stdio } : {}),
     rootfs: bundle.rootfs,
     sharesRuntimeMounts: !ownMounts,
     rootReadonly: spec.root.readonly === true,

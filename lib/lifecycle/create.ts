@@ -28,6 +28,11 @@ export interface CreateOptions extends CommonOptions {
   noNewKeyring?: boolean;
   /** Pass fds 3 .. 3+preserveFds-1 of this process to the container process. */
   preserveFds?: number;
+  /**
+   * The process's stdin, stdout and stderr: fds of this process (a library caller's pipes or fifos). Default:
+   * this process's own 0, 1 and 2, as the CLI passes them. A terminal takes the place of all three.
+   */
+  stdio?: [number, number, number];
   /** Where a pidfd of the container's init goes (runc's --pidfd-socket). */
   pidfdSocket?: string;
   /** The cgroup is a transient systemd scope (runc's --systemd-cgroup); cgroupsPath is "slice:prefix:name". */
@@ -106,6 +111,7 @@ export async function createContainer(
     noPivot: opts.noPivot,
     newKeyring: !opts.noNewKeyring,
     preserveFds,
+    stdio: opts.stdio,
     extraEnv: activation.env,
     warn: opts.onWarning,
     consoleSocket: opts.consoleSocket,

@@ -2,13 +2,13 @@ import { validateSpec } from '../config/load';
 import { buildExecPlan } from '../config/plan';
 import type { Process, Spec } from '../config/spec';
 import { OcirunError } from '../errors';
-import { commit, pidfdOpen, spawn, type Spawned } from '../native';
+import { commit, pidfdOpen, spawn, type Exit, type Spawned } from '../native';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CgroupRecord } from '../cgroups/manager';
 import { hierarchies } from '../cgroups/hierarchy';
 import { handOverNotifyFd } from './notify';
-import { proxyConsole } from './console';
+import { proxyConsole, type ConsoleProxy } from './console';
 import { withContainer } from './with-container';
 import type { CommonOptions } from './options';
 import { checkPidFileDir, writePidFile } from './pidfile';
@@ -27,6 +27,8 @@ export interface ExecOptions extends CommonOptions {
   caps?: string[];
   noNewPrivs?: boolean;
   preserveFds?: number;
+  /** The process's stdin, stdout and stderr (fds of this process), as create's. */
+  stdio?: [number, number, number];
   tty?: boolean;
   /** Where the pty master goes when the process has a terminal; none: this process proxies it. */
   consoleSocket?: string;
@@ -78,7 +80,7 @@ export function subCgroups(rec: CgroupRecord, specs: string[]): CgroupRecord {
 }
 
 /** The container's process with the exec flags applied, as runc builds it. */
-function execProcess(base: Process, o: ExecOptions): Process {
+function processOf(base: Process, o: ExecOptions): Process {
   if (o.process) return o.process;
   if (!o.args?.length) throw new OcirunError('exec: a command is required (or --process)');
   const env = new Map((base.env ?? []).map((kv) => [kv.split('=')[0], kv]));
@@ -141,11 +143,32 @@ function leafOf(rec: CgroupRecord, initPid: number): CgroupRecord {
  * status (128+N on signal N); detached, 0 once it runs.
  */
 export async function exec(id: string, opts: ExecOptions): Promise<number> {
+  const { spawned, proxy } = await spawnExec(id, opts, true);
+  if (opts.detach) return 0;
+  return waitForeground(spawned, proxy, opts.forwardSignals);
+}
+
+/** A process exec'd for a caller that waits for it itself (the shim): running, a child of this process. */
+export interface ExecProcess {
+  pid: number;
+  exited: Promise<Exit>;
+  /** Its terminal's pty master (the caller's to close), when it has one and no console socket took it; else -1. */
+  consoleFd: number;
+}
+
+/** exec, returning once the process runs: the caller has its exit (and its terminal) to itself. */
+export async function execStarted(id: string, opts: ExecOptions): Promise<ExecProcess> {
+  const { spawned } = await spawnExec(id, opts, false);
+  return { pid: spawned.pid, exited: spawned.exited, consoleFd: spawned.consoleFd };
+}
+
+/** The process joins the container and runs; with `proxyTerminal`, a terminal of its own is copied to ours. */
+async function spawnExec(id: string, opts: ExecOptions, proxyTerminal: boolean): Promise<{ spawned: Spawned; proxy?: ConsoleProxy }> {
   checkPidFileDir(opts.pidFile);
   // Under the lock until the process runs (but see "paused" below): a concurrent delete or kill --all cannot
   // interleave with joining.
   const { spawned, proxy } = await withContainer(id, opts.ignorePaused ? 'exec --ignore-paused' : 'exec', opts, async ({ rec, dir, status }) => {
-    const process = execProcess(rec.spec.process, opts);
+    const process = processOf(rec.spec.process, opts);
     if (process.terminal && opts.detach && !opts.consoleSocket)
       throw new OcirunError('exec: a detached process with a terminal needs --console-socket');
     const spec: Spec = validateSpec({ ...rec.spec, process }); // a --process file is checked like config.json
@@ -159,13 +182,13 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
     try {
       if (opts.cgroup?.length && !rec.cgroup) throw new OcirunError(`--cgroup: container ${id} has no cgroups`);
       const cgroups = rec.cgroup && opts.cgroup?.length ? subCgroups(rec.cgroup, opts.cgroup) : rec.cgroup && leafOf(rec.cgroup, rec.pid);
-      const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups });
+      const plan = buildExecPlan(spec, rec.pid, { preserveFds: opts.preserveFds, stdio: opts.stdio, warn: opts.onWarning, consoleSocket: opts.consoleSocket, cgroups });
       opts.onDebug?.(`exec: joining ${plan.joins.map((j) => j.path).join(' ')} (checked against init ${rec.pid}'s pidfd)`);
       spawned = await spawn({ ...plan, joinPidfd: initFd });
     } finally {
       fs.closeSync(initFd);
     }
-    const proxy = spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
+    const proxy = proxyTerminal && spawned.consoleFd >= 0 ? proxyConsole(spawned.consoleFd) : undefined;
     try {
       if (spawned.notifyFd >= 0) handOverNotifyFd(spec, publicState(rec, status), spawned.notifyFd);
       await commit(spawned.syncFd);
@@ -179,6 +202,5 @@ export async function exec(id: string, opts: ExecOptions): Promise<number> {
   });
   if (opts.pidFile) writePidFile(opts.pidFile, spawned.pid);
   if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, spawned.pid);
-  if (opts.detach) return 0;
-  return waitForeground(spawned, proxy, opts.forwardSignals);
+  return { spawned, proxy };
 }

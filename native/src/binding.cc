@@ -118,6 +118,19 @@ class Fields {
     }
     return out;
   }
+  std::vector<int> ints(const char* key) {
+    std::vector<int> out;
+    Napi::Value v = get(key, true);
+    if (!v.IsArray()) bad(key, "must be an array of integers");
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value item = a.Get(i);
+      if (!item.IsNumber()) bad(key, "must be an array of integers");
+      out.push_back(item.As<Napi::Number>().Int32Value());
+    }
+    return out;
+  }
+  [[noreturn]] void fail(const char* key, const char* what) { bad(key, what); }
   Fields object(const char* key) {
     Napi::Value v = get(key, true);
     if (!v.IsObject()) bad(key, "must be an object");
@@ -203,6 +216,11 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.gidMap = f.str("gidMap");
   p.timeOffsets = f.str("timeOffsets");
   p.preserveFds = int(f.num("preserveFds"));
+  if (f.present("stdio")) {
+    auto fds = f.ints("stdio");
+    if (fds.size() != 3) f.fail("stdio", "must be three fds (stdin, stdout, stderr)");
+    for (int i = 0; i < 3; i++) p.stdioFds[i] = fds[i];
+  }
   p.cgroupPath = f.str("cgroupPath", false);
   p.cgroupTasks = f.strings("cgroupTasks", false);
   p.cgroupNamespace = f.flag("cgroupNamespace", false);

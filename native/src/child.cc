@@ -256,12 +256,19 @@ int exec_init(ChildContext& ctx, SysError& e) {
   int sock = fcntl(ctx.sock, F_DUPFD_CLOEXEC, floor);
   int fifo = ctx.fifo_fd >= 0 ? fcntl(ctx.fifo_fd, F_DUPFD_CLOEXEC, floor) : -1;
   if (init < 0 || sock < 0 || (ctx.fifo_fd >= 0 && fifo < 0)) return fail(e, "fcntl(F_DUPFD)", "");
+  // Stdio given by the caller (a terminal has already taken 0-2): copied up as well, for the same reason.
+  int stdio[3] = {-1, -1, -1};
+  for (int i = 0; i < 3 && !ctx.plan->terminal; i++)
+    if (ctx.plan->stdioFds[i] >= 0 && (stdio[i] = fcntl(ctx.plan->stdioFds[i], F_DUPFD_CLOEXEC, floor)) < 0)
+      return fail(e, "fcntl(F_DUPFD)", "stdio");
   close(ctx.init_fd);
   close(ctx.sock);
   if (ctx.fifo_fd >= 0) close(ctx.fifo_fd);
   ctx.sock = sock;
   if (dup3(sock, ctx.sync_target, 0) < 0 || (fifo >= 0 && dup3(fifo, ctx.fifo_target, 0) < 0)) return fail(e, "dup3", "");
   ctx.sock = ctx.sync_target;  // so that a failing execveat still reports
+  for (int i = 0; i < 3; i++)
+    if (stdio[i] >= 0 && dup3(stdio[i], i, 0) < 0) return fail(e, "dup3", "stdio");
   // Node opens its stdio close-on-exec; the container must get them (and the preserved fds) open. The
   // preserved range holds only the caller's fds: the launcher fills the numbers the caller left closed.
   for (int fd = 0; fd < 3 + ctx.plan->preserveFds; fd++) fcntl(fd, F_SETFD, 0);

@@ -79,6 +79,9 @@ struct ContainerPlan {
   std::string uidMap, gidMap;        // /proc/PID/{uid,gid}_map contents when a user namespace is new
   std::string timeOffsets;           // /proc/self/timens_offsets contents when a time namespace is new
   int preserveFds = 0;
+  // The process's stdin, stdout and stderr: fds of the caller's (an embedding shim's fifos); -1 keeps the
+  // runtime's own. A terminal replaces all three.
+  int stdioFds[3] = {-1, -1, -1};
   // Cgroups, made by the TypeScript side before clone. The process is born in cgroupPath (cgroup2, through
   // clone3's CLONE_INTO_CGROUP, else by a write of its pid) and moves itself into the v1 controllers by
   // writing "0" to each cgroupTasks file, opened here by the parent: a thread that moves itself skips the
