@@ -133,6 +133,9 @@ interface Addon {
   renameNoReplace(from: string, to: string): void;
   moveNetDevice(fromNs: string, name: string, toNs: string, newName: string): void;
   writeProcFile(rel: string, data: string): void;
+  mountFs(type: string, source: string, target: string, flags: number, data: string): void;
+  unmountDetach(target: string): void;
+  openFifo(path: string, write: boolean): number;
 }
 
 const buildDir = path.join(__dirname, '..', 'build', 'Release');
@@ -299,6 +302,21 @@ export function renameNoReplace(from: string, to: string): void {
 /** Writes /proc/<rel> through a procfs checked as such, never through a mount or link placed on the way. */
 export function writeProcFile(rel: string, data: string): void {
   return call((a) => a.writeProcFile(rel, data));
+}
+
+/** A mount on the host (MS_* `flags`, filesystem `data`); a bind is remounted with the flags. */
+export function mountFs(type: string, source: string, target: string, flags: number, data: string): void {
+  return call((a) => a.mountFs(type, source, target, flags, data));
+}
+
+/** umount2(MNT_DETACH); nothing mounted at `target` is fine. */
+export function unmountDetach(target: string): void {
+  return call((a) => a.unmountDetach(target));
+}
+
+/** A fifo opened without waiting for its other side, then blocking; `write`: read-write (always a reader). */
+export function openFifo(path: string, write: boolean): number {
+  return call((a) => a.openFifo(path, write));
 }
 
 /** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup2 directory. */

@@ -40,13 +40,16 @@ const node = fs.realpathSync(process.execPath);
 fs.writeFileSync(path.join(release, 'node-path.tmp'), node + '\n');
 fs.renameSync(path.join(release, 'node-path.tmp'), path.join(release, 'node-path'));
 
-// In an installed package (not a git checkout), bin/ocirun becomes the launcher itself: the shell script that
-// finds it costs a millisecond per command, and npm's bin link points at this file.
+// In an installed package (not a git checkout), bin/ocirun and bin/containerd-shim-ocirun-v2 become the
+// launcher itself (it knows the shim by its name): the shell script that finds it costs a millisecond per
+// command, and npm's bin links point at these files.
 if (!fs.existsSync(path.join(root, '.git')) && fs.existsSync(path.join(release, 'ocirun-launch'))) {
-  const bin = path.join(root, 'bin', 'ocirun');
-  fs.copyFileSync(path.join(release, 'ocirun-launch'), `${bin}.tmp`);
-  fs.chmodSync(`${bin}.tmp`, 0o755);
-  fs.renameSync(`${bin}.tmp`, bin);
+  for (const name of ['ocirun', 'containerd-shim-ocirun-v2']) {
+    const bin = path.join(root, 'bin', name);
+    fs.copyFileSync(path.join(release, 'ocirun-launch'), `${bin}.tmp`);
+    fs.chmodSync(`${bin}.tmp`, 0o755);
+    fs.renameSync(`${bin}.tmp`, bin);
+  }
 }
 
 // Node's own variables must not shape the cache (NODE_OPTIONS flags would make V8 reject it at run time,

@@ -32,6 +32,11 @@ t.test('the installed command works and starts from its code cache', async (t) =
   t.ok(fs.statSync(path.join(installed, 'build', 'Release', 'ocirun.cache')).size > 0, 'the code cache was made at install');
   t.equal(fs.readFileSync(path.join(installed, 'build', 'Release', 'node-path'), 'utf8'), `${fs.realpathSync(process.execPath)}\n`);
   t.match(run(['--debug', 'list']).stderr, /started from the code cache/);
+  const shim = path.join(prefix, 'bin', 'containerd-shim-ocirun-v2');
+  t.equal(fs.readFileSync(fs.realpathSync(shim)).subarray(0, 4).toString('latin1'), '\x7fELF', 'the shim is the launcher too');
+  const sv = spawnSync(shim, ['-v'], { encoding: 'utf8' });
+  t.equal(sv.status, 0, sv.stderr);
+  t.match(sv.stdout, /^containerd-shim-ocirun-v2:\n  Version: \d+\.\d+\.\d+\n/, 'containerd finds a working shim on the PATH');
 
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'echo from the installed ocirun; exit 3']));

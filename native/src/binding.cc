@@ -599,6 +599,32 @@ Napi::Value MoveNetDevice(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// mountFs(type, source, target, flags, data): a mount on the host (the shim's rootfs from containerd's mounts).
+Napi::Value MountFs(const Napi::CallbackInfo& info) {
+  std::string type = info[0].As<Napi::String>().Utf8Value(), source = info[1].As<Napi::String>().Utf8Value();
+  std::string target = info[2].As<Napi::String>().Utf8Value(), data = info[4].As<Napi::String>().Utf8Value();
+  SysError e;
+  if (ocirun::mount_fs(type.c_str(), source.c_str(), target.c_str(), (unsigned long)info[3].As<Napi::Number>().Int64Value(), data.c_str(), e) < 0)
+    throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
+// unmountDetach(target): a lazy unmount; nothing mounted there is fine.
+Napi::Value UnmountDetach(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::unmount_detach(info[0].As<Napi::String>().Utf8Value().c_str(), e) < 0) throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
+// openFifo(path, write) -> fd: a fifo opened without waiting, then blocking (ops.h).
+Napi::Value OpenFifo(const Napi::CallbackInfo& info) {
+  SysError e;
+  int fd = -1;
+  if (ocirun::open_fifo(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::Boolean>().Value(), &fd, e) < 0)
+    throw to_js_error(info.Env(), e);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // tryLock(fd) -> boolean: flock(LOCK_EX|LOCK_NB), so that an uncontended lock costs no threadpool round trip.
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   SysError e;
@@ -614,7 +640,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
-      {"moveNetDevice", MoveNetDevice}};
+      {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},
+      {"openFifo", OpenFifo}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
   return exports;
 }

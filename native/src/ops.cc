@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -60,6 +61,35 @@ int try_lock_exclusive(int fd, bool* locked, SysError& e) {
     if (errno != EINTR) return fail(e, "flock", "");
   }
   *locked = true;
+  return 0;
+}
+
+int mount_fs(const char* type, const char* source, const char* target, unsigned long flags, const char* data, SysError& e) {
+  if (flags & MS_BIND) {
+    if (mount(source, target, nullptr, flags & (MS_BIND | MS_REC), nullptr) < 0) return fail(e, "mount", target);
+    unsigned long rest = flags & ~(MS_BIND | MS_REC);
+    if (rest && mount(nullptr, target, nullptr, rest | MS_BIND | MS_REMOUNT, nullptr) < 0) return fail(e, "mount(MS_REMOUNT)", target);
+    return 0;
+  }
+  if (mount(source, target, type, flags, data && *data ? data : nullptr) < 0) return fail(e, "mount", target);
+  return 0;
+}
+
+int unmount_detach(const char* target, SysError& e) {
+  if (umount2(target, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return fail(e, "umount2", target);
+  return 0;
+}
+
+int open_fifo(const char* path, bool write, int* fd, SysError& e) {
+  *fd = open(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+  if (*fd < 0) return fail(e, "open", path);
+  int flags = fcntl(*fd, F_GETFL);
+  if (flags < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    int err = errno;
+    close(*fd);
+    *fd = -1;
+    return fail(e, "fcntl(F_SETFL)", path, err);
+  }
   return 0;
 }
 

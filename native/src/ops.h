@@ -25,4 +25,17 @@ int rename_noreplace(const char* from, const char* to, SysError& e);
 // flock(LOCK_EX|LOCK_NB): *locked says whether the lock was free (and is now ours).
 int try_lock_exclusive(int fd, bool* locked, SysError& e);
 
+// mount(2) on the host, for a container's rootfs that its manager (containerd) hands over as mounts. A bind
+// is made first and then remounted with `flags`, as the kernel wants for a bind's flags.
+int mount_fs(const char* type, const char* source, const char* target, unsigned long flags, const char* data, SysError& e);
+
+// umount2(target, MNT_DETACH); EINVAL (nothing mounted there) and ENOENT are not errors.
+int unmount_detach(const char* target, SysError& e);
+
+// A fifo opened without waiting for its other side (O_NONBLOCK), then made blocking again, so that a process
+// given it reads or writes as on a pipe. `write`: opened O_RDWR (a writer that is its own reader never gets
+// ENXIO or, later, EPIPE); else O_RDONLY. Close-on-exec.
+int open_fifo(const char* path, bool write, int* fd, SysError& e);
+
+
 }  // namespace ocirun

@@ -10,6 +10,9 @@
 //   3. execs, with a fixed argv, the node binary ocirun was built with (build/Release/node-path, written by
 //      scripts/prepare-start.js; `node` on the PATH when there is none): `node <package>/dist/cli/start.js
 //      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
+// The same program starts the containerd shim: installed under the name containerd-shim-ocirun-v2, or called
+// with --shim as its first argument (the checkout's bin/containerd-shim-ocirun-v2 script), it runs
+// <package>/dist/shim/main.js instead.
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +97,9 @@ int main(int argc, char** argv) {
   if (n <= 0) fail("readlink", "/proc/self/exe");
   package[n] = 0;
   const char* name = strrchr(package, '/');
-  int levels = name && !strcmp(name, "/ocirun") ? 2 : 3;
+  bool installed_shim = name && !strcmp(name, "/containerd-shim-ocirun-v2");
+  bool shim = installed_shim || (argc > 1 && !strcmp(argv[1], "--shim"));
+  int levels = name && (!strcmp(name, "/ocirun") || installed_shim) ? 2 : 3;
   for (int up = 0; up < levels; up++) {
     char* slash = strrchr(package, '/');
     if (!slash || slash == package) {
@@ -106,7 +111,7 @@ int main(int argc, char** argv) {
 
   static char node_file[PATH_MAX], start[PATH_MAX], node[PATH_MAX];
   if (snprintf(node_file, sizeof node_file, "%s/build/Release/node-path", package) >= int(sizeof node_file) ||
-      snprintf(start, sizeof start, "%s/dist/cli/start.js", package) >= int(sizeof start)) {
+      snprintf(start, sizeof start, "%s/dist/%s", package, shim ? "shim/main.js" : "cli/start.js") >= int(sizeof start)) {
     errno = ENAMETOOLONG;
     fail("the package path is too long:", package);
   }
@@ -115,12 +120,12 @@ int main(int argc, char** argv) {
     fail("cannot find", "node");
   }
 
-  fill_preserved_fds(argc, argv);
+  if (!shim) fill_preserved_fds(argc, argv);
   char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
   int k = 0;
   nargv[k++] = node;
   nargv[k++] = start;
-  for (int i = 1; i < argc; i++) nargv[k++] = argv[i];
+  for (int i = shim && !installed_shim ? 2 : 1; i < argc; i++) nargv[k++] = argv[i];
 
   size_t envc = 0;
   while (environ[envc]) envc++;

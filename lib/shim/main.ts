@@ -1,0 +1,188 @@
+// containerd-shim-ocirun-v2: containerd's shim binary contract (runtime v2), for runtime type
+// io.containerd.ocirun.v2. containerd runs it with its flags and an action, in the bundle's directory:
+//   start   starts a shim (or finds the one serving the same pod) and prints its ttrpc address;
+//   delete  cleans up after a shim that died or a create that failed, and prints a DeleteResponse;
+//   -v      prints the version.
+// The shim itself (`serve`, started by `start`) serves the task service on a unix socket and publishes events
+// to containerd's ttrpc address (TTRPC_ADDRESS).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { destroy } from '../lifecycle/delete';
+import { unmountDetach } from '../native';
+import { COMMIT, VERSION } from '../version';
+import { Publisher } from './events';
+import { encode, timestamp } from './proto';
+import { TaskService } from './task';
+import { Server } from './ttrpc';
+
+interface Flags {
+  namespace: string;
+  address: string;
+  id: string;
+  bundle: string;
+  debug: boolean;
+  socket: string;
+  action: string;
+  version: boolean;
+}
+
+/** Go's flag syntax, as containerd writes it: -name value, -name=value, --name, booleans alone. */
+export function parseFlags(argv: string[]): Flags {
+  const f: Flags = { namespace: '', address: '', id: '', bundle: '', debug: false, socket: '', action: '', version: false };
+  const strings = new Set(['namespace', 'address', 'publish-binary', 'id', 'bundle', 'socket']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('-')) {
+      f.action = a;
+      continue;
+    }
+    const [name, inline] = a.replace(/^--?/, '').split(/=(.*)/s, 2);
+    if (name === 'v' || name === 'version') f.version = true;
+    else if (name === 'debug') f.debug = inline === undefined || inline === 'true';
+    else if (strings.has(name)) {
+      const value = inline ?? argv[++i];
+      if (value === undefined) throw new Error(`flag needs an argument: -${name}`);
+      if (name === 'namespace') f.namespace = value;
+      else if (name === 'address') f.address = value;
+      else if (name === 'id') f.id = value;
+      else if (name === 'bundle') f.bundle = value;
+      else if (name === 'socket') f.socket = value;
+    } else throw new Error(`flag provided but not defined: -${name}`);
+  }
+  return f;
+}
+
+/** Where the shim keeps its containers' state: `ocirun --root` of this directory sees them. */
+export const stateRoot = (namespace: string) => path.join('/run/containerd/ocirun', namespace);
+
+/**
+ * The socket of the shim for this container: one per pod (the CRI sandbox annotation groups a pod's
+ * containers), else one per container, under containerd's /run/containerd/s as its own shims' are.
+ */
+function socketPath(f: Flags, bundle: string): string {
+  let group = f.id;
+  try {
+    const annotations = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).annotations ?? {};
+    group = annotations['io.kubernetes.cri.sandbox-id'] ?? group;
+  } catch {
+    /* no config: the container's own shim */
+  }
+  const hash = createHash('sha256').update(`ocirun/${f.address}/${f.namespace}/${group}`).digest('hex');
+  return path.join('/run/containerd/s', hash);
+}
+
+function connects(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.createConnection(socket);
+    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('error', () => resolve(false));
+  });
+}
+
+async function startShim(f: Flags): Promise<number> {
+  const bundle = process.cwd();
+  const socket = socketPath(f, bundle);
+  const address = `unix://${socket}`;
+  if (!(await connects(socket))) {
+    fs.rmSync(socket, { force: true });
+    fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o711 });
+    const args = [process.argv[1], '-namespace', f.namespace, '-address', f.address, '-id', f.id, '-socket', socket, ...(f.debug ? ['-debug'] : []), 'serve'];
+    // Its own session, detached from containerd's start: it outlives this process and containerd's restarts.
+    const child = spawn(process.execPath, args, { cwd: bundle, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const said = await new Promise<string>((resolve) => {
+      let text = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('\n')) resolve(text);
+      });
+      child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+      child.once('exit', (code) => resolve(`${text}(the shim exited ${code})`));
+    });
+    if (!said.startsWith('ready\n')) {
+      process.stderr.write(`containerd-shim-ocirun-v2: the shim did not start: ${said.trim()}\n`);
+      return 1;
+    }
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    child.unref();
+  }
+  fs.writeFileSync(path.join(bundle, 'address'), address);
+  process.stdout.write(address);
+  return 0;
+}
+
+/**
+ * After a shim died or a create failed: the container killed and removed, its rootfs unmounted, and the
+ * socket of a shim that no longer answers removed.
+ */
+async function deleteAfterShim(f: Flags): Promise<number> {
+  const bundle = f.bundle || process.cwd();
+  await destroy(f.id, { root: stateRoot(f.namespace), force: true }).catch(() => undefined);
+  unmountDetach(path.join(bundle, 'rootfs'));
+  const socket = socketPath(f, bundle);
+  if (!(await connects(socket))) fs.rmSync(socket, { force: true });
+  process.stdout.write(encode('containerd.task.v2.DeleteResponse', { exit_status: 128 + 9, exited_at: timestamp(new Date()) }));
+  return 0;
+}
+
+async function serve(f: Flags): Promise<number> {
+  // Its stdout and stderr were start's pipes, gone with it. containerd reads the fifo `log` in the bundle into
+  // its own log: errors go there, and with -debug every step. Written asynchronously (a containerd that is
+  // not reading never blocks the shim).
+  const fifo = fs.existsSync('log') ? new net.Socket({ fd: fs.openSync('log', fs.constants.O_RDWR | fs.constants.O_NONBLOCK), readable: false, writable: true }) : undefined;
+  fifo?.on('error', () => undefined);
+  const line = (level: string, msg: string) => fifo?.write(`time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)} runtime=io.containerd.ocirun.v2\n`);
+  const log = (msg: string) => (f.debug ? line('debug', msg) : undefined);
+  process.on('uncaughtException', (err) => {
+    line('error', `the shim failed: ${err.stack ?? err.message}`);
+    fifo?.end(() => process.exit(1));
+    setTimeout(() => process.exit(1), 1000).unref();
+  });
+  const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${f.address}.ttrpc`;
+  const events = new Publisher(ttrpcAddress, f.namespace, log);
+  let server: Server | undefined;
+  const service = new TaskService(stateRoot(f.namespace), events, () => {
+    server?.close();
+    events.close();
+    fs.rmSync(f.socket, { force: true });
+    process.exit(0);
+  }, log);
+  server = new Server(new Map([['containerd.task.v2.Task', service.methods()]]));
+  await server.listen(f.socket);
+  process.stdout.write('ready\n');
+  return -1; // serving
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv);
+  if (f.version) {
+    process.stdout.write(`containerd-shim-ocirun-v2:\n  Version: ${VERSION}\n  Revision: ${COMMIT}\n  Go version: none (Node ${process.version})\n`);
+    return 0;
+  }
+  if (!f.namespace && f.action !== '') throw new Error('-namespace is required');
+  switch (f.action) {
+    case 'start':
+      return startShim(f);
+    case 'delete':
+      return deleteAfterShim(f);
+    case 'serve':
+      return serve(f);
+    default:
+      throw new Error(`unknown action "${f.action}" (start, delete)`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`containerd-shim-ocirun-v2: ${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,323 @@
+// containerd's task service (containerd.task.v2.Task) over the lifecycle library, in this process: each
+// container's init and exec processes are children of the shim, their exits come from the addon (pidfd), and
+// every change is published as containerd expects (TaskCreate, TaskStart, TaskExit, TaskDelete, ...).
+// One shim may serve many containers (a pod's); state lives under `root`, where `ocirun --root` sees it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { mountOptions } from '../config/mounts';
+import type { Process } from '../config/spec';
+import type { Resources } from '../cgroups/types';
+import { createContainer } from '../lifecycle/create';
+import { destroy } from '../lifecycle/delete';
+import { execStarted } from '../lifecycle/exec';
+import { kill } from '../lifecycle/kill';
+import { pause } from '../lifecycle/pause';
+import { ps } from '../lifecycle/ps';
+import { resume } from '../lifecycle/resume';
+import { start } from '../lifecycle/start';
+import { update } from '../lifecycle/update';
+import { mountFs, setWinsize, unmountDetach, type Exit } from '../native';
+import { VERSION } from '../version';
+import type { Publisher } from './events';
+import { decode, encode, timestamp, type Message } from './proto';
+import { ProcessIO, type StdioPaths } from './stdio';
+import { Code, RpcError, type Handler } from './ttrpc';
+
+const STATUS = { created: 1, running: 2, stopped: 3, paused: 4 } as const;
+
+/** The init or an exec process of a container. */
+class Proc {
+  pid = 0;
+  status: keyof typeof STATUS = 'created';
+  exitStatus = 0;
+  exitedAt: Date | undefined;
+  io: ProcessIO | undefined;
+  consoleFd = -1;
+  output: Promise<void> = Promise.resolve();
+  readonly done: Promise<void>;
+  private finish!: () => void;
+
+  constructor(
+    readonly execId: string,
+    readonly paths: StdioPaths,
+    readonly terminal: boolean,
+    readonly spec?: Process,
+  ) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  /** Its exit, once the pty's last output is out: 128+N for signal N, as runc's shim reports it. */
+  async exited(exit: Exit): Promise<void> {
+    await this.output;
+    this.exitStatus = exit.signal ? 128 + exit.signal : exit.code;
+    this.exitedAt = new Date();
+    this.status = 'stopped';
+    this.io?.close();
+    this.consoleFd = -1; // the terminal's copy (attachTerminal) owns and closes it
+    this.finish();
+  }
+}
+
+interface Container {
+  id: string;
+  bundle: string;
+  rootfsMounted: boolean;
+  init: Proc;
+  execs: Map<string, Proc>;
+}
+
+type Handlers = Record<string, (req: Message) => Promise<Message>>;
+
+export class TaskService {
+  private readonly containers = new Map<string, Container>();
+
+  constructor(
+    private readonly root: string,
+    private readonly events: Publisher,
+    private readonly onShutdown: () => void,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  get size(): number {
+    return this.containers.size;
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw new RpcError(Code.NOT_FOUND, `container ${id}: not found`);
+    return c;
+  }
+
+  private proc(id: string, execId: string): Proc {
+    const c = this.container(id);
+    if (!execId) return c.init;
+    const p = c.execs.get(execId);
+    if (!p) throw new RpcError(Code.NOT_FOUND, `process ${execId} of container ${id}: not found`);
+    return p;
+  }
+
+  /** A process's exit: recorded, then TaskExit (after the last output, before Wait answers). */
+  private watch(c: Container, p: Proc, exited: Promise<Exit>): void {
+    void exited.then(async (exit) => {
+      await p.exited(exit);
+      await this.events.publish('containerd.events.TaskExit', {
+        container_id: c.id, id: p.execId || c.id, pid: p.pid, exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt!),
+      });
+    });
+  }
+
+  private readonly handlers: Handlers = {
+    Create: async (req) => {
+      if (this.containers.has(req.id)) throw new RpcError(Code.ALREADY_EXISTS, `container ${req.id}: already exists`);
+      if (req.checkpoint) throw new RpcError(Code.UNIMPLEMENTED, 'ocirun does not restore checkpoints');
+      const paths = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr };
+      const init = new Proc('', paths, req.terminal);
+      const c: Container = { id: req.id, bundle: req.bundle, rootfsMounted: false, init, execs: new Map() };
+      try {
+        this.mountRootfs(c, req.rootfs);
+        init.io = new ProcessIO(paths, req.terminal);
+        const made = await createContainer(req.id, { bundle: req.bundle, root: this.root, stdio: init.io.fds, onWarning: this.log }, req.terminal);
+        init.io.spawned();
+        init.pid = made.state.pid;
+        if (made.consoleFd >= 0) {
+          init.consoleFd = made.consoleFd;
+          init.output = init.io.attachTerminal(made.consoleFd);
+        }
+        this.containers.set(req.id, c);
+        this.watch(c, init, made.init.exited);
+      } catch (err) {
+        init.io?.close();
+        this.unmountRootfs(c);
+        throw err;
+      }
+      await this.events.publish('containerd.events.TaskCreate', {
+        container_id: c.id, bundle: c.bundle, rootfs: req.rootfs, io: { ...paths, terminal: req.terminal }, pid: init.pid,
+      });
+      return { pid: init.pid };
+    },
+
+    Start: async (req) => {
+      const c = this.container(req.id);
+      const p = this.proc(req.id, req.exec_id);
+      if (p.status !== 'created') throw new RpcError(Code.FAILED_PRECONDITION, `process ${req.exec_id || req.id} is ${p.status}, not created`);
+      if (!req.exec_id) {
+        await start(req.id, { root: this.root, onWarning: this.log });
+        p.status = 'running';
+        await this.events.publish('containerd.events.TaskStart', { container_id: c.id, pid: p.pid });
+        return { pid: p.pid };
+      }
+      p.io = new ProcessIO(p.paths, p.terminal);
+      try {
+        const e = await execStarted(req.id, { root: this.root, process: { ...p.spec!, terminal: p.terminal }, stdio: p.io.fds, onWarning: this.log });
+        p.io.spawned();
+        p.pid = e.pid;
+        p.status = 'running';
+        if (e.consoleFd >= 0) {
+          p.consoleFd = e.consoleFd;
+          p.output = p.io.attachTerminal(e.consoleFd);
+        }
+        this.watch(c, p, e.exited);
+      } catch (err) {
+        p.io.close();
+        throw err;
+      }
+      await this.events.publish('containerd.events.TaskExecStarted', { container_id: c.id, exec_id: req.exec_id, pid: p.pid });
+      return { pid: p.pid };
+    },
+
+    Exec: async (req) => {
+      const c = this.container(req.id);
+      if (c.execs.has(req.exec_id)) throw new RpcError(Code.ALREADY_EXISTS, `process ${req.exec_id}: already exists`);
+      if (c.init.status === 'stopped') throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} is stopped`);
+      const spec = JSON.parse(Buffer.from(req.spec?.value ?? []).toString('utf8') || '{}') as Process;
+      c.execs.set(req.exec_id, new Proc(req.exec_id, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.terminal, spec));
+      await this.events.publish('containerd.events.TaskExecAdded', { container_id: c.id, exec_id: req.exec_id });
+      return {};
+    },
+
+    Wait: async (req) => {
+      const p = this.proc(req.id, req.exec_id);
+      await p.done;
+      return { exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt!) };
+    },
+
+    Kill: async (req) => {
+      const p = this.proc(req.id, req.exec_id);
+      if (!req.exec_id) {
+        if (p.status === 'stopped' && !req.all) throw new RpcError(Code.NOT_FOUND, 'process already finished');
+        await kill(req.id, req.signal, { root: this.root, all: req.all });
+      } else {
+        if (p.status !== 'running') throw new RpcError(Code.NOT_FOUND, 'process already finished');
+        process.kill(p.pid, req.signal);
+      }
+      return {};
+    },
+
+    Delete: async (req) => {
+      const c = this.container(req.id);
+      const p = this.proc(req.id, req.exec_id);
+      if (p.status === 'running' || p.status === 'paused') throw new RpcError(Code.FAILED_PRECONDITION, `cannot delete a ${p.status} process`);
+      if (req.exec_id) {
+        c.execs.delete(req.exec_id);
+      } else {
+        // A created init still waits for start: force takes it down (its exit is then recorded first).
+        await destroy(req.id, { root: this.root, force: true, onWarning: this.log });
+        if (p.status === 'created') await p.done;
+        this.unmountRootfs(c);
+        this.containers.delete(req.id);
+      }
+      const exitedAt = timestamp(p.exitedAt ?? new Date());
+      await this.events.publish('containerd.events.TaskDelete', {
+        container_id: c.id, pid: p.pid, exit_status: p.exitStatus, exited_at: exitedAt, id: req.exec_id,
+      });
+      return { pid: p.pid, exit_status: p.exitStatus, exited_at: exitedAt };
+    },
+
+    State: async (req) => {
+      const c = this.container(req.id);
+      const p = this.proc(req.id, req.exec_id);
+      return {
+        id: req.exec_id || req.id, bundle: c.bundle, pid: p.pid, status: STATUS[p.status], ...p.paths, terminal: p.terminal,
+        exit_status: p.exitStatus, ...(p.exitedAt ? { exited_at: timestamp(p.exitedAt) } : {}), exec_id: req.exec_id,
+      };
+    },
+
+    Pids: async (req) => {
+      this.container(req.id);
+      return { processes: (await ps(req.id, { root: this.root })).map((pid) => ({ pid })) };
+    },
+
+    Pause: async (req) => {
+      const c = this.container(req.id);
+      await pause(req.id, { root: this.root });
+      c.init.status = 'paused';
+      await this.events.publish('containerd.events.TaskPaused', { container_id: c.id });
+      return {};
+    },
+
+    Resume: async (req) => {
+      const c = this.container(req.id);
+      await resume(req.id, { root: this.root });
+      c.init.status = 'running';
+      await this.events.publish('containerd.events.TaskResumed', { container_id: c.id });
+      return {};
+    },
+
+    CloseIO: async (req) => {
+      if (req.stdin) this.proc(req.id, req.exec_id).io?.closeStdin();
+      return {};
+    },
+
+    ResizePty: async (req) => {
+      const p = this.proc(req.id, req.exec_id);
+      if (!p.terminal) throw new RpcError(Code.FAILED_PRECONDITION, `process ${req.exec_id || req.id} has no terminal`);
+      if (p.consoleFd >= 0) setWinsize(p.consoleFd, req.height, req.width); // else it has exited: nothing to size
+      return {};
+    },
+
+    Update: async (req) => {
+      this.container(req.id);
+      const resources = JSON.parse(Buffer.from(req.resources?.value ?? []).toString('utf8') || '{}') as Resources;
+      await update(req.id, resources, { root: this.root });
+      return {};
+    },
+
+    Checkpoint: async () => {
+      throw new RpcError(Code.UNIMPLEMENTED, 'ocirun does not checkpoint containers');
+    },
+
+    Connect: async (req) => {
+      const c = this.containers.get(req.id);
+      return { shim_pid: process.pid, task_pid: c?.init.pid ?? 0, version: VERSION };
+    },
+
+    Shutdown: async () => {
+      // The shim ends when it serves no container any more (containerd asks after each task's delete).
+      if (!this.containers.size) setImmediate(this.onShutdown);
+      return {};
+    },
+  };
+
+  /** The task service's methods as ttrpc handlers: each request and response decoded and encoded here. */
+  methods(): Map<string, Handler> {
+    const out = new Map<string, Handler>();
+    const response: Record<string, string> = {
+      Create: 'CreateTaskResponse', Start: 'StartResponse', Delete: 'DeleteResponse', Pids: 'PidsResponse', State: 'StateResponse',
+      Wait: 'WaitResponse', Connect: 'ConnectResponse',
+    };
+    const request: Record<string, string> = {
+      Create: 'CreateTaskRequest', Exec: 'ExecProcessRequest', Checkpoint: 'CheckpointTaskRequest', Update: 'UpdateTaskRequest',
+      ResizePty: 'ResizePtyRequest', CloseIO: 'CloseIORequest',
+    };
+    for (const [name, handle] of Object.entries(this.handlers)) {
+      const reqType = `containerd.task.v2.${request[name] ?? `${name}Request`}`;
+      const resType = response[name] ? `containerd.task.v2.${response[name]}` : 'google.protobuf.Empty';
+      out.set(name, async (payload) => {
+        try {
+          return encode(resType, await handle(decode(reqType, payload)));
+        } catch (err) {
+          if (!(err instanceof RpcError)) this.log(`${name}: ${(err as Error).message}`);
+          throw err;
+        }
+      });
+    }
+    return out;
+  }
+
+  /** containerd's rootfs mounts (a snapshotter's overlay or bind) onto <bundle>/rootfs. */
+  private mountRootfs(c: Container, mounts: Message[]): void {
+    if (!mounts.length) return;
+    const target = path.join(c.bundle, 'rootfs');
+    fs.mkdirSync(target, { recursive: true });
+    for (const m of mounts) {
+      const { flags, data } = mountOptions(m.options);
+      mountFs(m.type === 'bind' ? '' : m.type, m.source, target, m.type === 'bind' ? flags | 0x1000 : flags, data);
+      c.rootfsMounted = true;
+    }
+  }
+
+  private unmountRootfs(c: Container): void {
+    if (c.rootfsMounted) unmountDetach(path.join(c.bundle, 'rootfs'));
+    c.rootfsMounted = false;
+  }
+}

@@ -1,0 +1,160 @@
+// ocirun's own containerd shim (containerd-shim-ocirun-v2, runtime type io.containerd.ocirun.v2) under a real
+// containerd that this test starts on private paths, with the shim on its PATH: ctr run with output, exit
+// status and a terminal; task exec (plain and -t), ps, pause, resume, kill; a create that fails; a shim
+// killed with SIGKILL. Each container is served in the shim process (no runtime process per operation) and
+// leaves nothing: no state under the shim's root, no socket, no mount, no shim.
+import t from 'tap';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { bin, fs, os, path, repo, waitFor } from './helpers.mjs';
+import { buildOciArchive } from './oci-image.mjs';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-'));
+const sock = path.join(dir, 'containerd.sock');
+const ns = `ocirun-shim-${process.pid}`;
+const image = 'localhost/ocirun-shim-test:1';
+const shimRoot = `/run/containerd/ocirun/${ns}`;
+const RUNTIME = 'io.containerd.ocirun.v2';
+const sockets = () => (fs.existsSync('/run/containerd/s') ? fs.readdirSync('/run/containerd/s') : []);
+const socketsBefore = sockets();
+const hostDirs = ['/run/containerd/s', shimRoot, '/run/containerd/ocirun', '/run/containerd'].filter((d) => !fs.existsSync(d));
+let daemon;
+
+fs.mkdirSync(path.join(dir, 'bin'));
+fs.symlinkSync(path.join(repo, 'bin', 'containerd-shim-ocirun-v2'), path.join(dir, 'bin', 'containerd-shim-ocirun-v2'));
+fs.writeFileSync(path.join(dir, 'config.toml'), `version = 2
+root = "${dir}/root"
+state = "${dir}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "${sock}"
+[ttrpc]
+  address = "${sock}.ttrpc"
+`);
+
+function ctr(args, opts = {}) {
+  const r = spawnSync('ctr', ['--address', sock, '--namespace', ns, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function ok(args, opts) {
+  const r = ctr(args, opts);
+  if (r.status !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+const run = (args) => ['run', '--runtime', RUNTIME, '--fifo-dir', path.join(dir, 'fifo'), ...args];
+const taskStatus = (id) => ok(['task', 'ls']).split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2];
+/** The shim processes: those whose command line is this checkout's shim. */
+const shims = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+  try {
+    return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path.join(repo, 'dist', 'shim', 'main.js'));
+  } catch {
+    return false;
+  }
+});
+const mountsUnder = (d) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(d));
+/** A real terminal for ctr -t: script(1), its output without the CRs and NULs a pty adds. */
+const inTerminal = (command) => {
+  const r = spawnSync('script', ['-qec', `stty cols 91 rows 33; ${command}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, out: (r.stdout ?? '').replace(/[\r\0]|\^@/g, '') };
+};
+
+t.before(async () => {
+  const log = fs.openSync(path.join(dir, 'containerd.log'), 'w');
+  daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` },
+  });
+  await waitFor(() => fs.existsSync(sock) && spawnSync('ctr', ['--address', sock, 'version']).status === 0, 20_000);
+  const rootfs = path.join(dir, 'rootfs');
+  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
+  buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
+  ok(['image', 'import', path.join(dir, 'image.tar')]);
+});
+
+t.teardown(async () => {
+  for (const id of ctr(['task', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
+    ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+    ctr(['task', 'rm', '-f', id]);
+  }
+  for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
+  for (const img of ctr(['image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['image', 'rm', img]);
+  if (daemon && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+  }
+  for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(shimRoot, { recursive: true, force: true });
+  for (const d of fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/${ns}`).filter((d) => fs.existsSync(d))) fs.rmdirSync(d);
+  for (const d of hostDirs) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
+});
+
+/** Nothing of the shim's left: no state, no shim process, no mount of the bundle's rootfs. */
+async function nothingLeft(t) {
+  await waitFor(() => shims().length === 0, 10_000).catch(() => undefined);
+  t.same(shims(), [], 'no shim process');
+  t.same(sockets(), socketsBefore, 'no shim socket');
+  t.same(fs.existsSync(shimRoot) ? fs.readdirSync(shimRoot) : [], [], 'no container state under the shim\'s root');
+  t.same(mountsUnder(dir).filter((m) => m.includes('/state/')), [], 'no rootfs mount');
+  t.equal(ok(['container', 'ls', '-q']), '', 'no container');
+}
+
+t.test('ctr run --rm with the ocirun shim: output and exit status; nothing left', async (t) => {
+  t.equal(ok(run(['--rm', image, 's1', 'echo', 'hello from the ocirun shim'])), 'hello from the ocirun shim\n');
+  const r = ctr(run(['--rm', image, 's2', 'sh', '-c', 'echo to-stderr >&2; exit 4']));
+  t.equal(r.status, 4, 'the exit status');
+  t.equal(r.stderr, 'to-stderr\n', 'stderr apart');
+  await nothingLeft(t);
+});
+
+t.test('a running task: exec, exec -t, ps, pause, resume, kill; ocirun --root sees the shim\'s container', async (t) => {
+  ok(run(['-d', image, 's3', 'sleep', '1000']));
+  const st = JSON.parse(execFileSync(bin, ['--root', shimRoot, 'state', 's3'], { encoding: 'utf8' }));
+  t.equal(st.status, 'running');
+  t.equal(shims().length, 1, 'one shim process serves it');
+  const fifo = path.join(dir, 'fifo');
+  t.equal(ok(['task', 'exec', '--fifo-dir', fifo, '--exec-id', 'e1', 's3', 'sh', '-c', 'echo $((6*7))']), '42\n', 'exec output');
+  t.equal(ctr(['task', 'exec', '--fifo-dir', fifo, '--exec-id', 'e2', 's3', 'sh', '-c', 'exit 5']).status, 5, 'exec exit status');
+  const tty = inTerminal(`ctr --address ${sock} --namespace ${ns} task exec -t --fifo-dir ${fifo} --exec-id e3 s3 sh -c 'sleep 0.3; tty; stty size'`);
+  t.equal(tty.status, 0);
+  t.match(tty.out, /\/dev\/pts\/\d+\n33 91\n/, 'exec -t: a pty of its own, sized as the caller\'s terminal');
+  ok(['task', 'exec', '--fifo-dir', fifo, '-d', '--exec-id', 'e4', 's3', 'sleep', '999']);
+  const ps = ok(['task', 'ps', 's3']).trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]));
+  t.equal(ps.length, 2, 'task ps: the init and the exec\'d process');
+  t.ok(ps.includes(st.pid));
+  ok(['task', 'pause', 's3']);
+  t.equal(taskStatus('s3'), 'PAUSED');
+  t.equal(JSON.parse(execFileSync(bin, ['--root', shimRoot, 'state', 's3'], { encoding: 'utf8' })).status, 'paused');
+  ok(['task', 'resume', 's3']);
+  t.equal(taskStatus('s3'), 'RUNNING');
+  ok(['task', 'kill', '-s', 'SIGKILL', 's3']);
+  await waitFor(() => taskStatus('s3') === 'STOPPED', 10_000);
+  ok(['task', 'rm', 's3']);
+  ok(['container', 'rm', 's3']);
+  await nothingLeft(t);
+});
+
+t.test('ctr run -t through a real terminal: the pty, its size, the exit status', async (t) => {
+  const r = inTerminal(`ctr --address ${sock} --namespace ${ns} run --rm -t --runtime ${RUNTIME} --fifo-dir ${path.join(dir, 'fifo')} ${image} s4 sh -c 'sleep 0.3; tty; stty size; exit 3'`);
+  t.equal(r.status, 3, r.out);
+  t.match(r.out, /\/dev\/pts\/0\n33 91\n/);
+  await nothingLeft(t);
+});
+
+t.test('a create that fails: containerd gives ocirun\'s message; nothing left', async (t) => {
+  const r = ctr(run(['--rm', image, 's5', 'nosuchcommand']));
+  t.not(r.status, 0);
+  t.match(r.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
+  ctr(['container', 'rm', 's5']);
+  await nothingLeft(t);
+});
+
+t.test('a shim killed with SIGKILL: containerd\'s cleanup (the shim\'s delete) leaves nothing', async (t) => {
+  ok(run(['-d', image, 's6', 'sleep', '1000']));
+  const [shim] = shims();
+  t.ok(shim, 'its shim runs');
+  process.kill(Number(shim), 'SIGKILL');
+  await waitFor(() => taskStatus('s6') === undefined || taskStatus('s6') === 'STOPPED', 20_000);
+  ctr(['task', 'rm', '-f', 's6']);
+  ok(['container', 'rm', 's6']);
+  await nothingLeft(t);
+});
