@@ -2,37 +2,55 @@
 // containerd that this test starts on private paths, with the shim on its PATH: ctr run with output, exit
 // status and a terminal; task exec (plain and -t), ps, pause, resume, kill; a create that fails; a shim
 // killed with SIGKILL. Each container is served in the shim process (no runtime process per operation) and
-// leaves nothing: no state under the shim's root, no socket, no mount, no shim.
+// leaves nothing: no state under the shim's root, no socket, no mount, no shim. Then Kubernetes' way: a pod
+// through the CRI API on the RuntimeClass handler of docs/containerd.md, all its containers in one shim.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { bin, fs, os, path, repo, waitFor } from './helpers.mjs';
 import { buildOciArchive } from './oci-image.mjs';
+import { CriClient, decode, str } from './cri-client.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-'));
 const sock = path.join(dir, 'containerd.sock');
 const ns = `ocirun-shim-${process.pid}`;
 const image = 'localhost/ocirun-shim-test:1';
 const shimRoot = `/run/containerd/ocirun/${ns}`;
+const k8sRoot = '/run/containerd/ocirun/k8s.io';
 const RUNTIME = 'io.containerd.ocirun.v2';
 const sockets = () => (fs.existsSync('/run/containerd/s') ? fs.readdirSync('/run/containerd/s') : []);
 const socketsBefore = sockets();
-const hostDirs = ['/run/containerd/s', shimRoot, '/run/containerd/ocirun', '/run/containerd'].filter((d) => !fs.existsSync(d));
+const hostDirs = ['/run/containerd/s', shimRoot, k8sRoot, '/run/containerd/ocirun', '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']
+  .filter((d) => !fs.existsSync(d));
 let daemon;
 
 fs.mkdirSync(path.join(dir, 'bin'));
 fs.symlinkSync(path.join(repo, 'bin', 'containerd-shim-ocirun-v2'), path.join(dir, 'bin', 'containerd-shim-ocirun-v2'));
+/** The RuntimeClass block of docs/containerd.md for ocirun's shim, exactly. */
+const documented = /<!-- containerd-shim-config -->\n```toml\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(repo, 'docs', 'containerd.md'), 'utf8'))[1];
+fs.mkdirSync(path.join(dir, 'cni'));
 fs.writeFileSync(path.join(dir, 'config.toml'), `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "${sock}"
 [ttrpc]
   address = "${sock}.ttrpc"
-`);
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "localhost/ocirun-pause:1"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "${dir}/cni"
+    conf_dir = "${dir}/cni"
+  # The default runtime of a stock config: the documented block is added beside it, as on a real node.
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+${documented}`);
 
 function ctr(args, opts = {}) {
-  const r = spawnSync('ctr', ['--address', sock, '--namespace', ns, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
+  const namespace = args[0] === '--namespace' ? [] : ['--namespace', ns];
+  const r = spawnSync('ctr', ['--address', sock, ...namespace, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function ok(args, opts) {
@@ -68,6 +86,9 @@ t.before(async () => {
   execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
   buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
   ok(['image', 'import', path.join(dir, 'image.tar')]);
+  // Kubernetes' images live in the k8s.io namespace: the pod's containers' and its sandbox ("pause") image.
+  buildOciArchive(rootfs, path.join(dir, 'pause.tar'), 'localhost/ocirun-pause:1', ['sleep', '2147483647']);
+  for (const tar of ['image.tar', 'pause.tar']) ok(['--namespace', 'k8s.io', 'image', 'import', path.join(dir, tar)]);
 });
 
 t.teardown(async () => {
@@ -77,6 +98,7 @@ t.teardown(async () => {
   }
   for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
   for (const img of ctr(['image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['image', 'rm', img]);
+  for (const img of ctr(['--namespace', 'k8s.io', 'image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['--namespace', 'k8s.io', 'image', 'rm', img]);
   if (daemon && daemon.exitCode === null) {
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
@@ -93,7 +115,7 @@ async function nothingLeft(t) {
   await waitFor(() => shims().length === 0, 10_000).catch(() => undefined);
   t.same(shims(), [], 'no shim process');
   t.same(sockets(), socketsBefore, 'no shim socket');
-  t.same(fs.existsSync(shimRoot) ? fs.readdirSync(shimRoot) : [], [], 'no container state under the shim\'s root');
+  for (const root of [shimRoot, k8sRoot]) t.same(fs.existsSync(root) ? fs.readdirSync(root) : [], [], `no container state under ${root}`);
   t.same(mountsUnder(dir).filter((m) => m.includes('/state/')), [], 'no rootfs mount');
   t.equal(ok(['container', 'ls', '-q']), '', 'no container');
 }
@@ -156,5 +178,54 @@ t.test('a shim killed with SIGKILL: containerd\'s cleanup (the shim\'s delete) l
   await waitFor(() => taskStatus('s6') === undefined || taskStatus('s6') === 'STOPPED', 20_000);
   ctr(['task', 'rm', '-f', 's6']);
   ok(['container', 'rm', 's6']);
+  await nothingLeft(t);
+});
+
+/** ContainerStatusResponse.status: state (0 CREATED, 1 RUNNING, 2 EXITED; a proto3 zero is absent), exit code, reason. */
+function containerStatus(resp) {
+  const s = decode(resp[1][0]);
+  return { state: s[3]?.[0] ?? 0, exitCode: s[7]?.[0] ?? 0, reason: str(s, 10) };
+}
+
+t.test('Kubernetes: a pod on the handler of docs/containerd.md, its containers in one shim; ExecSync, logs, an OOM kill', async (t) => {
+  const cri = new CriClient(sock);
+  t.teardown(() => cri.close());
+  const logs = fs.mkdtempSync(path.join(dir, 'pod-logs-'));
+  const NODE = 2; // NamespaceMode: the host's network, so that no CNI plugin is needed
+  const podConfig = { 1: { 1: 'shim-pod', 2: 'uid-shim-pod', 3: 'default', 4: 0 }, 3: logs, 8: { 2: { 1: { 1: NODE } } } };
+  const pod = str(await cri.runtime('RunPodSandbox', { 1: podConfig, 2: 'ocirun' }), 1);
+  t.teardown(async () => {
+    await cri.runtime('StopPodSandbox', { 1: pod }).catch(() => {});
+    await cri.runtime('RemovePodSandbox', { 1: pod }).catch(() => {});
+  });
+  t.equal(JSON.parse(execFileSync(bin, ['--root', k8sRoot, 'state', pod], { encoding: 'utf8' })).status, 'running', 'the sandbox runs, in ocirun\'s shim');
+  const container = async (name, command, resources) => {
+    const config = { 1: { 1: name, 2: 0 }, 2: { 1: image }, 3: command, 11: `${name}.log`, ...(resources ? { 15: { 1: resources } } : {}) };
+    const id = str(await cri.runtime('CreateContainer', { 1: pod, 2: config, 3: podConfig }), 1);
+    await cri.runtime('StartContainer', { 1: id });
+    return id;
+  };
+  const hello = await container('hello', ['sh', '-c', 'echo hello from a pod; exec sleep 1000']);
+  const other = await container('other', ['sleep', '1000']);
+  t.equal(containerStatus(await cri.runtime('ContainerStatus', { 1: hello })).state, 1, 'CONTAINER_RUNNING');
+  t.equal(shims().length, 1, 'the sandbox and both containers are served by one shim process');
+  const exec = await cri.runtime('ExecSync', { 1: hello, 2: ['sh', '-c', 'echo $((6*7)); exit 3'], 3: 10 });
+  t.equal(str(exec, 1), '42\n', 'ExecSync: its output');
+  t.equal(exec[3]?.[0], 3, 'and its exit code');
+  const log = path.join(logs, 'hello.log');
+  await waitFor(() => fs.existsSync(log) && /stdout F hello from a pod/.test(fs.readFileSync(log, 'utf8')));
+  t.pass('the container\'s output is in the pod log, in CRI format');
+  // 32 MiB of memory (field 4 of LinuxContainerResources) and a process that wants more: the kernel kills it.
+  const hog = await container('hog', ['sh', '-c', 'tail /dev/zero'], { 4: 32 * 1024 * 1024 });
+  await waitFor(async () => containerStatus(await cri.runtime('ContainerStatus', { 1: hog })).state === 2, 30_000);
+  const oom = containerStatus(await cri.runtime('ContainerStatus', { 1: hog }));
+  t.equal(oom.reason, 'OOMKilled', 'TaskOOM reached containerd: the status says OOMKilled');
+  t.equal(oom.exitCode, 137);
+  for (const id of [hello, other, hog]) {
+    await cri.runtime('StopContainer', { 1: id, 2: 1 });
+    await cri.runtime('RemoveContainer', { 1: id });
+  }
+  await cri.runtime('StopPodSandbox', { 1: pod });
+  await cri.runtime('RemovePodSandbox', { 1: pod });
   await nothingLeft(t);
 });

@@ -20,7 +20,9 @@ import { mountFs, setWinsize, unmountDetach, type Exit } from '../native';
 import { VERSION } from '../version';
 import type { Publisher } from './events';
 import { decode, encode, timestamp, type Message } from './proto';
+import { OomWatch } from './oom';
 import { ProcessIO, type StdioPaths } from './stdio';
+import { readRecord } from '../state/store';
 import { Code, RpcError, type Handler } from './ttrpc';
 
 const STATUS = { created: 1, running: 2, stopped: 3, paused: 4 } as const;
@@ -64,6 +66,7 @@ interface Container {
   rootfsMounted: boolean;
   init: Proc;
   execs: Map<string, Proc>;
+  oom?: OomWatch;
 }
 
 type Handlers = Record<string, (req: Message) => Promise<Message>>;
@@ -99,6 +102,11 @@ export class TaskService {
   /** A process's exit: recorded, then TaskExit (after the last output, before Wait answers). */
   private watch(c: Container, p: Proc, exited: Promise<Exit>): void {
     void exited.then(async (exit) => {
+      if (p === c.init) {
+        // An OOM kill of the init is told before its exit; the watch ends with it.
+        c.oom?.check();
+        c.oom?.stop();
+      }
       await p.exited(exit);
       await this.events.publish('containerd.events.TaskExit', {
         container_id: c.id, id: p.execId || c.id, pid: p.pid, exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt!),
@@ -124,6 +132,8 @@ export class TaskService {
           init.output = init.io.attachTerminal(made.consoleFd);
         }
         this.containers.set(req.id, c);
+        const { cgroup } = readRecord(this.root, req.id);
+        c.oom = new OomWatch(cgroup, () => void this.events.publish('containerd.events.TaskOOM', { container_id: c.id }));
         this.watch(c, init, made.init.exited);
       } catch (err) {
         init.io?.close();
