@@ -20,6 +20,7 @@ import { mountFs, setWinsize, unmountDetach, type Exit } from '../native';
 import { VERSION } from '../version';
 import type { Publisher } from './events';
 import { decode, encode, timestamp, type Message } from './proto';
+import { metrics } from './metrics';
 import { OomWatch } from './oom';
 import { ProcessIO, type StdioPaths } from './stdio';
 import { readRecord } from '../state/store';
@@ -272,6 +273,13 @@ export class TaskService {
       return {};
     },
 
+    Stats: async (req) => {
+      this.container(req.id);
+      const { cgroup } = readRecord(this.root, req.id);
+      if (!cgroup) throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} has no cgroups`);
+      return { stats: metrics(cgroup) };
+    },
+
     Checkpoint: async () => {
       throw new RpcError(Code.UNIMPLEMENTED, 'ocirun does not checkpoint containers');
     },
@@ -293,7 +301,7 @@ export class TaskService {
     const out = new Map<string, Handler>();
     const response: Record<string, string> = {
       Create: 'CreateTaskResponse', Start: 'StartResponse', Delete: 'DeleteResponse', Pids: 'PidsResponse', State: 'StateResponse',
-      Wait: 'WaitResponse', Connect: 'ConnectResponse',
+      Wait: 'WaitResponse', Connect: 'ConnectResponse', Stats: 'StatsResponse',
     };
     const request: Record<string, string> = {
       Create: 'CreateTaskRequest', Exec: 'ExecProcessRequest', Checkpoint: 'CheckpointTaskRequest', Update: 'UpdateTaskRequest',
