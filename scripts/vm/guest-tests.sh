@@ -9,7 +9,7 @@ export TMPDIR TAP_TIMEOUT=900
 chmod 755 "$TMPDIR"
 status=0
 pass=0 fail=0 skip=0
-for f in ${OCIRUN_GUEST_TESTS:-test/cgroups.test.mjs test/systemd.test.mjs test/contract.test.mjs test/podman.test.mjs test/containerd.test.mjs test/docker.test.mjs test/rootless-systemd.test.mjs}; do
+for f in ${OCIRUN_GUEST_TESTS:-test/cgroups.test.mjs test/systemd.test.mjs test/contract.test.mjs test/podman.test.mjs test/containerd.test.mjs test/docker.test.mjs test/rootless-systemd.test.mjs test/shim.test.mjs}; do
   out="$TMPDIR/$(basename "$f").tap"
   node "$f" > "$out" 2>&1 || status=1
   echo "# $f (${OCIRUN_GUEST_LABEL:-cgroup v2 guest})"
