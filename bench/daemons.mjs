@@ -21,7 +21,7 @@ const image = 'localhost/ocirun-bench:1';
 const ns = `ocirun-bench-${process.pid}`;
 // Made outside the private paths by podman (the runtimes' state roots, the blob cache) and the shim: removed at
 // the end if this run made them.
-const hostPaths = ['/run/ocirun', '/run/runc', '/var/lib/containers', '/run/containerd/s', '/run/containerd/runc', '/run/containerd']
+const hostPaths = ['/run/ocirun', '/run/runc', '/var/lib/containers', '/run/containerd/s', '/run/containerd/runc', '/run/containerd/ocirun', '/run/containerd']
   .filter((d) => !fs.existsSync(d));
 
 const median = (xs) => {
@@ -60,10 +60,12 @@ try {
     ['ocirun', () => [...pm, '--runtime', ocirun, 'run', '--rm', image, 'true']],
   ], env);
 
-  // containerd on a private socket, the runc shim told which binary to run.
+  // containerd on a private socket: its runc shim told which binary to run, and ocirun's own shim on its PATH.
   const sock = path.join(dir, 'containerd.sock');
   fs.writeFileSync(path.join(dir, 'config.toml'), `version = 2\nroot = "${dir}/croot"\nstate = "${dir}/cstate"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${sock}"\n[ttrpc]\n  address = "${sock}.ttrpc"\n`);
-  daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: 'ignore' });
+  fs.mkdirSync(path.join(dir, 'bin'));
+  fs.symlinkSync(path.join(repo, 'bin', 'containerd-shim-ocirun-v2'), path.join(dir, 'bin', 'containerd-shim-ocirun-v2'));
+  daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: 'ignore', env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` } });
   for (let i = 0; i < 200 && spawnSync('ctr', ['--address', sock, 'version']).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
   const ctr = ['ctr', '--address', sock, '--namespace', ns];
   execFileSync(ctr[0], [...ctr.slice(1), 'image', 'import', path.join(dir, 'image.tar')]);
@@ -71,6 +73,7 @@ try {
   compare('ctr run --rm IMAGE ID true', [
     ['runc', (i) => [...ctr, 'run', '--rm', '--fifo-dir', fifo, '--runc-binary', runc, image, `r${i}`, 'true']],
     ['ocirun', (i) => [...ctr, 'run', '--rm', '--fifo-dir', fifo, '--runc-binary', ocirun, image, `o${i}`, 'true']],
+    ['ocirun-shim', (i) => [...ctr, 'run', '--rm', '--fifo-dir', fifo, '--runtime', 'io.containerd.ocirun.v2', image, `s${i}`, 'true']],
   ]);
   spawnSync(ctr[0], [...ctr.slice(1), 'image', 'rm', image]);
   spawnSync(pm[0], [...pm.slice(1), 'rmi', '-a', '-f'], { env });

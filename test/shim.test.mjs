@@ -75,13 +75,26 @@ const inTerminal = (command) => {
   return { status: r.status, out: (r.stdout ?? '').replace(/[\r\0]|\^@/g, '') };
 };
 
-t.before(async () => {
-  const log = fs.openSync(path.join(dir, 'containerd.log'), 'w');
+/** containerd, with the shim on its PATH; resolves once it answers. */
+async function startDaemon() {
+  const log = fs.openSync(path.join(dir, 'containerd.log'), 'a');
   daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], {
     stdio: ['ignore', log, log],
     env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` },
   });
+  fs.closeSync(log);
   await waitFor(() => fs.existsSync(sock) && spawnSync('ctr', ['--address', sock, 'version']).status === 0, 20_000);
+}
+
+async function stopDaemon() {
+  if (!daemon || daemon.exitCode !== null) return;
+  const exited = new Promise((r) => daemon.once('exit', r));
+  daemon.kill('SIGTERM');
+  await exited;
+}
+
+t.before(async () => {
+  await startDaemon();
   const rootfs = path.join(dir, 'rootfs');
   execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
   buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
@@ -99,10 +112,7 @@ t.teardown(async () => {
   for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
   for (const img of ctr(['image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['image', 'rm', img]);
   for (const img of ctr(['--namespace', 'k8s.io', 'image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['--namespace', 'k8s.io', 'image', 'rm', img]);
-  if (daemon && daemon.exitCode === null) {
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
-  }
+  await stopDaemon();
   for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(shimRoot, { recursive: true, force: true });
@@ -170,6 +180,22 @@ t.test('a create that fails: containerd gives ocirun\'s message; nothing left', 
   t.not(r.status, 0);
   t.match(r.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
   ctr(['container', 'rm', 's5']);
+  await nothingLeft(t);
+});
+
+t.test('containerd restarted while a task runs: the same shim serves it afterwards (exec, kill, delete, events)', async (t) => {
+  ok(run(['-d', image, 's7', 'sleep', '1000']));
+  const [shim] = shims();
+  await stopDaemon();
+  t.ok(fs.existsSync(`/proc/${shim}`), 'the shim outlives containerd');
+  await startDaemon();
+  t.equal(taskStatus('s7'), 'RUNNING', 'containerd found the task again, through the shim\'s address file');
+  t.equal(ok(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '--exec-id', 'after', 's7', 'echo', 'after the restart']), 'after the restart\n');
+  t.same(shims(), [shim], 'still the same shim process');
+  ok(['task', 'kill', '-s', 'SIGKILL', 's7']);
+  await waitFor(() => taskStatus('s7') === 'STOPPED', 10_000);
+  ok(['task', 'rm', 's7']);
+  ok(['container', 'rm', 's7']);
   await nothingLeft(t);
 });
 

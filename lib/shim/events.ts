@@ -1,6 +1,6 @@
 // Task events to containerd: each goes, in the order it happened, through containerd's ttrpc events service
-// (Events/Forward at TTRPC_ADDRESS) in an envelope with its namespace, topic and time. A publish that fails
-// (containerd restarting) is reported and the connection made again for the next.
+// (Events/Forward at TTRPC_ADDRESS) in an envelope with its namespace, topic and time. A connection that
+// broke (containerd restarted) is made again and the event sent once more; what still fails is reported.
 import { Client } from './ttrpc';
 import { any, encode, timestamp, type Message } from './proto';
 
@@ -33,11 +33,18 @@ export class Publisher {
   /** Queues one event; resolves once it is forwarded (or its failure reported). */
   publish(name: EventName, event: Message): Promise<void> {
     const envelope = { timestamp: timestamp(new Date()), namespace: this.namespace, topic: TOPIC[name], event: any(name, event) };
-    this.chain = this.chain.then(() => this.forward(envelope)).catch((err) => {
-      this.client = undefined;
-      this.onError(`publish ${TOPIC[name]}: ${(err as Error).message}`);
+    const once = () => this.forward(envelope).catch((err) => {
+      this.drop();
+      throw err;
     });
+    this.chain = this.chain.then(() => once().catch(once)).catch((err) => this.onError(`publish ${TOPIC[name]}: ${(err as Error).message}`));
     return this.chain;
+  }
+
+  private drop(): void {
+    const c = this.client;
+    this.client = undefined;
+    void c?.then((x) => x.close()).catch(() => undefined);
   }
 
   private async forward(envelope: Message): Promise<void> {
