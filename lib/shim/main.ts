@@ -10,13 +10,18 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { destroy } from '../lifecycle/delete';
-import { unmountDetach } from '../native';
 import { COMMIT, VERSION } from '../version';
-import { Publisher } from './events';
-import { encode, timestamp } from './proto';
-import { TaskService } from './task';
-import { Server } from './ttrpc';
+// The rest is loaded by the action that needs it: `start` (once per pod) and `-v` load no runtime code.
+/* eslint-disable @typescript-eslint/no-var-requires */
+const lazy = {
+  delete: () => require('../lifecycle/delete') as typeof import('../lifecycle/delete'),
+  native: () => require('../native') as typeof import('../native'),
+  proto: () => require('./proto') as typeof import('./proto'),
+  events: () => require('./events') as typeof import('./events'),
+  task: () => require('./task') as typeof import('./task'),
+  ttrpc: () => require('./ttrpc') as typeof import('./ttrpc'),
+};
+/* eslint-enable @typescript-eslint/no-var-requires */
 
 interface Flags {
   namespace: string;
@@ -120,10 +125,11 @@ async function startShim(f: Flags): Promise<number> {
  */
 async function deleteAfterShim(f: Flags): Promise<number> {
   const bundle = f.bundle || process.cwd();
-  await destroy(f.id, { root: stateRoot(f.namespace), force: true }).catch(() => undefined);
-  unmountDetach(path.join(bundle, 'rootfs'));
+  await lazy.delete().destroy(f.id, { root: stateRoot(f.namespace), force: true }).catch(() => undefined);
+  lazy.native().unmountDetach(path.join(bundle, 'rootfs'));
   const socket = socketPath(f, bundle);
   if (!(await connects(socket))) fs.rmSync(socket, { force: true });
+  const { encode, timestamp } = lazy.proto();
   process.stdout.write(encode('containerd.task.v2.DeleteResponse', { exit_status: 128 + 9, exited_at: timestamp(new Date()) }));
   return 0;
 }
@@ -142,15 +148,15 @@ async function serve(f: Flags): Promise<number> {
     setTimeout(() => process.exit(1), 1000).unref();
   });
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${f.address}.ttrpc`;
-  const events = new Publisher(ttrpcAddress, f.namespace, log);
-  let server: Server | undefined;
-  const service = new TaskService(stateRoot(f.namespace), events, () => {
+  const events = new (lazy.events().Publisher)(ttrpcAddress, f.namespace, log);
+  let server: import('./ttrpc').Server | undefined;
+  const service = new (lazy.task().TaskService)(stateRoot(f.namespace), events, () => {
     server?.close();
     events.close();
     fs.rmSync(f.socket, { force: true });
     process.exit(0);
   }, log);
-  server = new Server(new Map([['containerd.task.v2.Task', service.methods()]]));
+  server = new (lazy.ttrpc().Server)(new Map([['containerd.task.v2.Task', service.methods()]]));
   await server.listen(f.socket);
   process.stdout.write('ready\n');
   return -1; // serving
