@@ -30,7 +30,30 @@ const c = commit();
 if (c) fs.writeFileSync(info, JSON.stringify({ commit: c }) + '\n');
 else if (!fs.existsSync(info)) fs.writeFileSync(info, JSON.stringify({ commit: 'unknown' }) + '\n');
 
-require('esbuild').buildSync({
+// The shim's protobuf descriptor: proto/shim.proto parsed here, once (each `package` line starts a section of
+// its own, see the file's head), so that the shim loads only protobufjs's light build.
+const protobuf = require('protobufjs');
+const protoRoot = new protobuf.Root();
+for (const section of fs.readFileSync(path.join(root, 'proto', 'shim.proto'), 'utf8').split(/^(?=package )/m).slice(1))
+  protobuf.parse(`syntax = "proto3";\n${section}`, protoRoot, { keepCase: true });
+protoRoot.resolveAll();
+fs.writeFileSync(path.join(dist, 'shim-proto.json'), JSON.stringify(protoRoot.toJSON()));
+
+const esbuild = require('esbuild');
+// containerd-shim-ocirun-v2, one file as well (the launcher runs it by that name): read once per pod.
+esbuild.buildSync({
+  entryPoints: [path.join(dist, 'shim', 'entry.js')],
+  outfile: path.join(dist, 'shim.js'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'iife', // dist/shim/start.js wraps it as dist/cli/start.js does the CLI's
+  minify: true,
+  keepNames: true,
+  logLevel: 'warning',
+});
+
+esbuild.buildSync({
   entryPoints: [path.join(dist, 'cli', 'entry.js')],
   outfile: path.join(dist, 'ocirun.js'),
   bundle: true,

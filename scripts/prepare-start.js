@@ -55,5 +55,12 @@ if (!fs.existsSync(path.join(root, '.git')) && fs.existsSync(path.join(release, 
 // Node's own variables must not shape the cache (NODE_OPTIONS flags would make V8 reject it at run time,
 // where the launcher drops them).
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
+// The shim's cache: its bundle compiled (no warm-up: its server's code runs once per pod).
+if (fs.existsSync(path.join(root, 'dist', 'shim.js'))) {
+  const { compileBundle, cacheFileOf } = require(start);
+  const shimCache = cacheFileOf('shim');
+  fs.writeFileSync(`${shimCache}.tmp`, compileBundle(undefined, 'shim').createCachedData());
+  fs.renameSync(`${shimCache}.tmp`, shimCache);
+}
 const r = spawnSync(node, [__filename, '--warm'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) done(`the warm-up failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);

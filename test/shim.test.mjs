@@ -63,7 +63,7 @@ const taskStatus = (id) => ok(['task', 'ls']).split('\n').find((l) => l.startsWi
 /** The shim processes: those whose command line is this checkout's shim. */
 const shims = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
   try {
-    return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path.join(repo, 'dist', 'shim', 'main.js'));
+    return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path.join(repo, 'dist', 'shim', 'start.js'));
   } catch {
     return false;
   }

@@ -1,32 +1,41 @@
-// What the launcher (native/src/launcher) runs: the bundled CLI, dist/ocirun.js, compiled with the V8 code
-// cache that scripts/prepare-start.js made at install (build/Release/ocirun.cache), so that a command neither
-// parses nor compiles the code it runs. V8 checks the cache against its own version, its flags and the
-// source, and compiles from source when they differ (after a Node upgrade): slower, never wrong.
+// What the launcher (native/src/launcher) runs: a bundle (dist/ocirun.js for the CLI, dist/shim.js for the
+// containerd shim through lib/shim/start.ts), compiled with the V8 code cache that scripts/prepare-start.js
+// made at install (build/Release/<name>.cache), so that a command neither parses nor compiles the code it
+// runs. V8 checks the cache against its own version, its flags and the source, and compiles from source when
+// they differ (after a Node upgrade): slower, never wrong.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
-const bundle = path.join(__dirname, '..', 'ocirun.js');
-export const cacheFile = path.join(__dirname, '..', '..', 'build', 'Release', 'ocirun.cache');
+const dist = path.join(__dirname, '..');
+export const bundleFile = (name: string) => path.join(dist, `${name}.js`);
+export const cacheFileOf = (name: string) => path.join(dist, '..', 'build', 'Release', `${name}.cache`);
+/** The CLI's (scripts/prepare-start.js makes it after a warm-up). */
+export const cacheFile = cacheFileOf('ocirun');
 
-/** The bundle as one function of (require, __filename, __dirname): the same text at build and at run time. */
-export function compileBundle(cachedData?: Buffer): vm.Script {
-  const source = `(function (require, __filename, __dirname) {${fs.readFileSync(bundle, 'utf8')}\n})`;
-  return new vm.Script(source, { filename: bundle, cachedData });
+/** A bundle as one function of (require, __filename, __dirname): the same text at build and at run time. */
+export function compileBundle(cachedData?: Buffer, name = 'ocirun'): vm.Script {
+  const file = bundleFile(name);
+  const source = `(function (require, __filename, __dirname) {${fs.readFileSync(file, 'utf8')}\n})`;
+  return new vm.Script(source, { filename: file, cachedData });
 }
 
-export function runBundle(script: vm.Script): void {
-  (script.runInThisContext() as (r: NodeRequire, f: string, d: string) => void)(require, bundle, path.dirname(bundle));
+export function runBundle(script: vm.Script, name = 'ocirun'): void {
+  const file = bundleFile(name);
+  (script.runInThisContext() as (r: NodeRequire, f: string, d: string) => void)(require, file, path.dirname(file));
 }
 
-if (require.main === module) {
+/** Runs the bundle `name` from its code cache, if there is one; says how it was compiled (ocirun --debug). */
+export function startBundle(name: string): void {
   let cache: Buffer | undefined;
   try {
-    cache = fs.readFileSync(cacheFile);
+    cache = fs.readFileSync(cacheFileOf(name));
   } catch {
     /* not prepared: compiled from source */
   }
-  const script = compileBundle(cache);
+  const script = compileBundle(cache, name);
   (globalThis as { __ocirunStart?: string }).__ocirunStart = !cache ? 'no code cache' : script.cachedDataRejected ? 'a rejected code cache' : 'the code cache';
-  runBundle(script);
+  runBundle(script, name);
 }
+
+if (require.main === module) startBundle('ocirun');

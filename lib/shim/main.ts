@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { mountTable } from '../mountinfo';
 import { COMMIT, VERSION } from '../version';
 // The rest is loaded by the action that needs it: `start` (once per pod) and `-v` load no runtime code.
 /* eslint-disable @typescript-eslint/no-var-requires */
@@ -79,6 +80,9 @@ function socketPath(f: Flags, bundle: string): string {
   return path.join('/run/containerd/s', hash);
 }
 
+/** Whether something is mounted on `dir` (a bind of the same filesystem too). */
+const mountedOn = (dir: string) => mountTable().some((m) => m.mountPoint === dir);
+
 function connects(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const c = net.createConnection(socket);
@@ -125,8 +129,11 @@ async function startShim(f: Flags): Promise<number> {
  */
 async function deleteAfterShim(f: Flags): Promise<number> {
   const bundle = f.bundle || process.cwd();
-  await lazy.delete().destroy(f.id, { root: stateRoot(f.namespace), force: true }).catch(() => undefined);
-  lazy.native().unmountDetach(path.join(bundle, 'rootfs'));
+  // containerd runs this after every shim's end, a clean one too: what is already gone costs nothing here.
+  if (fs.existsSync(path.join(stateRoot(f.namespace), f.id)))
+    await lazy.delete().destroy(f.id, { root: stateRoot(f.namespace), force: true }).catch(() => undefined);
+  const rootfs = path.join(bundle, 'rootfs');
+  if (mountedOn(rootfs)) lazy.native().unmountDetach(rootfs);
   const socket = socketPath(f, bundle);
   if (!(await connects(socket))) fs.rmSync(socket, { force: true });
   const { encode, timestamp } = lazy.proto();
@@ -179,16 +186,4 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw new Error(`unknown action "${f.action}" (start, delete)`);
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      if (code >= 0) process.exitCode = code;
-    },
-    (err: Error) => {
-      process.stderr.write(`containerd-shim-ocirun-v2: ${err.message}\n`);
-      process.exitCode = 1;
-    },
-  );
 }

@@ -1,20 +1,16 @@
-// Protobuf for the shim: the message definitions in proto/shim.proto, encoded and decoded by protobufjs.
-// Messages are plain objects with the .proto's field names (snake_case); 64-bit integers come out as
-// numbers, enums as their numbers, absent fields as their defaults (proto3).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as protobuf from 'protobufjs';
+// Protobuf for the shim: the message definitions of proto/shim.proto, encoded and decoded by protobufjs.
+// The build parses the .proto into a JSON descriptor (scripts/bundle.js: dist/shim-proto.json), so that the
+// shim loads protobufjs's light build, without its parser. Messages are plain objects with the .proto's
+// field names (snake_case); 64-bit integers come out as numbers, enums as their numbers, absent fields as
+// their defaults (proto3).
+import * as protobuf from 'protobufjs/light';
 
 let root: protobuf.Root | undefined;
 
 function load(): protobuf.Root {
-  if (root) return root;
-  const source = fs.readFileSync(path.join(__dirname, '..', '..', 'proto', 'shim.proto'), 'utf8');
-  const r = new protobuf.Root();
-  // One section per `package` line (see the file's head).
-  for (const section of source.split(/^(?=package )/m).slice(1)) protobuf.parse(`syntax = "proto3";\n${section}`, r, { keepCase: true });
-  r.resolveAll();
-  return (root = r);
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  root ??= protobuf.Root.fromJSON(require('../shim-proto.json') as protobuf.INamespace);
+  return root;
 }
 
 const types = new Map<string, protobuf.Type>();

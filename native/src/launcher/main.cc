@@ -12,7 +12,7 @@
 //      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
 // The same program starts the containerd shim: installed under the name containerd-shim-ocirun-v2, or called
 // with --shim as its first argument (the checkout's bin/containerd-shim-ocirun-v2 script), it runs
-// <package>/dist/shim/main.js instead.
+// <package>/dist/shim/start.js (the shim's bundle, with its code cache) instead.
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
 
   static char node_file[PATH_MAX], start[PATH_MAX], node[PATH_MAX];
   if (snprintf(node_file, sizeof node_file, "%s/build/Release/node-path", package) >= int(sizeof node_file) ||
-      snprintf(start, sizeof start, "%s/dist/%s", package, shim ? "shim/main.js" : "cli/start.js") >= int(sizeof start)) {
+      snprintf(start, sizeof start, "%s/dist/%s", package, shim ? "shim/start.js" : "cli/start.js") >= int(sizeof start)) {
     errno = ENAMETOOLONG;
     fail("the package path is too long:", package);
   }
