@@ -103,6 +103,7 @@ try {
   if (bridge) spawnSync('ip', ['link', 'del', bridge]);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
+  fs.rmSync(`/run/containerd/ocirun/${ns}`, { recursive: true, force: true });
   // State roots only when empty: a runtime state dir in use by someone else must never be wiped.
   for (const d of hostPaths) try { d === '/var/lib/containers' ? fs.rmSync(d, { recursive: true, force: true }) : fs.rmdirSync(d); } catch { /* in use */ }
   for (const c of fs.readdirSync('/sys/fs/cgroup')) for (const d of [`${c}/${ns}`, `${c}/${ns}-docker`, `${c}/libpod_parent/conmon`, `${c}/libpod_parent`]) try { fs.rmdirSync(`/sys/fs/cgroup/${d}`); } catch { /* absent or in use */ }

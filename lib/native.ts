@@ -136,6 +136,7 @@ interface Addon {
   mountFs(type: string, source: string, target: string, flags: number, data: string): void;
   unmountDetach(target: string): void;
   openFifo(path: string, write: boolean): number;
+  pipe(): [number, number];
 }
 
 const buildDir = path.join(__dirname, '..', 'build', 'Release');
@@ -312,6 +313,11 @@ export function mountFs(type: string, source: string, target: string, flags: num
 /** umount2(MNT_DETACH); nothing mounted at `target` is fine. */
 export function unmountDetach(target: string): void {
   return call((a) => a.unmountDetach(target));
+}
+
+/** A blocking pipe (close-on-exec): [read end, write end]. */
+export function pipe(): [number, number] {
+  return call((a) => a.pipe());
 }
 
 /** A fifo opened without waiting for its other side, then blocking; `write`: read-write (always a reader). */

@@ -175,6 +175,22 @@ t.test('ctr run -t through a real terminal: the pty, its size, the exit status',
   await nothingLeft(t);
 });
 
+t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) and file://', async (t) => {
+  const logs = fs.mkdtempSync(path.join(dir, 'logs-'));
+  const logger = path.join(logs, 'logger.sh');
+  // containerd's contract: the program closes fd 5 once ready; its arguments come from the URI's query.
+  fs.writeFileSync(logger, '#!/bin/sh\nexec 5>&-\ncat <&3 > "$2/$CONTAINER_NAMESPACE-$CONTAINER_ID.out" &\ncat <&4 > "$2/$CONTAINER_NAMESPACE-$CONTAINER_ID.err"\nwait\n', { mode: 0o755 });
+  ok(run(['--rm', '--log-uri', `binary://${logger}?dir=${logs}`, image, 's8', 'sh', '-c', 'echo to-out; echo to-err >&2']));
+  const out = path.join(logs, `${ns}-s8.out`);
+  await waitFor(() => fs.existsSync(out) && fs.readFileSync(out, 'utf8') === 'to-out\n');
+  t.equal(fs.readFileSync(out, 'utf8'), 'to-out\n', 'stdout through the logging program');
+  t.equal(fs.readFileSync(path.join(logs, `${ns}-s8.err`), 'utf8'), 'to-err\n', 'stderr too, apart');
+  const file = path.join(logs, 'file.log');
+  ok(run(['--rm', '--log-uri', `file://${file}`, image, 's9', 'echo', 'to-a-file']));
+  t.equal(fs.readFileSync(file, 'utf8'), 'to-a-file\n', 'file://');
+  await nothingLeft(t);
+});
+
 t.test('a create that fails: containerd gives ocirun\'s message; nothing left', async (t) => {
   const r = ctr(run(['--rm', image, 's5', 'nosuchcommand']));
   t.not(r.status, 0);
@@ -257,4 +273,6 @@ t.test('Kubernetes: a pod on the handler of docs/containerd.md, its containers i
   await cri.runtime('StopPodSandbox', { 1: pod });
   await cri.runtime('RemovePodSandbox', { 1: pod });
   await nothingLeft(t);
+  const cgroups = fs.readdirSync('/sys/fs/cgroup').flatMap((h) => [pod, hello, other, hog].map((id) => `/sys/fs/cgroup/${h}/k8s.io/${id}`)).filter((d) => fs.existsSync(d));
+  t.same(cgroups, [], 'no cgroup of the pod\'s left');
 });

@@ -157,7 +157,7 @@ async function serve(f: Flags): Promise<number> {
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${f.address}.ttrpc`;
   const events = new (lazy.events().Publisher)(ttrpcAddress, f.namespace, log);
   let server: import('./ttrpc').Server | undefined;
-  const service = new (lazy.task().TaskService)(stateRoot(f.namespace), events, () => {
+  const service = new (lazy.task().TaskService)(stateRoot(f.namespace), f.namespace, events, () => {
     server?.close();
     events.close();
     fs.rmSync(f.socket, { force: true });

@@ -1,5 +1,6 @@
 // A process's stdio from what containerd gives (CreateTaskRequest and ExecProcessRequest: stdin, stdout,
-// stderr): fifo paths it reads and writes, "" for none, or a log URI (file:///path). The process gets the
+// stderr): fifo paths it reads and writes, "" for none, or a log URI (file:///path, or binary:///path?args
+// for a logging program that reads the output from fds 3 and 4). The process gets the
 // fifos themselves, with no copy through the shim: stdout and stderr opened read-write (they then always
 // have a reader, so a containerd that restarts makes no write fail), stdin read-only (EOF once containerd
 // closes its side, which is what CloseIO follows). With a terminal the shim copies between the fifos and
@@ -7,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tty from 'node:tty';
-import { openFifo } from '../native';
+import { spawn } from 'node:child_process';
+import { openFifo, pipe } from '../native';
 
 export interface StdioPaths {
   stdin: string;
@@ -18,26 +20,85 @@ export interface StdioPaths {
 /** An output: a fifo path, or file:///path (appended to). */
 function openOutput(where: string): number {
   if (where.startsWith('file://')) return fs.openSync(new URL(where).pathname, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o640);
-  if (/^[a-z]+:\/\//.test(where)) throw new Error(`stdio ${where}: only fifos and file:// are supported`);
+  if (/^[a-z]+:\/\//.test(where)) throw new Error(`stdio ${where}: only fifos, file:// and binary:// are supported`);
   return openFifo(where, true);
+}
+
+/** Which container a logging program writes for (its environment: CONTAINER_ID, CONTAINER_NAMESPACE). */
+export interface LogContext {
+  id: string;
+  namespace: string;
+}
+
+/**
+ * binary:///path?k=v: containerd's logging program, started as containerd's runc shim starts it: the
+ * process's stdout and stderr on its fds 3 and 4 (pipes), and fd 5, which it closes once it is ready;
+ * `ready` settles then (or rejects when it exits first).
+ */
+function startLogger(uri: string, ctx: LogContext): { stdout: number; stderr: number; ready: Promise<void> } {
+  const u = new URL(uri);
+  const args: string[] = [];
+  for (const [k, v] of u.searchParams) args.push(k, ...(v ? [v] : []));
+  const fds = [pipe(), pipe(), pipe()]; // stdout, stderr, ready: [read end, write end]
+  try {
+    const child = spawn(u.pathname, args, {
+      stdio: ['ignore', 'ignore', 'ignore', fds[0][0], fds[1][0], fds[2][1]],
+      env: { ...process.env, CONTAINER_ID: ctx.id, CONTAINER_NAMESPACE: ctx.namespace },
+    });
+    const readyEnd = new net.Socket({ fd: fds[2][0], readable: true, writable: false });
+    const ready = new Promise<void>((resolve, reject) => {
+      readyEnd.on('data', () => undefined);
+      readyEnd.once('end', resolve);
+      readyEnd.once('error', resolve);
+      child.once('error', (err) => reject(new Error(`stdio ${uri}: ${err.message}`)));
+      child.once('exit', (code) => reject(new Error(`stdio ${uri}: the logging program exited ${code} before it was ready`)));
+    }).finally(() => readyEnd.destroy());
+    for (const fd of [fds[0][0], fds[1][0], fds[2][1]]) fs.closeSync(fd);
+    return { stdout: fds[0][1], stderr: fds[1][1], ready };
+  } catch (err) {
+    for (const [r, w] of fds) for (const fd of [r, w]) try { fs.closeSync(fd); } catch { /* closed */ }
+    throw err;
+  }
+}
+
+/** An output the shim itself writes (a terminal's copy): a fifo as a non-blocking stream, or a file. */
+function outputStream(where: string): NodeJS.WritableStream {
+  if (where.startsWith('file://')) return fs.createWriteStream(new URL(where).pathname, { flags: 'a', mode: 0o640 });
+  const s = new net.Socket({ fd: fs.openSync(where, fs.constants.O_RDWR | fs.constants.O_NONBLOCK), readable: false, writable: true });
+  s.on('error', () => s.destroy());
+  return s;
 }
 
 export class ProcessIO {
   /** stdin, stdout, stderr for the spawn; none with a terminal (the pty is the process's stdio). */
   readonly fds: [number, number, number] | undefined;
+  /** Settles once a logging program (binary://) is ready for the process's output. */
+  readonly ready: Promise<void> = Promise.resolve();
   private readonly owned: number[] = [];
   private copies: (() => void)[] = [];
 
   constructor(
     readonly paths: StdioPaths,
     terminal: boolean,
+    log: LogContext,
   ) {
     if (terminal) return;
     try {
       const nul = () => this.own(fs.openSync('/dev/null', fs.constants.O_RDWR));
       const stdin = paths.stdin ? this.own(openFifo(paths.stdin, false)) : nul();
-      const stdout = paths.stdout ? this.own(openOutput(paths.stdout)) : nul();
-      const stderr = paths.stderr ? (paths.stderr === paths.stdout ? stdout : this.own(openOutput(paths.stderr))) : nul();
+      let stdout: number;
+      let stderr: number;
+      if (paths.stdout.startsWith('binary://')) {
+        // One logging program takes both (containerd names it for stdout and stderr alike).
+        const logger = startLogger(paths.stdout, log);
+        stdout = this.own(logger.stdout);
+        stderr = this.own(logger.stderr);
+        this.ready = logger.ready;
+        this.ready.catch(() => undefined); // awaited before the spawn; a failure then is the caller's
+      } else {
+        stdout = paths.stdout ? this.own(openOutput(paths.stdout)) : nul();
+        stderr = paths.stderr ? (paths.stderr === paths.stdout ? stdout : this.own(openOutput(paths.stderr))) : nul();
+      }
       this.fds = [stdin, stdout, stderr];
     } catch (err) {
       this.close();
@@ -60,7 +121,9 @@ export class ProcessIO {
    * `done` resolves when the pty's other side is closed and its output is written.
    */
   attachTerminal(master: number): Promise<void> {
-    const out = this.paths.stdout ? openOutput(this.paths.stdout) : -1;
+    // The copy never blocks the shim: a fifo is written through a non-blocking socket of libuv's (a
+    // containerd that stopped reading holds the data back, not the event loop).
+    const out = this.paths.stdout ? outputStream(this.paths.stdout) : undefined;
     if (this.paths.stdin) {
       const input = new net.Socket({ fd: fs.openSync(this.paths.stdin, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
       input.on('data', (chunk) => {
@@ -77,12 +140,10 @@ export class ProcessIO {
     return new Promise((resolve) => {
       const finish = () => {
         reader.destroy();
-        if (out >= 0) fs.closeSync(out);
-        resolve();
+        if (out) out.end(resolve);
+        else resolve();
       };
-      reader.on('data', (chunk: Buffer) => {
-        if (out >= 0) fs.writeSync(out, chunk);
-      });
+      reader.on('data', (chunk: Buffer) => out?.write(chunk));
       // EIO: every fd of the pty's other side is closed.
       reader.on('error', finish);
       reader.on('end', finish);

@@ -77,6 +77,7 @@ export class TaskService {
 
   constructor(
     private readonly root: string,
+    private readonly namespace: string,
     private readonly events: Publisher,
     private readonly onShutdown: () => void,
     private readonly log: (msg: string) => void,
@@ -124,7 +125,8 @@ export class TaskService {
       const c: Container = { id: req.id, bundle: req.bundle, rootfsMounted: false, init, execs: new Map() };
       try {
         this.mountRootfs(c, req.rootfs);
-        init.io = new ProcessIO(paths, req.terminal);
+        init.io = new ProcessIO(paths, req.terminal, { id: req.id, namespace: this.namespace });
+        await init.io.ready;
         const made = await createContainer(req.id, { bundle: req.bundle, root: this.root, stdio: init.io.fds, onWarning: this.log }, req.terminal);
         init.io.spawned();
         init.pid = made.state.pid;
@@ -157,8 +159,9 @@ export class TaskService {
         await this.events.publish('containerd.events.TaskStart', { container_id: c.id, pid: p.pid });
         return { pid: p.pid };
       }
-      p.io = new ProcessIO(p.paths, p.terminal);
+      p.io = new ProcessIO(p.paths, p.terminal, { id: req.id, namespace: this.namespace });
       try {
+        await p.io.ready;
         const e = await execStarted(req.id, { root: this.root, process: { ...p.spec!, terminal: p.terminal }, stdio: p.io.fds, onWarning: this.log });
         p.io.spawned();
         p.pid = e.pid;

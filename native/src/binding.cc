@@ -130,7 +130,7 @@ class Fields {
     }
     return out;
   }
-  [[noreturn]] void fail(const char* key, const char* what) { bad(key, what); }
+  [[noreturn]] void reject(const char* key, const char* what) { bad(key, what); }
   Fields object(const char* key) {
     Napi::Value v = get(key, true);
     if (!v.IsObject()) bad(key, "must be an object");
@@ -218,7 +218,7 @@ ContainerPlan to_plan(const Napi::Object& o) {
   p.preserveFds = int(f.num("preserveFds"));
   if (f.present("stdio")) {
     auto fds = f.ints("stdio");
-    if (fds.size() != 3) f.fail("stdio", "must be three fds (stdin, stdout, stderr)");
+    if (fds.size() != 3) f.reject("stdio", "must be three fds (stdin, stdout, stderr)");
     for (int i = 0; i < 3; i++) p.stdioFds[i] = fds[i];
   }
   p.cgroupPath = f.str("cgroupPath", false);
@@ -616,6 +616,17 @@ Napi::Value UnmountDetach(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// pipe() -> [read fd, write fd]: a blocking pipe, close-on-exec.
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  SysError e;
+  int fds[2];
+  if (ocirun::make_pipe(fds, e) < 0) throw to_js_error(info.Env(), e);
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  out.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return out;
+}
+
 // openFifo(path, write) -> fd: a fifo opened without waiting, then blocking (ops.h).
 Napi::Value OpenFifo(const Napi::CallbackInfo& info) {
   SysError e;
@@ -641,7 +652,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},
-      {"openFifo", OpenFifo}};
+      {"openFifo", OpenFifo}, {"pipe", Pipe}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
   return exports;
 }

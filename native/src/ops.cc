@@ -80,6 +80,11 @@ int unmount_detach(const char* target, SysError& e) {
   return 0;
 }
 
+int make_pipe(int fds[2], SysError& e) {
+  if (pipe2(fds, O_CLOEXEC) < 0) return fail(e, "pipe2", "");
+  return 0;
+}
+
 int open_fifo(const char* path, bool write, int* fd, SysError& e) {
   *fd = open(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
   if (*fd < 0) return fail(e, "open", path);

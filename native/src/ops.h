@@ -32,6 +32,9 @@ int mount_fs(const char* type, const char* source, const char* target, unsigned 
 // umount2(target, MNT_DETACH); EINVAL (nothing mounted there) and ENOENT are not errors.
 int unmount_detach(const char* target, SysError& e);
 
+// pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes; both blocking.
+int make_pipe(int fds[2], SysError& e);
+
 // A fifo opened without waiting for its other side (O_NONBLOCK), then made blocking again, so that a process
 // given it reads or writes as on a pipe. `write`: opened O_RDWR (a writer that is its own reader never gets
 // ENXIO or, later, EPIPE); else O_RDONLY. Close-on-exec.
