@@ -287,7 +287,6 @@ export function pidfdSignal(fd: number, sig: number): boolean {
   return call((a) => a.pidfdSignal(fd, sig));
 }
 
-/** rename(2) that fails with EEXIST rather than replace what is at `to` (an empty directory included). */
 /**
  * Network device `name` of the network namespace file `fromNs` ("": the runtime's) moved into `toNs`'s, named
  * `newName` there ("": unchanged), with its permanent addresses and up state.
@@ -296,6 +295,7 @@ export function moveNetDevice(fromNs: string, name: string, toNs: string, newNam
   call((a) => a.moveNetDevice(fromNs, name, toNs, newName));
 }
 
+/** rename(2) that fails with EEXIST rather than replace what is at `to` (an empty directory included). */
 export function renameNoReplace(from: string, to: string): void {
   return call((a) => a.renameNoReplace(from, to));
 }

@@ -156,6 +156,10 @@ t.test('a running task: exec, exec -t, ps, pause, resume, kill; ocirun --root se
   const metrics = Object.fromEntries(ok(['task', 'metrics', 's3']).trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)));
   t.equal(metrics['pids.current'], '2', 'task metrics (the shim\'s Stats): the init and the exec\'d process');
   t.ok(Number(metrics['memory.usage_in_bytes'] ?? metrics['memory.usage']) > 0, 'and the memory in use');
+  ok(['task', 'kill', '--exec-id', 'e4', '-s', 'SIGKILL', 's3']);
+  const pids = () => ok(['task', 'ps', 's3']).trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]));
+  await waitFor(() => pids().length === 1, 10_000);
+  t.same(pids(), [st.pid], 'task kill --exec-id: that process alone (through the pidfd the shim holds)');
   ok(['task', 'pause', 's3']);
   t.equal(taskStatus('s3'), 'PAUSED');
   t.equal(JSON.parse(execFileSync(bin, ['--root', shimRoot, 'state', 's3'], { encoding: 'utf8' })).status, 'paused');

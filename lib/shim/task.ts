@@ -16,7 +16,7 @@ import { ps } from '../lifecycle/ps';
 import { resume } from '../lifecycle/resume';
 import { start } from '../lifecycle/start';
 import { update } from '../lifecycle/update';
-import { mountFs, setWinsize, unmountDetach, type Exit } from '../native';
+import { mountFs, pidfdOpen, pidfdSignal, setWinsize, unmountDetach, type Exit } from '../native';
 import { VERSION } from '../version';
 import type { Publisher } from './events';
 import { decode, encode, timestamp, type Message } from './proto';
@@ -36,6 +36,8 @@ class Proc {
   exitedAt: Date | undefined;
   io: ProcessIO | undefined;
   consoleFd = -1;
+  /** An exec'd process, held from its start: Kill signals it through this, never by its number. */
+  pidfd = -1;
   output: Promise<void> = Promise.resolve();
   readonly done: Promise<void>;
   private finish!: () => void;
@@ -57,6 +59,8 @@ class Proc {
     this.status = 'stopped';
     this.io?.close();
     this.consoleFd = -1; // the terminal's copy (attachTerminal) owns and closes it
+    if (this.pidfd >= 0) fs.closeSync(this.pidfd);
+    this.pidfd = -1;
     this.finish();
   }
 }
@@ -82,10 +86,6 @@ export class TaskService {
     private readonly onShutdown: () => void,
     private readonly log: (msg: string) => void,
   ) {}
-
-  get size(): number {
-    return this.containers.size;
-  }
 
   private container(id: string): Container {
     const c = this.containers.get(id);
@@ -134,9 +134,9 @@ export class TaskService {
           init.consoleFd = made.consoleFd;
           init.output = init.io.attachTerminal(made.consoleFd);
         }
-        this.containers.set(req.id, c);
         const { cgroup } = readRecord(this.root, req.id);
         c.oom = new OomWatch(cgroup, () => void this.events.publish('containerd.events.TaskOOM', { container_id: c.id }));
+        this.containers.set(req.id, c);
         this.watch(c, init, made.init.exited);
       } catch (err) {
         init.io?.close();
@@ -165,6 +165,7 @@ export class TaskService {
         const e = await execStarted(req.id, { root: this.root, process: { ...p.spec!, terminal: p.terminal }, stdio: p.io.fds, onWarning: this.log });
         p.io.spawned();
         p.pid = e.pid;
+        p.pidfd = pidfdOpen(e.pid); // our child, not reaped before its exit is handled here: still this process
         p.status = 'running';
         if (e.consoleFd >= 0) {
           p.consoleFd = e.consoleFd;
@@ -201,8 +202,7 @@ export class TaskService {
         if (p.status === 'stopped' && !req.all) throw new RpcError(Code.NOT_FOUND, 'process already finished');
         await kill(req.id, req.signal, { root: this.root, all: req.all });
       } else {
-        if (p.status !== 'running') throw new RpcError(Code.NOT_FOUND, 'process already finished');
-        process.kill(p.pid, req.signal);
+        if (p.status !== 'running' || p.pidfd < 0 || !pidfdSignal(p.pidfd, req.signal)) throw new RpcError(Code.NOT_FOUND, 'process already finished');
       }
       return {};
     },
