@@ -195,6 +195,32 @@ t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) an
   await nothingLeft(t);
 });
 
+t.test('the binary contract: two starts for one pod at once get one shim, which Shutdown ends', async (t) => {
+  const bundle = fs.mkdtempSync(path.join(dir, 'pod-bundle-'));
+  fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ annotations: { 'io.kubernetes.cri.sandbox-id': `sandbox-${process.pid}` } }));
+  const shimBin = path.join(repo, 'bin', 'containerd-shim-ocirun-v2');
+  const start = (id) => new Promise((resolve) => {
+    const child = spawn(shimBin, ['-namespace', ns, '-address', sock, '-publish-binary', '/usr/bin/containerd', '-id', id, 'start'], { cwd: bundle, env: { ...process.env, TTRPC_ADDRESS: `${sock}.ttrpc` } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+  const [a, b] = await Promise.all([start('c-one'), start('c-two')]);
+  t.same([a.code, b.code], [0, 0]);
+  t.match(a.out, /^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/, 'an address under containerd\'s socket directory');
+  t.equal(b.out, a.out, 'the same shim for both');
+  t.equal(fs.readFileSync(path.join(bundle, 'address'), 'utf8'), a.out, 'and the address file in the bundle');
+  t.equal(shims().length, 1, 'one shim process');
+  t.equal(fs.statSync(a.out.slice('unix://'.length)).mode & 0o777, 0o600, 'its socket is its owner\'s alone');
+  const { Client } = await import(path.join(repo, 'dist', 'shim', 'ttrpc.js'));
+  const { encode } = await import(path.join(repo, 'dist', 'shim', 'proto.js'));
+  const client = await Client.connect(a.out.slice('unix://'.length));
+  await t.rejects(client.call('containerd.task.v2.Task', 'NoSuchMethod', Buffer.alloc(0)), { code: 12 }, 'an unknown method: Unimplemented');
+  await client.call('containerd.task.v2.Task', 'Shutdown', encode('containerd.task.v2.ShutdownRequest', { id: 'c-one' }));
+  client.close();
+  await nothingLeft(t);
+});
+
 t.test('a create that fails: containerd gives ocirun\'s message; nothing left', async (t) => {
   const r = ctr(run(['--rm', image, 's5', 'nosuchcommand']));
   t.not(r.status, 0);

@@ -95,32 +95,40 @@ async function startShim(f: Flags): Promise<number> {
   const bundle = process.cwd();
   const socket = socketPath(f, bundle);
   const address = `unix://${socket}`;
-  if (!(await connects(socket))) {
-    fs.rmSync(socket, { force: true });
-    fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o711 });
-    const args = [process.argv[1], '-namespace', f.namespace, '-address', f.address, '-id', f.id, '-socket', socket, ...(f.debug ? ['-debug'] : []), 'serve'];
-    // Its own session, detached from containerd's start: it outlives this process and containerd's restarts.
-    const child = spawn(process.execPath, args, { cwd: bundle, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    const said = await new Promise<string>((resolve) => {
-      let text = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        text += d.toString();
-        if (text.includes('\n')) resolve(text);
-      });
-      child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-      child.once('exit', (code) => resolve(`${text}(the shim exited ${code})`));
-    });
-    if (!said.startsWith('ready\n')) {
-      process.stderr.write(`containerd-shim-ocirun-v2: the shim did not start: ${said.trim()}\n`);
-      return 1;
-    }
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-    child.unref();
+  // Two starts for one pod at once must not both start a shim (the second would unlink the first's socket):
+  // the sockets' directory is locked (flock) while one looks and starts.
+  fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o711 });
+  const dirFd = fs.openSync(path.dirname(socket), 'r');
+  try {
+    await lazy.native().lock(dirFd);
+    if (!(await connects(socket))) await serveOn(f, socket, bundle);
+  } finally {
+    fs.closeSync(dirFd);
   }
   fs.writeFileSync(path.join(bundle, 'address'), address);
   process.stdout.write(address);
   return 0;
+}
+
+/** Starts the shim's server on `socket`, detached, and waits until it listens. */
+async function serveOn(f: Flags, socket: string, bundle: string): Promise<void> {
+  fs.rmSync(socket, { force: true });
+  const args = [process.argv[1], '-namespace', f.namespace, '-address', f.address, '-id', f.id, '-socket', socket, ...(f.debug ? ['-debug'] : []), 'serve'];
+  // Its own session, detached from containerd's start: it outlives this process and containerd's restarts.
+  const child = spawn(process.execPath, args, { cwd: bundle, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  const said = await new Promise<string>((resolve) => {
+    let text = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) resolve(text);
+    });
+    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    child.once('exit', (code) => resolve(`${text}(the shim exited ${code})`));
+  });
+  if (!said.startsWith('ready\n')) throw new Error(`the shim did not start: ${said.trim()}`);
+  child.stdout!.destroy();
+  child.stderr!.destroy();
+  child.unref();
 }
 
 /**
