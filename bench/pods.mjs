@@ -6,18 +6,17 @@
 // beside the runc shim's for the same pods.
 //
 //   sudo node bench/pods.mjs [--runs N]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOciArchive } from '../test/oci-image.mjs';
+import { Containerd, containerdConfig } from '../test/helpers/containerd.mjs';
 import { CriClient, str } from '../test/cri-client.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 10;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-bench-pods-'));
-const sock = path.join(dir, 'containerd.sock');
 const hostPaths = ['/run/containerd/s', '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd/ocirun/k8s.io', '/run/containerd/ocirun', '/run/containerd']
   .filter((d) => !fs.existsSync(d));
 const HANDLERS = ['runc', 'runc-ocirun', 'ocirun-shim'];
@@ -29,46 +28,22 @@ const median = (xs) => {
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 fs.mkdirSync(path.join(dir, 'bin'));
-fs.mkdirSync(path.join(dir, 'cni'));
 fs.symlinkSync(path.join(repo, 'bin', 'containerd-shim-ocirun-v2'), path.join(dir, 'bin', 'containerd-shim-ocirun-v2'));
-fs.writeFileSync(path.join(dir, 'config.toml'), `version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-[grpc]
-  address = "${sock}"
-[ttrpc]
-  address = "${sock}.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "localhost/bench-pause:1"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${dir}/cni"
-    conf_dir = "${dir}/cni"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-      BinaryName = "/usr/sbin/runc"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ocirun]
+// "runc" is the stock runtime of the config (the runc shim running Debian's runc).
+fs.writeFileSync(path.join(dir, 'config.toml'), containerdConfig(dir, `  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ocirun]
     runtime_type = "io.containerd.runc.v2"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-ocirun.options]
       BinaryName = "${path.join(repo, 'bin', 'ocirun')}"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.ocirun-shim]
     runtime_type = "io.containerd.ocirun.v2"
-`);
-
-const daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: 'ignore', env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` } });
+`));
+const containerd = new Containerd(dir, { binDir: path.join(dir, 'bin') });
 let cri;
 const pods = [];
 try {
-  for (let i = 0; i < 200 && spawnSync('ctr', ['--address', sock, 'version']).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
-  const rootfs = path.join(dir, 'rootfs');
-  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
-  buildOciArchive(rootfs, path.join(dir, 'image.tar'), 'localhost/bench:1');
-  buildOciArchive(rootfs, path.join(dir, 'pause.tar'), 'localhost/bench-pause:1', ['sleep', '2147483647']);
-  for (const tar of ['image.tar', 'pause.tar']) execFileSync('ctr', ['--address', sock, '--namespace', 'k8s.io', 'image', 'import', path.join(dir, tar)], { stdio: 'ignore' });
-  cri = new CriClient(sock);
+  await containerd.start();
+  containerd.importImages('bench', 'localhost/bench:1', repo);
+  cri = new CriClient(containerd.sock);
 
   let n = 0;
   const podConfig = (name) => ({ 1: { 1: name, 2: `uid-${name}`, 3: 'default', 4: 0 }, 3: path.join(dir, 'logs', name), 8: { 2: { 1: { 1: 2 } } } });
@@ -141,12 +116,9 @@ try {
     await cri.runtime('RemovePodSandbox', { 1: pod }).catch(() => {});
   }
   cri?.close();
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(dir));
-  for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
-  fs.rmSync(dir, { recursive: true, force: true });
+  await containerd.destroy(['bench', 'k8s.io']);
   for (const d of ['/run/containerd/ocirun/k8s.io', '/run/containerd/runc/k8s.io']) if (hostPaths.includes(d)) fs.rmSync(d, { recursive: true, force: true });
   for (const d of hostPaths) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
+  containerd.release();
   for (const d of fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/k8s.io`)) try { fs.rmdirSync(d); } catch { /* in use, or none */ }
 }

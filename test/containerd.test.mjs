@@ -2,21 +2,18 @@
 // v2 shim told to use ocirun as the runtime binary (`ctr run --runc-binary`, which sets the shim's
 // BinaryName). The image is an OCI archive the test builds from the busybox rootfs.
 import t from 'tap';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { bin, fs, os, path, repo, waitFor } from './helpers.mjs';
-import { buildOciArchive } from './oci-image.mjs';
+import { Containerd, containerdConfig } from './helpers/containerd.mjs';
 import { CriClient, decode, str } from './cri-client.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-containerd-'));
-const sock = path.join(dir, 'containerd.sock');
 const ns = `ocirun-test-${process.pid}`; // the shim keeps runtime state in /run/containerd/runc/<namespace>
 const image = 'localhost/ocirun-test:1';
 const runtimeRoot = `/run/containerd/runc/${ns}`;
-let daemon;
-// Host directories containerd and its shim make outside the private paths: removed at the end if this test
-// made them (and they are empty), left alone otherwise.
-const hostDirs = ['/run/containerd/s', `/run/containerd/runc/${ns}`, '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']
-  .filter((d) => !fs.existsSync(d));
+// The host directories containerd and its shims make outside the private paths: removed at the end if this
+// file made them (and they are empty). Found once this file's daemon may run (t.before).
+let hostDirs = [];
 const cgroupDirs = () => fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/${ns}`).filter((d) => fs.existsSync(d));
 
 const systemdRuns = fs.existsSync('/run/systemd/system');
@@ -30,79 +27,34 @@ function documentedRuntimeConfig(marker = 'containerd-runtime-config') {
   return withBin;
 }
 
-// Private paths, a local sandbox image (no registry here) and no CNI (the pod uses the host's network).
-fs.mkdirSync(path.join(dir, 'cni'));
-fs.writeFileSync(path.join(dir, 'config.toml'), `
-version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-[grpc]
-  address = "${sock}"
-[ttrpc]
-  address = "${sock}.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "localhost/ocirun-pause:1"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  # This host's bounding set lacks CAP_SYS_RESOURCE: the sandbox's oom_score_adj of -998 cannot be granted (runc
-  # fails the same way). containerd's option for such hosts keeps it at containerd's own.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${dir}/cni"
-    conf_dir = "${dir}/cni"
-  # The default runtime of a stock config: the documented block is added beside it, as on a real node.
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-${documentedRuntimeConfig()}
-${systemdRuns ? documentedRuntimeConfig('containerd-runtime-config-systemd') : ''}`);
-
-function ctr(args, opts = {}) {
-  const namespace = args[0] === '--namespace' ? [] : ['--namespace', ns];
-  const r = spawnSync('ctr', ['--address', sock, ...namespace, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function ok(args, opts) {
-  const r = ctr(args, opts);
-  if (r.status !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
+// Private paths, a local sandbox image (no registry here) and no CNI (the pod uses the host's network); the
+// documented blocks beside the stock runc runtime, as on a real node.
+fs.writeFileSync(path.join(dir, 'config.toml'), containerdConfig(dir, `${documentedRuntimeConfig()}
+${systemdRuns ? documentedRuntimeConfig('containerd-runtime-config-systemd') : ''}`));
+const containerd = new Containerd(dir);
+const sock = containerd.sock;
+const ctr = (args, opts) => containerd.ctr(ns, args, opts);
+const ok = (args, opts) => containerd.ok(ns, args, opts);
 const run = (args) => ['run', '--fifo-dir', path.join(dir, 'fifo'), '--runc-binary', bin, ...args];
 const taskStatus = (id) => ok(['task', 'ls']).split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2];
 
 t.before(async () => {
-  const log = fs.openSync(path.join(dir, 'containerd.log'), 'w');
-  daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], { stdio: ['ignore', log, log] });
-  await waitFor(() => fs.existsSync(sock) && spawnSync('ctr', ['--address', sock, 'version']).status === 0, 20_000);
-  const rootfs = path.join(dir, 'rootfs');
-  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
-  buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
-  ok(['image', 'import', path.join(dir, 'image.tar')]);
-  // Kubernetes' images live in the k8s.io namespace: the pod's container and its sandbox ("pause") image.
-  buildOciArchive(rootfs, path.join(dir, 'pause.tar'), 'localhost/ocirun-pause:1', ['sleep', '2147483647']);
-  for (const tar of ['image.tar', 'pause.tar']) ok(['--namespace', 'k8s.io', 'image', 'import', path.join(dir, tar)]);
+  await containerd.acquire();
+  hostDirs = ['/run/containerd/s', `/run/containerd/runc/${ns}`, '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']
+    .filter((d) => !fs.existsSync(d));
+  await containerd.start();
+  containerd.importImages(ns, image, repo);
 });
 
 t.teardown(async () => {
-  // Tasks first (their shims exit with them), then the containers, then the daemon this test started.
-  for (const id of ctr(['task', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-    ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-    ctr(['task', 'rm', '-f', id]);
-  }
-  for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
-  for (const n of [ns, 'k8s.io'])
-    for (const img of ctr(['--namespace', n, 'image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['--namespace', n, 'image', 'rm', img]);
-  if (daemon && daemon.exitCode === null) {
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
-  }
-  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(dir));
-  for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
-  fs.rmSync(dir, { recursive: true, force: true });
+  // Tasks first (their shims exit with them), then the containers, the images and the daemon this test started.
+  await containerd.destroy([ns, 'k8s.io']);
   fs.rmSync(runtimeRoot, { recursive: true, force: true });
   // ctr puts a namespace's containers below the cgroup /<namespace>: ocirun made it, each container's own
   // delete left it (another container was still in it then).
   for (const d of cgroupDirs()) fs.rmdirSync(d);
   for (const d of hostDirs) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
+  containerd.release();
 });
 
 t.test('ctr run --rm: output and exit status', async (t) => {

@@ -6,58 +6,32 @@
 // through the CRI API on the RuntimeClass handler of docs/containerd.md, all its containers in one shim.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { bin, fs, os, path, repo, waitFor } from './helpers.mjs';
-import { buildOciArchive } from './oci-image.mjs';
+import { Containerd, containerdConfig } from './helpers/containerd.mjs';
 import { CriClient, decode, str } from './cri-client.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-'));
-const sock = path.join(dir, 'containerd.sock');
 const ns = `ocirun-shim-${process.pid}`;
 const image = 'localhost/ocirun-shim-test:1';
 const shimRoot = `/run/containerd/ocirun/${ns}`;
 const k8sRoot = '/run/containerd/ocirun/k8s.io';
 const RUNTIME = 'io.containerd.ocirun.v2';
-const sockets = () => (fs.existsSync('/run/containerd/s') ? fs.readdirSync('/run/containerd/s') : []);
-const socketsBefore = sockets();
-const hostDirs = ['/run/containerd/s', shimRoot, k8sRoot, '/run/containerd/ocirun', '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']
-  .filter((d) => !fs.existsSync(d));
-let daemon;
+/** The socket of the shim serving `group` (a container id, or a pod's sandbox id): the shim's naming. */
+const shimSocket = (group, namespace = ns) => path.join('/run/containerd/s', createHash('sha256').update(`ocirun/${sock}/${namespace}/${group}`).digest('hex'));
+// The host directories containerd and its shims make outside the private paths: removed at the end if this
+// file made them (and they are empty). Found once this file's daemon may run (t.before).
+let hostDirs = [];
 
 fs.mkdirSync(path.join(dir, 'bin'));
 fs.symlinkSync(path.join(repo, 'bin', 'containerd-shim-ocirun-v2'), path.join(dir, 'bin', 'containerd-shim-ocirun-v2'));
 /** The RuntimeClass block of docs/containerd.md for ocirun's shim, exactly. */
 const documented = /<!-- containerd-shim-config -->\n```toml\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(repo, 'docs', 'containerd.md'), 'utf8'))[1];
-fs.mkdirSync(path.join(dir, 'cni'));
-fs.writeFileSync(path.join(dir, 'config.toml'), `version = 2
-root = "${dir}/root"
-state = "${dir}/state"
-[grpc]
-  address = "${sock}"
-[ttrpc]
-  address = "${sock}.ttrpc"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "localhost/ocirun-pause:1"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${dir}/cni"
-    conf_dir = "${dir}/cni"
-  # The default runtime of a stock config: the documented block is added beside it, as on a real node.
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-${documented}`);
-
-function ctr(args, opts = {}) {
-  const namespace = args[0] === '--namespace' ? [] : ['--namespace', ns];
-  const r = spawnSync('ctr', ['--address', sock, ...namespace, ...args], { encoding: 'utf8', timeout: 60_000, ...opts });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function ok(args, opts) {
-  const r = ctr(args, opts);
-  if (r.status !== 0) throw new Error(`ctr ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
+fs.writeFileSync(path.join(dir, 'config.toml'), containerdConfig(dir, documented));
+const containerd = new Containerd(dir, { binDir: path.join(dir, 'bin') });
+const sock = containerd.sock;
+const ctr = (args, opts) => containerd.ctr(ns, args, opts);
+const ok = (args, opts) => containerd.ok(ns, args, opts);
 const run = (args) => ['run', '--runtime', RUNTIME, '--fifo-dir', path.join(dir, 'fifo'), ...args];
 const taskStatus = (id) => ok(['task', 'ls']).split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2];
 /** The shim processes: those whose command line is this checkout's shim. */
@@ -75,56 +49,27 @@ const inTerminal = (command) => {
   return { status: r.status, out: (r.stdout ?? '').replace(/[\r\0]|\^@/g, '') };
 };
 
-/** containerd, with the shim on its PATH; resolves once it answers. */
-async function startDaemon() {
-  const log = fs.openSync(path.join(dir, 'containerd.log'), 'a');
-  daemon = spawn('containerd', ['--config', path.join(dir, 'config.toml')], {
-    stdio: ['ignore', log, log],
-    env: { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` },
-  });
-  fs.closeSync(log);
-  await waitFor(() => fs.existsSync(sock) && spawnSync('ctr', ['--address', sock, 'version']).status === 0, 20_000);
-}
-
-async function stopDaemon() {
-  if (!daemon || daemon.exitCode !== null) return;
-  const exited = new Promise((r) => daemon.once('exit', r));
-  daemon.kill('SIGTERM');
-  await exited;
-}
-
 t.before(async () => {
-  await startDaemon();
-  const rootfs = path.join(dir, 'rootfs');
-  execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), rootfs]);
-  buildOciArchive(rootfs, path.join(dir, 'image.tar'), image);
-  ok(['image', 'import', path.join(dir, 'image.tar')]);
-  // Kubernetes' images live in the k8s.io namespace: the pod's containers' and its sandbox ("pause") image.
-  buildOciArchive(rootfs, path.join(dir, 'pause.tar'), 'localhost/ocirun-pause:1', ['sleep', '2147483647']);
-  for (const tar of ['image.tar', 'pause.tar']) ok(['--namespace', 'k8s.io', 'image', 'import', path.join(dir, tar)]);
+  await containerd.acquire();
+  hostDirs = ['/run/containerd/s', shimRoot, k8sRoot, '/run/containerd/ocirun', '/run/containerd/runc/k8s.io', '/run/containerd/runc', '/run/containerd']
+    .filter((d) => !fs.existsSync(d));
+  await containerd.start();
+  containerd.importImages(ns, image, repo);
 });
 
 t.teardown(async () => {
-  for (const id of ctr(['task', 'ls', '-q']).stdout.split('\n').filter(Boolean)) {
-    ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-    ctr(['task', 'rm', '-f', id]);
-  }
-  for (const id of ctr(['container', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['container', 'rm', id]);
-  for (const img of ctr(['image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['image', 'rm', img]);
-  for (const img of ctr(['--namespace', 'k8s.io', 'image', 'ls', '-q']).stdout.split('\n').filter(Boolean)) ctr(['--namespace', 'k8s.io', 'image', 'rm', img]);
-  await stopDaemon();
-  for (const m of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', m]);
-  fs.rmSync(dir, { recursive: true, force: true });
+  await containerd.destroy([ns, 'k8s.io']);
   fs.rmSync(shimRoot, { recursive: true, force: true });
   for (const d of fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/${ns}`).filter((d) => fs.existsSync(d))) fs.rmdirSync(d);
   for (const d of hostDirs) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
+  containerd.release();
 });
 
-/** Nothing of the shim's left: no state, no shim process, no mount of the bundle's rootfs. */
-async function nothingLeft(t) {
+/** Nothing of the shim's left: no state, no shim process, no socket of the `groups`' shims, no rootfs mount. */
+async function nothingLeft(t, groups, namespace = ns) {
   await waitFor(() => shims().length === 0, 10_000).catch(() => undefined);
   t.same(shims(), [], 'no shim process');
-  t.same(sockets(), socketsBefore, 'no shim socket');
+  t.same(groups.map((g) => shimSocket(g, namespace)).filter((s) => fs.existsSync(s)), [], 'no shim socket');
   for (const root of [shimRoot, k8sRoot]) t.same(fs.existsSync(root) ? fs.readdirSync(root) : [], [], `no container state under ${root}`);
   t.same(mountsUnder(dir).filter((m) => m.includes('/state/')), [], 'no rootfs mount');
   t.equal(ok(['container', 'ls', '-q']), '', 'no container');
@@ -135,7 +80,7 @@ t.test('ctr run --rm with the ocirun shim: output and exit status; nothing left'
   const r = ctr(run(['--rm', image, 's2', 'sh', '-c', 'echo to-stderr >&2; exit 4']));
   t.equal(r.status, 4, 'the exit status');
   t.equal(r.stderr, 'to-stderr\n', 'stderr apart');
-  await nothingLeft(t);
+  await nothingLeft(t, ['s1', 's2']);
 });
 
 t.test('a running task: exec, exec -t, ps, pause, resume, kill; ocirun --root sees the shim\'s container', async (t) => {
@@ -169,14 +114,14 @@ t.test('a running task: exec, exec -t, ps, pause, resume, kill; ocirun --root se
   await waitFor(() => taskStatus('s3') === 'STOPPED', 10_000);
   ok(['task', 'rm', 's3']);
   ok(['container', 'rm', 's3']);
-  await nothingLeft(t);
+  await nothingLeft(t, ['s3']);
 });
 
 t.test('ctr run -t through a real terminal: the pty, its size, the exit status', async (t) => {
   const r = inTerminal(`ctr --address ${sock} --namespace ${ns} run --rm -t --runtime ${RUNTIME} --fifo-dir ${path.join(dir, 'fifo')} ${image} s4 sh -c 'sleep 0.3; tty; stty size; exit 3'`);
   t.equal(r.status, 3, r.out);
   t.match(r.out, /\/dev\/pts\/0\n33 91\n/);
-  await nothingLeft(t);
+  await nothingLeft(t, ['s4']);
 });
 
 t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) and file://', async (t) => {
@@ -192,7 +137,7 @@ t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) an
   const file = path.join(logs, 'file.log');
   ok(run(['--rm', '--log-uri', `file://${file}`, image, 's9', 'echo', 'to-a-file']));
   t.equal(fs.readFileSync(file, 'utf8'), 'to-a-file\n', 'file://');
-  await nothingLeft(t);
+  await nothingLeft(t, ['s8', 's9']);
 });
 
 t.test('the binary contract: two starts for one pod at once get one shim, which Shutdown ends', async (t) => {
@@ -218,7 +163,7 @@ t.test('the binary contract: two starts for one pod at once get one shim, which 
   await t.rejects(client.call('containerd.task.v2.Task', 'NoSuchMethod', Buffer.alloc(0)), { code: 12 }, 'an unknown method: Unimplemented');
   await client.call('containerd.task.v2.Task', 'Shutdown', encode('containerd.task.v2.ShutdownRequest', { id: 'c-one' }));
   client.close();
-  await nothingLeft(t);
+  await nothingLeft(t, [`sandbox-${process.pid}`]);
 });
 
 t.test('a create that fails: containerd gives ocirun\'s message; nothing left', async (t) => {
@@ -226,15 +171,15 @@ t.test('a create that fails: containerd gives ocirun\'s message; nothing left', 
   t.not(r.status, 0);
   t.match(r.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
   ctr(['container', 'rm', 's5']);
-  await nothingLeft(t);
+  await nothingLeft(t, ['s5']);
 });
 
 t.test('containerd restarted while a task runs: the same shim serves it afterwards (exec, kill, delete, events)', async (t) => {
   ok(run(['-d', image, 's7', 'sleep', '1000']));
   const [shim] = shims();
-  await stopDaemon();
+  await containerd.stop();
   t.ok(fs.existsSync(`/proc/${shim}`), 'the shim outlives containerd');
-  await startDaemon();
+  await containerd.start();
   t.equal(taskStatus('s7'), 'RUNNING', 'containerd found the task again, through the shim\'s address file');
   t.equal(ok(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '--exec-id', 'after', 's7', 'echo', 'after the restart']), 'after the restart\n');
   t.same(shims(), [shim], 'still the same shim process');
@@ -242,7 +187,7 @@ t.test('containerd restarted while a task runs: the same shim serves it afterwar
   await waitFor(() => taskStatus('s7') === 'STOPPED', 10_000);
   ok(['task', 'rm', 's7']);
   ok(['container', 'rm', 's7']);
-  await nothingLeft(t);
+  await nothingLeft(t, ['s7']);
 });
 
 t.test('a shim killed with SIGKILL: containerd\'s cleanup (the shim\'s delete) leaves nothing', async (t) => {
@@ -253,7 +198,7 @@ t.test('a shim killed with SIGKILL: containerd\'s cleanup (the shim\'s delete) l
   await waitFor(() => taskStatus('s6') === undefined || taskStatus('s6') === 'STOPPED', 20_000);
   ctr(['task', 'rm', '-f', 's6']);
   ok(['container', 'rm', 's6']);
-  await nothingLeft(t);
+  await nothingLeft(t, ['s6']);
 });
 
 /** ContainerStatusResponse.status: state (0 CREATED, 1 RUNNING, 2 EXITED; a proto3 zero is absent), exit code, reason. */
@@ -302,7 +247,7 @@ t.test('Kubernetes: a pod on the handler of docs/containerd.md, its containers i
   }
   await cri.runtime('StopPodSandbox', { 1: pod });
   await cri.runtime('RemovePodSandbox', { 1: pod });
-  await nothingLeft(t);
+  await nothingLeft(t, [pod], 'k8s.io');
   const cgroups = fs.readdirSync('/sys/fs/cgroup').flatMap((h) => [pod, hello, other, hog].map((id) => `/sys/fs/cgroup/${h}/k8s.io/${id}`)).filter((d) => fs.existsSync(d));
   t.same(cgroups, [], 'no cgroup of the pod\'s left');
 });
