@@ -97,8 +97,8 @@ try {
     }
   });
   console.log('\nShim memory (sum over the shim processes; kB)');
-  for (const count of [1, 10])
-    for (const [handler, pattern] of [['runc', /containerd-shim-runc-v2/], ['ocirun-shim', /dist\/shim\/start\.js/]]) {
+  const memory = async (label, handler, pattern) => {
+    for (const count of [1, 10]) {
       const made = [];
       for (let i = 0; i < count; i++) {
         const { pod, config } = await startPod(handler);
@@ -107,9 +107,18 @@ try {
       }
       const pids = shimPids(pattern);
       const sum = pids.map(memOf).reduce((a, m) => ({ rss: a.rss + m.rss, pss: a.pss + m.pss }), { rss: 0, pss: 0 });
-      console.log(`  ${String(count).padStart(2)} pod(s) ${handler.padEnd(12)} ${pids.length} shim(s)   RSS ${sum.rss} kB   PSS ${sum.pss} kB   (${Math.round(sum.pss / count)} kB PSS per pod)`);
+      console.log(`  ${String(count).padStart(2)} pod(s) ${label.padEnd(24)} ${pids.length} shim(s)   RSS ${sum.rss} kB   PSS ${sum.pss} kB   (${Math.round(sum.pss / count)} kB PSS per pod)`);
       for (const pod of made) await removePod(pod);
     }
+  };
+  await memory('runc', 'runc', /containerd-shim-runc-v2/);
+  await memory('ocirun-shim', 'ocirun-shim', /dist\/shim\/start\.js/);
+  // One shim for the whole namespace (README: OCIRUN_SHIM_GROUP): containerd restarted with it.
+  cri.close();
+  await containerd.stop();
+  await containerd.start({ OCIRUN_SHIM_GROUP: 'namespace' });
+  cri = new CriClient(containerd.sock);
+  await memory('ocirun-shim, per namespace', 'ocirun-shim', /dist\/shim\/start\.js/);
 } finally {
   for (const pod of [...pods]) {
     await cri.runtime('StopPodSandbox', { 1: pod }).catch(() => {});

@@ -190,6 +190,27 @@ t.test('containerd restarted while a task runs: the same shim serves it afterwar
   await nothingLeft(t, ['s7']);
 });
 
+t.test('OCIRUN_SHIM_GROUP=namespace in containerd\'s environment: one shim serves every container of the namespace', async (t) => {
+  await containerd.stop();
+  await containerd.start({ OCIRUN_SHIM_GROUP: 'namespace' });
+  t.teardown(async () => {
+    await containerd.stop();
+    await containerd.start();
+  });
+  ok(run(['-d', image, 'g1', 'sleep', '1000']));
+  ok(run(['-d', image, 'g2', 'sleep', '1000']));
+  t.equal(shims().length, 1, 'two containers outside any pod, one shim');
+  t.equal(ok(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '--exec-id', 'e', 'g2', 'echo', 'served']), 'served\n');
+  for (const id of ['g1', 'g2']) {
+    ok(['task', 'kill', '-s', 'SIGKILL', id]);
+    await waitFor(() => taskStatus(id) === 'STOPPED', 10_000);
+    ok(['task', 'rm', id]);
+    ok(['container', 'rm', id]);
+    if (id === 'g1') t.equal(shims().length, 1, 'the shim stays while it serves another');
+  }
+  await nothingLeft(t, ['']);
+});
+
 t.test('a shim killed with SIGKILL: containerd\'s cleanup (the shim\'s delete) leaves nothing', async (t) => {
   ok(run(['-d', image, 's6', 'sleep', '1000']));
   const [shim] = shims();

@@ -65,18 +65,29 @@ export function parseFlags(argv: string[]): Flags {
 export const stateRoot = (namespace: string) => path.join('/run/containerd/ocirun', namespace);
 
 /**
- * The socket of the shim for this container: one per pod (the CRI sandbox annotation groups a pod's
- * containers), else one per container, under containerd's /run/containerd/s as its own shims' are.
+ * The socket of the shim for this container, under containerd's /run/containerd/s as its own shims' are: by
+ * default one per pod (the CRI sandbox annotation groups a pod's containers), else one per container. With
+ * OCIRUN_SHIM_GROUP=namespace in containerd's environment, one shim serves every container of a containerd
+ * namespace (Node's memory is paid once, not per pod; a shim that dies takes the management of all of them
+ * with it until containerd cleans up).
  */
-function socketPath(f: Flags, bundle: string): string {
-  let group = f.id;
+const GROUPS = ['pod', 'namespace'];
+
+/** What the shim serving this container serves: "" (the whole namespace), a pod's sandbox id, or the container. */
+function groupOf(f: Flags, bundle: string): string {
+  const grouping = process.env.OCIRUN_SHIM_GROUP || 'pod';
+  if (!GROUPS.includes(grouping)) throw new Error(`OCIRUN_SHIM_GROUP=${grouping}: expected one of ${GROUPS.join(', ')}`);
+  if (grouping === 'namespace') return '';
   try {
     const annotations = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).annotations ?? {};
-    group = annotations['io.kubernetes.cri.sandbox-id'] ?? group;
+    return annotations['io.kubernetes.cri.sandbox-id'] ?? f.id;
   } catch {
-    /* no config: the container's own shim */
+    return f.id; // no config: the container's own shim
   }
-  const hash = createHash('sha256').update(`ocirun/${f.address}/${f.namespace}/${group}`).digest('hex');
+}
+
+function socketPath(f: Flags, bundle: string): string {
+  const hash = createHash('sha256').update(`ocirun/${f.address}/${f.namespace}/${groupOf(f, bundle)}`).digest('hex');
   return path.join('/run/containerd/s', hash);
 }
 

@@ -59,11 +59,11 @@ export class Containerd {
     await lock(this.lockFd);
   }
 
-  /** Starts it (its log appended to containerd.log); resolves once it answers. */
-  async start() {
+  /** Starts it (its log appended to containerd.log), with `env` added to its environment (its shims'). */
+  async start(extraEnv = {}) {
     await this.acquire();
     const log = fs.openSync(path.join(this.dir, 'containerd.log'), 'a');
-    const env = this.binDir ? { ...process.env, PATH: `${this.binDir}:${process.env.PATH}` } : process.env;
+    const env = { ...process.env, ...(this.binDir ? { PATH: `${this.binDir}:${process.env.PATH}` } : {}), ...extraEnv };
     this.daemon = spawn('containerd', ['--config', path.join(this.dir, 'config.toml')], { stdio: ['ignore', log, log], env });
     fs.closeSync(log);
     const exited = new Promise((r) => this.daemon.once('exit', r));
