@@ -65,6 +65,14 @@ t.teardown(async () => {
   containerd.release();
 });
 
+/** The directory of a process's memory cgroup (v1's memory hierarchy, or cgroup v2). */
+function memoryDir(pid) {
+  const lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n').map((l) => l.split(':'));
+  const v1 = lines.find(([, ctrls]) => ctrls.split(',').includes('memory'));
+  return v1 ? `/sys/fs/cgroup/memory${v1[2]}` : `/sys/fs/cgroup${lines.find(([h]) => h === '0')[2]}`;
+}
+const memoryLimit = (pid) => Number(fs.readFileSync(path.join(memoryDir(pid), fs.existsSync('/sys/fs/cgroup/memory') ? 'memory.limit_in_bytes' : 'memory.max'), 'utf8'));
+
 /** Nothing of the shim's left: no state, no shim process, no socket of the `groups`' shims, no rootfs mount. */
 async function nothingLeft(t, groups, namespace = ns) {
   await waitFor(() => shims().length === 0, 10_000).catch(() => undefined);
@@ -110,8 +118,12 @@ t.test('a running task: exec, exec -t, ps, pause, resume, kill; ocirun --root se
   t.equal(JSON.parse(execFileSync(bin, ['--root', shimRoot, 'state', 's3'], { encoding: 'utf8' })).status, 'paused');
   ok(['task', 'resume', 's3']);
   t.equal(taskStatus('s3'), 'RUNNING');
-  ok(['task', 'kill', '-s', 'SIGKILL', 's3']);
+  ok(['task', 'exec', '--fifo-dir', fifo, '-d', '--exec-id', 'e5', 's3', 'sleep', '999']);
+  const procs = path.join(memoryDir(st.pid), 'cgroup.procs');
+  ok(['task', 'kill', '--all', '-s', 'SIGKILL', 's3']);
   await waitFor(() => taskStatus('s3') === 'STOPPED', 10_000);
+  await waitFor(() => fs.readFileSync(procs, 'utf8').trim() === '', 10_000);
+  t.pass('kill --all: the exec\'d process too, no process left in the container\'s cgroup');
   ok(['task', 'rm', 's3']);
   ok(['container', 'rm', 's3']);
   await nothingLeft(t, ['s3']);
@@ -122,6 +134,11 @@ t.test('ctr run -t through a real terminal: the pty, its size, the exit status',
   t.equal(r.status, 3, r.out);
   t.match(r.out, /\/dev\/pts\/0\n33 91\n/);
   await nothingLeft(t, ['s4']);
+});
+
+t.test('stdin through the fifo: ctr run -i reads what is piped in, and the process sees its end', async (t) => {
+  t.equal(ok(run(['--rm', image, 's10', 'sh', '-c', 'cat; echo end-of-input']), { input: 'line one\nline two\n' }), 'line one\nline two\nend-of-input\n');
+  await nothingLeft(t, ['s10']);
 });
 
 t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) and file://', async (t) => {
@@ -250,6 +267,10 @@ t.test('Kubernetes: a pod on the handler of docs/containerd.md, its containers i
   const other = await container('other', ['sleep', '1000']);
   t.equal(containerStatus(await cri.runtime('ContainerStatus', { 1: hello })).state, 1, 'CONTAINER_RUNNING');
   t.equal(shims().length, 1, 'the sandbox and both containers are served by one shim process');
+  // UpdateContainerResources (the shim's Update): 96 MiB of memory (field 4 of LinuxContainerResources).
+  await cri.runtime('UpdateContainerResources', { 1: other, 2: { 4: 96 * 1024 * 1024 } });
+  const otherPid = JSON.parse(execFileSync(bin, ['--root', k8sRoot, 'state', other], { encoding: 'utf8' })).pid;
+  t.equal(memoryLimit(otherPid), 96 * 1024 * 1024, 'UpdateContainerResources: the limit in the container\'s cgroup');
   const exec = await cri.runtime('ExecSync', { 1: hello, 2: ['sh', '-c', 'echo $((6*7)); exit 3'], 3: 10 });
   t.equal(str(exec, 1), '42\n', 'ExecSync: its output');
   t.equal(exec[3]?.[0], 3, 'and its exit code');

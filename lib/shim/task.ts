@@ -1,6 +1,7 @@
 // containerd's task service (containerd.task.v2.Task) over the lifecycle library, in this process: each
 // container's init and exec processes are children of the shim, their exits come from the addon (pidfd), and
-// every change is published as containerd expects (TaskCreate, TaskStart, TaskExit, TaskDelete, ...).
+// every change is published as containerd expects (TaskCreate, TaskStart, TaskExit, TaskDelete, ...): in
+// order (the publisher's queue), and without holding up the reply, as containerd's runc shim does.
 // One shim may serve many containers (a pod's); state lives under `root`, where `ocirun --root` sees it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -143,7 +144,7 @@ export class TaskService {
         this.unmountRootfs(c);
         throw err;
       }
-      await this.events.publish('containerd.events.TaskCreate', {
+      void this.events.publish('containerd.events.TaskCreate', {
         container_id: c.id, bundle: c.bundle, rootfs: req.rootfs, io: { ...paths, terminal: req.terminal }, pid: init.pid,
       });
       return { pid: init.pid };
@@ -156,7 +157,7 @@ export class TaskService {
       if (!req.exec_id) {
         await start(req.id, { root: this.root, onWarning: this.log });
         p.status = 'running';
-        await this.events.publish('containerd.events.TaskStart', { container_id: c.id, pid: p.pid });
+        void this.events.publish('containerd.events.TaskStart', { container_id: c.id, pid: p.pid });
         return { pid: p.pid };
       }
       p.io = new ProcessIO(p.paths, p.terminal, { id: req.id, namespace: this.namespace });
@@ -176,7 +177,7 @@ export class TaskService {
         p.io.close();
         throw err;
       }
-      await this.events.publish('containerd.events.TaskExecStarted', { container_id: c.id, exec_id: req.exec_id, pid: p.pid });
+      void this.events.publish('containerd.events.TaskExecStarted', { container_id: c.id, exec_id: req.exec_id, pid: p.pid });
       return { pid: p.pid };
     },
 
@@ -186,7 +187,7 @@ export class TaskService {
       if (c.init.status === 'stopped') throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} is stopped`);
       const spec = JSON.parse(Buffer.from(req.spec?.value ?? []).toString('utf8') || '{}') as Process;
       c.execs.set(req.exec_id, new Proc(req.exec_id, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.terminal, spec));
-      await this.events.publish('containerd.events.TaskExecAdded', { container_id: c.id, exec_id: req.exec_id });
+      void this.events.publish('containerd.events.TaskExecAdded', { container_id: c.id, exec_id: req.exec_id });
       return {};
     },
 
@@ -221,7 +222,7 @@ export class TaskService {
         this.containers.delete(req.id);
       }
       const exitedAt = timestamp(p.exitedAt ?? new Date());
-      await this.events.publish('containerd.events.TaskDelete', {
+      void this.events.publish('containerd.events.TaskDelete', {
         container_id: c.id, pid: p.pid, exit_status: p.exitStatus, exited_at: exitedAt, id: req.exec_id,
       });
       return { pid: p.pid, exit_status: p.exitStatus, exited_at: exitedAt };
@@ -245,7 +246,7 @@ export class TaskService {
       const c = this.container(req.id);
       await pause(req.id, { root: this.root });
       c.init.status = 'paused';
-      await this.events.publish('containerd.events.TaskPaused', { container_id: c.id });
+      void this.events.publish('containerd.events.TaskPaused', { container_id: c.id });
       return {};
     },
 
@@ -253,7 +254,7 @@ export class TaskService {
       const c = this.container(req.id);
       await resume(req.id, { root: this.root });
       c.init.status = 'running';
-      await this.events.publish('containerd.events.TaskResumed', { container_id: c.id });
+      void this.events.publish('containerd.events.TaskResumed', { container_id: c.id });
       return {};
     },
 
