@@ -115,7 +115,16 @@ t.test('configs the namespaces cannot satisfy are refused before any work', asyn
     [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /id mappings need a new user namespace/],
     [(c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), /time offsets need a new time namespace/],
     [(c) => c.linux.namespaces.push({ type: 'bogus' }), /\/linux\/namespaces\/6\/type: must be one of/],
+    // Mappings the kernel would refuse when they are written: named here instead.
+    [(c) => userns(c, [{ containerID: 0, hostID: 200000, size: 100 }, { containerID: 50, hostID: 300000, size: 10 }]), /\/linux\/uidMappings\/1: overlaps range 0/],
+    [(c) => userns(c, [{ containerID: 0, hostID: 200000, size: 100 }, { containerID: 100, hostID: 200050, size: 10 }]), /\/linux\/uidMappings\/1: overlaps range 0/],
+    [(c) => userns(c, Array.from({ length: 341 }, (_, i) => ({ containerID: i, hostID: 200000 + i, size: 1 }))), /\/linux\/uidMappings: at most 340 ranges/],
   ];
+  function userns(c, uid) {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = uid;
+    c.linux.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+  }
   for (const [edit, msg] of cases) {
     const root = testRoot(t);
     const bundle = makeBundle(t, (c) => {

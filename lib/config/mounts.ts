@@ -117,6 +117,23 @@ export function planMount(
 const MAX_MAP_LINES = 340;
 
 /**
+ * A uid_map or gid_map as the kernel checks it when it is written (at most 340 ranges, none empty, none
+ * overlapping another on either side): a bad one is refused here, `at` naming the list. The map's text.
+ */
+export function idMapText(maps: IDMapping[], at: string): string {
+  if (maps.length > MAX_MAP_LINES) throw new ConfigError(at, `at most ${MAX_MAP_LINES} ranges`);
+  maps.forEach((r, i) => {
+    if (r.size < 1) throw new ConfigError(`${at}/${i}/size`, 'must be at least 1');
+    maps.slice(0, i).forEach((q, j) => {
+      const overlap = (a: number, b: number, c: number, d: number) => a < c + d && c < a + b;
+      if (overlap(r.containerID, r.size, q.containerID, q.size) || overlap(r.hostID, r.size, q.hostID, q.size))
+        throw new ConfigError(`${at}/${i}`, `overlaps range ${j}`);
+    });
+  });
+  return maps.map((r) => `${r.containerID} ${r.hostID} ${r.size}\n`).join('');
+}
+
+/**
  * An idmapped bind: the mount's own uidMappings and gidMappings, else the container's (runtime-spec 1.2: "MAY
  * use the container's user namespace mapping"); each in the format of a user namespace's, checked as the
  * kernel would check them, so that a bad one is refused here with its field named.
@@ -128,19 +145,7 @@ function planIdmap(m: Mount, where: string, recursive: boolean, container?: { ui
   const gid = m.gidMappings ?? container?.gid;
   if (!uid?.length || !gid?.length)
     throw new ConfigError(`${where}/options`, 'an idmapped mount needs uidMappings and gidMappings: its own, or the container\'s user namespace mappings');
-  const text = (maps: IDMapping[], field: string) => {
-    const at = own ? `${where}/${field}` : `/linux/${field}`;
-    if (maps.length > MAX_MAP_LINES) throw new ConfigError(at, `at most ${MAX_MAP_LINES} ranges`);
-    maps.forEach((r, i) => {
-      if (r.size < 1) throw new ConfigError(`${at}/${i}/size`, 'must be at least 1');
-      maps.slice(0, i).forEach((q, j) => {
-        const overlap = (a: number, b: number, c: number, d: number) => a < c + d && c < a + b;
-        if (overlap(r.containerID, r.size, q.containerID, q.size) || overlap(r.hostID, r.size, q.hostID, q.size))
-          throw new ConfigError(`${at}/${i}`, `overlaps range ${j}`);
-      });
-    });
-    return maps.map((r) => `${r.containerID} ${r.hostID} ${r.size}\n`).join('');
-  };
+  const text = (maps: IDMapping[], field: string) => idMapText(maps, own ? `${where}/${field}` : `/linux/${field}`);
   return { uidMap: text(uid, 'uidMappings'), gidMap: text(gid, 'gidMappings'), recursive };
 }
 

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors';
 import { initStubPath, type NativePlan } from '../native';
 import type { Bundle } from './load';
 import { devIsBound, planDevSymlinks, planDevices } from './devices';
-import { PROPAGATION, planMount } from './mounts';
+import { PROPAGATION, idMapText, planMount } from './mounts';
 import { cgroupPlacement, type CgroupRecord } from '../cgroups/manager';
 import { initControl, processEnv } from './process';
 import { Ctl } from './control';
@@ -171,12 +171,6 @@ function checkKernelLimits(spec: Spec): void {
   if (total > ARG_MAX)
     throw new ConfigError(spec.process.env && spec.process.env.length > spec.process.args.length ? '/process/env' : '/process/args',
       `the process's args and env together are ${total} bytes: more than exec(2) takes (${ARG_MAX})`);
-  (spec.linux?.uidMappings ?? []).forEach((m, i) => {
-    if (m.size < 1) throw new ConfigError(`/linux/uidMappings/${i}/size`, 'must be at least 1');
-  });
-  (spec.linux?.gidMappings ?? []).forEach((m, i) => {
-    if (m.size < 1) throw new ConfigError(`/linux/gidMappings/${i}/size`, 'must be at least 1');
-  });
 }
 
 /** What the config asks for that ocirun cannot give here: refused, naming the field, never ignored. */
@@ -185,8 +179,7 @@ function checkSupported(spec: Spec, host: HostFacts): void {
     throw new ConfigError('/linux/intelRdt', host.resctrl ? 'Intel RDT is not supported by ocirun yet' : 'Intel RDT needs the resctrl filesystem, and this host has none mounted');
 }
 
-const idMap = (maps: IDMapping[] | undefined) =>
-  (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+const idMap = (maps: IDMapping[] | undefined, field: string) => idMapText(maps ?? [], `/linux/${field}`);
 
 function timeOffsets(spec: Spec): string {
   return Object.entries(spec.linux?.timeOffsets ?? {})
@@ -268,8 +261,8 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
     cloneFlags,
     joins,
     cgroupNamespace: ns.fresh.has('cgroup'),
-    uidMap: idMap(spec.linux?.uidMappings),
-    gidMap: idMap(spec.linux?.gidMappings),
+    uidMap: idMap(spec.linux?.uidMappings, 'uidMappings'),
+    gidMap: idMap(spec.linux?.gidMappings, 'gidMappings'),
     timeOffsets: timeOffsets(spec),
     preserveFds,
     ...(opts.stdio ? { stdio: opts.stdio } : {}),

@@ -138,7 +138,10 @@ export class ProcessIO {
     }
     const reader = new tty.ReadStream(master);
     return new Promise((resolve) => {
+      let finished = false;
       const finish = () => {
+        if (finished) return;
+        finished = true;
         reader.destroy();
         if (out) out.end(resolve);
         else resolve();
