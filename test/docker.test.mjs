@@ -7,7 +7,8 @@
 // started is stopped by pid.
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { bin, fs, hostMountsUnder, os, path, repo, waitFor } from './helpers.mjs';
+import { bin, fs, hostMountsUnder, hostOnlyTests, os, path, repo, waitFor } from './helpers.mjs';
+import { holdContainerdHostDirs } from './helpers/containerd.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-docker-'));
 const sock = path.join(dir, 'docker.sock');
@@ -18,12 +19,11 @@ const systemdRuns = fs.existsSync('/run/systemd/system');
 const cgroupParent = systemdRuns ? `ocirun-docker${process.pid}.slice` : `/ocirun-docker-${process.pid}`;
 const env = { ...process.env, DOCKER_HOST: `unix://${sock}` };
 let daemon;
-// The emulated guest is some ten times slower than this host: there only what depends on its cgroup v2 and
-// systemd runs (run, the -d lifecycle with stats and update, resources); the host runs every test. The
-// others are not defined in the guest (a comment says which), never skipped.
-const inGuest = process.env.OCIRUN_IN_GUEST === '1';
-const hostOnly = [];
-const onHost = (name, fn) => (inGuest ? hostOnly.push(name) : t.test(name, fn));
+// In the guest: run, the -d lifecycle with stats and update, and resources, what depends on its cgroup v2 and
+// systemd; the rest on this host only.
+const onHost = hostOnlyTests(t);
+let hostDirs = [];
+let releaseHostDirs;
 
 /**
  * How this test's dockerd gets its network. It may manage docker0 and iptables when both work here and no
@@ -98,6 +98,9 @@ const inspect = (name, format) => ok(['inspect', '--format', format, name]).trim
 const cgroupRead = (v1, v2) => `cat /sys/fs/cgroup/${v1} 2>/dev/null || cat /sys/fs/cgroup/${v2}`;
 
 t.before(async () => {
+  // dockerd's containerd puts its shims' sockets in /run/containerd/s, as any containerd does.
+  releaseHostDirs = await holdContainerdHostDirs();
+  hostDirs = ['/run/containerd/s', '/run/containerd'].filter((d) => !fs.existsSync(d));
   fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify(documentedConfig(), null, 2));
   const log = fs.openSync(path.join(dir, 'dockerd.log'), 'w');
   daemon = spawn('dockerd', [
@@ -143,6 +146,8 @@ t.teardown(async () => {
       const d = path.join('/sys/fs/cgroup', c, cgroupParent);
       if (fs.existsSync(d)) try { fs.rmdirSync(d); } catch { /* still in use: the failing test shows why */ }
     }
+  for (const d of hostDirs) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
+  releaseHostDirs?.();
 });
 
 t.test('docker info and version: ocirun is the default runtime, with its version and commit', async (t) => {
@@ -278,7 +283,7 @@ onHost("bad input: docker shows ocirun's error", async (t) => {
   t.equal(ok(['ps', '--all', '--quiet']), '', 'nothing left');
 });
 
-if (hostOnly.length) t.comment(`in the guest, defined on the host only: ${hostOnly.join('; ')}`);
+onHost.comment();
 if (!networking) t.comment(`dockerd runs with ${mode.args.slice(0, 2).join(' ')} and no iptables: ${mode.why}; the networking tests and docker-compose are not defined`);
 else {
   t.test('networking: a published port reached from the host; a user-defined network resolves names', async (t) => {

@@ -178,4 +178,17 @@ export function hostMountsUnder(needle) {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.includes(needle));
 }
 
+/**
+ * Tests a file defines on this host only, not in the emulated guest (some ten times slower), where only what
+ * touches its cgroup v2 and systemd runs: `onHost(name, fn)` defines one here; in the guest it is not defined
+ * (never skipped), and `onHost.comment()` names those the guest left out.
+ */
+export function hostOnlyTests(t) {
+  const inGuest = process.env.OCIRUN_IN_GUEST === '1';
+  const left = [];
+  const onHost = (name, fn) => (inGuest ? left.push(name) : t.test(name, fn));
+  onHost.comment = () => left.length && t.comment(`in the guest, defined on the host only: ${left.join('; ')}`);
+  return onHost;
+}
+
 export { spawn, fs, path, os };

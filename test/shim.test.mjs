@@ -7,7 +7,7 @@
 import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { bin, fs, os, path, repo, waitFor } from './helpers.mjs';
+import { bin, fs, hostOnlyTests, os, path, repo, waitFor } from './helpers.mjs';
 import { Containerd, containerdConfig } from './helpers/containerd.mjs';
 import { CriClient, decode, str } from './cri-client.mjs';
 
@@ -32,6 +32,9 @@ const containerd = new Containerd(dir, { binDir: path.join(dir, 'bin') });
 const sock = containerd.sock;
 const ctr = (args, opts) => containerd.ctr(ns, args, opts);
 const ok = (args, opts) => containerd.ok(ns, args, opts);
+// In the guest: a run, a running task (metrics, pause, update), a killed shim's cleanup and the pod with its
+// OOM kill, what touches its cgroup v2 and systemd; the rest on this host only.
+const onHost = hostOnlyTests(t);
 const run = (args) => ['run', '--runtime', RUNTIME, '--fifo-dir', path.join(dir, 'fifo'), ...args];
 const taskStatus = (id) => ok(['task', 'ls']).split('\n').find((l) => l.startsWith(`${id} `))?.trim().split(/\s+/)[2];
 /** The shim processes: those whose command line is this checkout's shim. */
@@ -129,19 +132,19 @@ t.test('a running task: exec, exec -t, ps, pause, resume, kill; ocirun --root se
   await nothingLeft(t, ['s3']);
 });
 
-t.test('ctr run -t through a real terminal: the pty, its size, the exit status', async (t) => {
+onHost('ctr run -t through a real terminal: the pty, its size, the exit status', async (t) => {
   const r = inTerminal(`ctr --address ${sock} --namespace ${ns} run --rm -t --runtime ${RUNTIME} --fifo-dir ${path.join(dir, 'fifo')} ${image} s4 sh -c 'sleep 0.3; tty; stty size; exit 3'`);
   t.equal(r.status, 3, r.out);
   t.match(r.out, /\/dev\/pts\/0\n33 91\n/);
   await nothingLeft(t, ['s4']);
 });
 
-t.test('stdin through the fifo: ctr run -i reads what is piped in, and the process sees its end', async (t) => {
+onHost('stdin through the fifo: ctr run -i reads what is piped in, and the process sees its end', async (t) => {
   t.equal(ok(run(['--rm', image, 's10', 'sh', '-c', 'cat; echo end-of-input']), { input: 'line one\nline two\n' }), 'line one\nline two\nend-of-input\n');
   await nothingLeft(t, ['s10']);
 });
 
-t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) and file://', async (t) => {
+onHost('log URIs: binary:// (a logging program fed the output on fds 3 and 4) and file://', async (t) => {
   const logs = fs.mkdtempSync(path.join(dir, 'logs-'));
   const logger = path.join(logs, 'logger.sh');
   // containerd's contract: the program closes fd 5 once ready; its arguments come from the URI's query.
@@ -157,7 +160,7 @@ t.test('log URIs: binary:// (a logging program fed the output on fds 3 and 4) an
   await nothingLeft(t, ['s8', 's9']);
 });
 
-t.test('the binary contract: two starts for one pod at once get one shim, which Shutdown ends', async (t) => {
+onHost('the binary contract: two starts for one pod at once get one shim, which Shutdown ends', async (t) => {
   const bundle = fs.mkdtempSync(path.join(dir, 'pod-bundle-'));
   fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ annotations: { 'io.kubernetes.cri.sandbox-id': `sandbox-${process.pid}` } }));
   const shimBin = path.join(repo, 'bin', 'containerd-shim-ocirun-v2');
@@ -183,7 +186,7 @@ t.test('the binary contract: two starts for one pod at once get one shim, which 
   await nothingLeft(t, [`sandbox-${process.pid}`]);
 });
 
-t.test('a create that fails: containerd gives ocirun\'s message; nothing left', async (t) => {
+onHost('a create that fails: containerd gives ocirun\'s message; nothing left', async (t) => {
   const r = ctr(run(['--rm', image, 's5', 'nosuchcommand']));
   t.not(r.status, 0);
   t.match(r.stderr, /exec: "nosuchcommand": executable file not found in \$PATH/);
@@ -191,7 +194,7 @@ t.test('a create that fails: containerd gives ocirun\'s message; nothing left', 
   await nothingLeft(t, ['s5']);
 });
 
-t.test('containerd restarted while a task runs: the same shim serves it afterwards (exec, kill, delete, events)', async (t) => {
+onHost('containerd restarted while a task runs: the same shim serves it afterwards (exec, kill, delete, events)', async (t) => {
   ok(run(['-d', image, 's7', 'sleep', '1000']));
   const [shim] = shims();
   await containerd.stop();
@@ -207,7 +210,7 @@ t.test('containerd restarted while a task runs: the same shim serves it afterwar
   await nothingLeft(t, ['s7']);
 });
 
-t.test('OCIRUN_SHIM_GROUP=namespace in containerd\'s environment: one shim serves every container of the namespace', async (t) => {
+onHost('OCIRUN_SHIM_GROUP=namespace in containerd\'s environment: one shim serves every container of the namespace', async (t) => {
   await containerd.stop();
   await containerd.start({ OCIRUN_SHIM_GROUP: 'namespace' });
   t.teardown(async () => {
@@ -293,3 +296,5 @@ t.test('Kubernetes: a pod on the handler of docs/containerd.md, its containers i
   const cgroups = fs.readdirSync('/sys/fs/cgroup').flatMap((h) => [pod, hello, other, hog].map((id) => `/sys/fs/cgroup/${h}/k8s.io/${id}`)).filter((d) => fs.existsSync(d));
   t.same(cgroups, [], 'no cgroup of the pod\'s left');
 });
+
+onHost.comment();

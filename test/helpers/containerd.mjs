@@ -16,6 +16,18 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 export const PAUSE_IMAGE = 'localhost/ocirun-pause:1';
 
+/**
+ * The host directories of containerd's shims (/run/containerd and its s, runc, ocirun), for one test file at a
+ * time: resolves once this process holds them (a flock in the run's TMPDIR), with the function that lets go.
+ * Any test whose daemon starts containerd shims (dockerd's own containerd too) takes it.
+ */
+export async function holdContainerdHostDirs() {
+  const { lock } = await import(path.join(repo, 'dist', 'native.js'));
+  const fd = fs.openSync(path.join(os.tmpdir(), 'ocirun-test-containerd.lock'), 'w');
+  await lock(fd);
+  return () => fs.closeSync(fd);
+}
+
 /** config.toml for `dir`; `runtimes`: TOML of more CRI runtimes, beside the stock runc one, as on a node. */
 export function containerdConfig(dir, runtimes = '') {
   const sock = path.join(dir, 'containerd.sock');
@@ -53,10 +65,7 @@ export class Containerd {
 
   /** Waits for this helper's other daemons to be gone (see the head): before looking at the host's directories. */
   async acquire() {
-    if (this.lockFd !== undefined) return;
-    const { lock } = await import(path.join(repo, 'dist', 'native.js'));
-    this.lockFd = fs.openSync(path.join(os.tmpdir(), 'ocirun-test-containerd.lock'), 'w');
-    await lock(this.lockFd);
+    this.release_ ??= await holdContainerdHostDirs();
   }
 
   /** Starts it (its log appended to containerd.log), with `env` added to its environment (its shims'). */
@@ -126,7 +135,7 @@ export class Containerd {
 
   /** Lets the next daemon of this helper start: after the caller removed the host directories it made. */
   release() {
-    if (this.lockFd !== undefined) fs.closeSync(this.lockFd);
-    this.lockFd = undefined;
+    this.release_?.();
+    this.release_ = undefined;
   }
 }
