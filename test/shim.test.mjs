@@ -139,7 +139,7 @@ onHost('ctr run -t through a real terminal: the pty, its size, the exit status',
   await nothingLeft(t, ['s4']);
 });
 
-onHost('stdin through the fifo: ctr run -i reads what is piped in, and the process sees its end', async (t) => {
+onHost('stdin through the fifo: what ctr run is given on its stdin reaches the process, which sees its end', async (t) => {
   t.equal(ok(run(['--rm', image, 's10', 'sh', '-c', 'cat; echo end-of-input']), { input: 'line one\nline two\n' }), 'line one\nline two\nend-of-input\n');
   await nothingLeft(t, ['s10']);
 });

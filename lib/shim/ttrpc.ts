@@ -163,14 +163,27 @@ export class Client {
     });
   }
 
-  /** Calls service/method with an encoded request; resolves with the encoded response, or an RpcError. */
+  /**
+   * Calls service/method with an encoded request; resolves with the encoded response, or an RpcError. With
+   * `timeoutMs`, the server is told the deadline and the call gives up by itself when it passes.
+   */
   call(service: string, method: string, payload: Buffer, timeoutMs = 0): Promise<Buffer> {
     if (this.failure) return Promise.reject(this.failure);
     const stream = this.next;
     this.next += 2;
     const req = { service, method, payload, timeout_nano: Math.round(timeoutMs * 1e6), metadata: [] };
     return new Promise((resolve, reject) => {
-      this.pending.set(stream, { resolve, reject });
+      const timer = timeoutMs > 0
+        ? setTimeout(() => {
+          this.pending.delete(stream);
+          reject(new RpcError(Code.DEADLINE_EXCEEDED, `${service}/${method}: no answer in ${timeoutMs} ms`));
+        }, timeoutMs)
+        : undefined;
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        f(v);
+      };
+      this.pending.set(stream, { resolve: settle(resolve), reject: settle(reject) });
       this.socket.write(frame(stream, REQUEST, encode('ttrpc.Request', req)));
     });
   }
