@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Containerd, containerdConfig } from '../test/helpers/containerd.mjs';
+import { Containerd, HOST_DIRS_LOCK, containerdConfig } from '../test/helpers/containerd.mjs';
 import { CriClient, str } from '../test/cri-client.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -129,5 +129,6 @@ try {
   for (const d of ['/run/containerd/ocirun/k8s.io', '/run/containerd/runc/k8s.io']) if (hostPaths.includes(d)) fs.rmSync(d, { recursive: true, force: true });
   for (const d of hostPaths) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
   containerd.release();
+  fs.rmSync(HOST_DIRS_LOCK, { force: true }); // the suite's TMPDIR is swept; a benchmark's is /tmp
   for (const d of fs.readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/k8s.io`)) try { fs.rmdirSync(d); } catch { /* in use, or none */ }
 }

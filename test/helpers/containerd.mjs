@@ -16,6 +16,9 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 
 export const PAUSE_IMAGE = 'localhost/ocirun-pause:1';
 
+/** The lock file of holdContainerdHostDirs (in the suite's TMPDIR, which test.sh sweeps). */
+export const HOST_DIRS_LOCK = path.join(os.tmpdir(), 'ocirun-test-containerd.lock');
+
 /**
  * The host directories of containerd's shims (/run/containerd and its s, runc, ocirun), for one test file at a
  * time: resolves once this process holds them (a flock in the run's TMPDIR), with the function that lets go.
@@ -23,7 +26,7 @@ export const PAUSE_IMAGE = 'localhost/ocirun-pause:1';
  */
 export async function holdContainerdHostDirs() {
   const { lock } = await import(path.join(repo, 'dist', 'native.js'));
-  const fd = fs.openSync(path.join(os.tmpdir(), 'ocirun-test-containerd.lock'), 'w');
+  const fd = fs.openSync(HOST_DIRS_LOCK, 'w');
   await lock(fd);
   return () => fs.closeSync(fd);
 }
