@@ -194,10 +194,10 @@ onHost('a create that fails: containerd gives ocirun\'s message; nothing left', 
   await nothingLeft(t, ['s5']);
 });
 
-onHost('containerd restarted while a task runs: the same shim serves it afterwards (exec, kill, delete, events)', async (t) => {
+onHost('containerd killed (SIGKILL) and restarted while a task runs: the same shim serves it afterwards (exec, kill, delete, events)', async (t) => {
   ok(run(['-d', image, 's7', 'sleep', '1000']));
   const [shim] = shims();
-  await containerd.stop();
+  await containerd.stop('SIGKILL');
   t.ok(fs.existsSync(`/proc/${shim}`), 'the shim outlives containerd');
   await containerd.start();
   t.equal(taskStatus('s7'), 'RUNNING', 'containerd found the task again, through the shim\'s address file');

@@ -86,11 +86,12 @@ export class Containerd {
     }
   }
 
-  async stop() {
+  /** Stops it (SIGTERM), or kills it (`signal` SIGKILL: no chance to tidy up), and waits for its end. */
+  async stop(signal = 'SIGTERM') {
     const d = this.daemon;
     if (!d || d.exitCode !== null || d.signalCode !== null) return;
     const exited = new Promise((r) => d.once('exit', r));
-    d.kill('SIGTERM');
+    d.kill(signal);
     await exited;
   }
 
