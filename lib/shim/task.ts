@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { mountOptions } from '../config/mounts';
 import type { Process } from '../config/spec';
+import type { CgroupRecord } from '../cgroups/manager';
 import type { Resources } from '../cgroups/types';
 import { createContainer } from '../lifecycle/create';
 import { destroy } from '../lifecycle/delete';
@@ -72,6 +73,8 @@ interface Container {
   rootfsMounted: boolean;
   init: Proc;
   execs: Map<string, Proc>;
+  /** Its cgroups, from ocirun's record at create (none: rootless without delegation). */
+  cgroup?: CgroupRecord;
   oom?: OomWatch;
 }
 
@@ -135,8 +138,8 @@ export class TaskService {
           init.consoleFd = made.consoleFd;
           init.output = init.io.attachTerminal(made.consoleFd);
         }
-        const { cgroup } = readRecord(this.root, req.id);
-        c.oom = new OomWatch(cgroup, () => void this.events.publish('containerd.events.TaskOOM', { container_id: c.id }));
+        c.cgroup = readRecord(this.root, req.id).cgroup;
+        c.oom = new OomWatch(c.cgroup, () => void this.events.publish('containerd.events.TaskOOM', { container_id: c.id }));
         this.containers.set(req.id, c);
         this.watch(c, init, made.init.exited);
       } catch (err) {
@@ -278,8 +281,7 @@ export class TaskService {
     },
 
     Stats: async (req) => {
-      this.container(req.id);
-      const { cgroup } = readRecord(this.root, req.id);
+      const { cgroup } = this.container(req.id);
       if (!cgroup) throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} has no cgroups`);
       return { stats: metrics(cgroup) };
     },

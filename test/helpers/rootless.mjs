@@ -3,13 +3,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { bin, fs, hostMountsUnder, os, path, repo, waitFor } from '../helpers.mjs';
 
-export const SUB = 300000; // the default first subordinate id: SUB .. SUB+65535
+export const SUB = 300000; // its subordinate ids: SUB .. SUB+65535
 
-/**
- * Makes `name` (no home, its subordinate ids sub..sub+65535) and removes it at the end of the file `t`. Test
- * files that run at once use different names and ranges.
- */
-export function makeUser(t, name, sub = SUB) {
+/** Makes `name` (no home, its subordinate ids SUB..SUB+65535) and removes it at the end of the file `t`. */
+export function makeUser(t, name) {
   try {
     execFileSync('userdel', [name], { stdio: 'ignore' });
   } catch {
@@ -22,9 +19,9 @@ export function makeUser(t, name, sub = SUB) {
   for (const file of ['/etc/subuid', '/etc/subgid']) {
     // useradd may have granted a range already: this file's is the one it uses.
     const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith(`${name}:`));
-    fs.writeFileSync(file, [...lines, `${name}:${sub}:65536`, ''].join('\n'));
+    fs.writeFileSync(file, [...lines, `${name}:${SUB}:65536`, ''].join('\n'));
   }
-  return { name, uid, gid, sub };
+  return { name, uid, gid };
 }
 
 /**
@@ -121,7 +118,7 @@ export async function podmanScenario(t, user, h, conf, extra = async () => {}) {
   const plain = podman('run', '--rm', 'localhost/rootless-test:1', 'sh', '-c', 'id -u; cat /proc/self/uid_map').trim().split('\n');
   t.equal(plain[0], '0', 'root inside');
   t.match(plain[1], new RegExp(`^\\s*0\\s+${user.uid}\\s+1$`), 'which is the user outside');
-  t.match(plain[2], new RegExp(`^\\s*1\\s+${user.sub}\\s+65536$`), 'with its subordinate ids (podman asks newuidmap)');
+  t.match(plain[2], new RegExp(`^\\s*1\\s+${SUB}\\s+65536$`), 'with its subordinate ids (podman asks newuidmap)');
   const keep = podman('run', '--rm', '--userns=keep-id', 'localhost/rootless-test:1', 'id', '-u').trim();
   t.equal(keep, String(user.uid), '--userns=keep-id: the user\'s own uid inside');
   podman('run', '-d', '--name', 'svc', 'localhost/rootless-test:1', 'sh', '-c', 'echo hello-from-svc; exec sleep 100');
