@@ -8,6 +8,7 @@
         "native/src/child_watch.cc",
         "native/src/copy_tree.cc",
         "native/src/spawn.cc",
+        "native/src/subreaper.cc",
         "native/src/child.cc",
         "native/src/namespaces.cc",
         "native/src/netdev.cc",

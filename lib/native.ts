@@ -122,6 +122,7 @@ interface Addon {
   commit(syncFd: number): Promise<void>;
   holdChild(pid: number, on: boolean): boolean;
   setReaping(on: boolean): void;
+  becomeSubreaper(): void;
   setWinsize(fd: number, rows: number, cols: number): void;
   sendFd(socketPath: string, payload: string, fd: number): void;
   lock(fd: number): Promise<unknown>;
@@ -230,6 +231,15 @@ export async function spawnPlaced(plan: NativePlan, place: (pid: number) => Prom
  */
 export function setReaping(on: boolean): void {
   call((a) => a.setReaping(on));
+}
+
+/**
+ * Makes this process (a shim) the child subreaper of what it starts: processes a container leaves behind when
+ * their parent dies come to it, and are reaped here on SIGCHLD. Never the children whose exit someone else
+ * here waits for (the addon's own, Node's child_process).
+ */
+export function becomeSubreaper(): void {
+  call((a) => a.becomeSubreaper());
 }
 
 /**

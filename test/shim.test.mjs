@@ -210,6 +210,34 @@ onHost('containerd killed (SIGKILL) and restarted while a task runs: the same sh
   await nothingLeft(t, ['s7']);
 });
 
+onHost('the shim is the subreaper of what a container leaves behind: an orphan comes to it, and is reaped when it ends', async (t) => {
+  // In this test's PID namespace (the host's), a process whose parent ends goes to the nearest subreaper (not to an init of
+  // the container's own namespace).
+  ok(run(['-d', '--with-ns', `pid:/proc/${process.pid}/ns/pid`, image, 's11', 'sh', '-c', '(sleep 1000 &); exec sleep 999']));
+  const [shim] = shims();
+  const init = Number(ok(['task', 'ls']).split('\n').find((l) => l.startsWith('s11 ')).trim().split(/\s+/)[1]);
+  const stat = (pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    } catch {
+      return undefined; // gone: reaped
+    }
+  };
+  let orphan;
+  await waitFor(() => (orphan = ok(['task', 'ps', 's11']).trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])).find((p) => p !== init)), 10_000);
+  t.equal(stat(orphan)?.[1], shim, 'the orphan\'s parent is the shim');
+  process.kill(orphan, 'SIGKILL');
+  const reaped = await waitFor(() => stat(orphan) === undefined, 10_000).then(() => true, () => false);
+  t.ok(reaped, `the shim reaped it (its state now: ${stat(orphan)?.[0] ?? 'gone'})`);
+  t.equal(stat(init)?.[0] === 'Z', false, 'the container\'s init is no zombie either');
+  ok(['task', 'kill', '-s', 'SIGKILL', 's11']);
+  await waitFor(() => taskStatus('s11') === 'STOPPED', 10_000);
+  t.equal(ok(['task', 'ls']).split('\n').find((l) => l.startsWith('s11 ')).trim().split(/\s+/)[2], 'STOPPED', 'and its exit still reached containerd');
+  ok(['task', 'rm', 's11']);
+  ok(['container', 'rm', 's11']);
+  await nothingLeft(t, ['s11']);
+});
+
 onHost('OCIRUN_SHIM_GROUP=namespace in containerd\'s environment: one shim serves every container of the namespace', async (t) => {
   await containerd.stop();
   await containerd.start({ OCIRUN_SHIM_GROUP: 'namespace' });

@@ -173,6 +173,9 @@ async function serve(f: Flags): Promise<number> {
     fifo?.end(() => process.exit(1));
     setTimeout(() => process.exit(1), 1000).unref();
   });
+  // What a container leaves behind when its parent dies (one that shares this PID namespace, an exec's
+  // daemon) comes to the shim and is reaped here, as under containerd's runc shim.
+  lazy.native().becomeSubreaper();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${f.address}.ttrpc`;
   const events = new (lazy.events().Publisher)(ttrpcAddress, f.namespace, log);
   let server: import('./ttrpc').Server | undefined;

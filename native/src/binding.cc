@@ -20,6 +20,7 @@
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
+#include "subreaper.h"
 #include "terminal.h"
 #include "unix_socket.h"
 
@@ -309,6 +310,7 @@ class ChildReaper : public ocirun::PidfdWatch {
  protected:
   void exited(int code, int sig) override {
     live().erase(pid_);
+    ocirun::disown_child(pid_);
     Napi::Env env = deferred_.Env();
     settle_in_scope(env, context_, [&] {
       Napi::Object r = Napi::Object::New(env);
@@ -343,6 +345,7 @@ Napi::Object spawned_object(Napi::Env env, const ocirun::Spawned& s) {
   }
   Napi::Promise exited = reaper->promise();
   ChildReaper::live()[s.pid] = reaper;
+  ocirun::own_child(s.pid);
   r.Set("exited", exited);
   return r;
 }
@@ -392,9 +395,13 @@ using SharedSpawn = std::shared_ptr<ocirun::SpawnState>;
 class SpawnJob : public PromiseJob {
  public:
   enum class Part { Begin, Finish, Abort };
-  SpawnJob(Napi::Env env, SharedSpawn st, Part part) : PromiseJob(env), st_(std::move(st)), part_(part) {}
+  SpawnJob(Napi::Env env, SharedSpawn st, Part part) : PromiseJob(env), st_(std::move(st)), part_(part), child_(st_->child) {}
 
  protected:
+  void complete() override {
+    if (part_ != Part::Begin) ocirun::disown_child(child_);  // reaped with the job, or a ChildReaper's now
+    PromiseJob::complete();
+  }
   void run() override {
     ocirun::SpawnState& st = *st_;
     if (part_ == Part::Abort) return st.end();
@@ -411,6 +418,7 @@ class SpawnJob : public PromiseJob {
     if (part_ == Part::Begin && st_->plan.cgroupDeferred) {
       Napi::Object r = Napi::Object::New(env);
       r.Set("pid", st_->child);
+      ocirun::own_child(st_->child);  // waiting for its cgroup, between jobs: no orphan
       r.Set("pending", Napi::External<SharedSpawn>::New(env, new SharedSpawn(st_), [](Napi::Env, SharedSpawn* p) { delete p; }));
       return r;
     }
@@ -420,6 +428,7 @@ class SpawnJob : public PromiseJob {
  private:
   SharedSpawn st_;
   Part part_;
+  pid_t child_;
   ocirun::Spawned out_;
 };
 
@@ -463,6 +472,14 @@ Napi::Value HoldChild(const Napi::CallbackInfo& info) {
 // setReaping(on): whether processes spawned from now on are reaped when they exit (see `reaping`).
 Napi::Value SetReaping(const Napi::CallbackInfo& info) {
   reaping = info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+// becomeSubreaper(): this process (a shim) becomes the child subreaper of what it starts and reaps the
+// orphans that come to it (subreaper.h).
+Napi::Value BecomeSubreaper(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::become_subreaper(loop_of(info.Env()), e) < 0) throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }
 
@@ -648,7 +665,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
       {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
-      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},

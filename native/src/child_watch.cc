@@ -4,8 +4,20 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <unordered_set>
 
 namespace ocirun {
+
+namespace {
+std::unordered_set<pid_t>& owned() {
+  static std::unordered_set<pid_t> s;
+  return s;
+}
+}  // namespace
+
+void own_child(pid_t pid) { owned().insert(pid); }
+void disown_child(pid_t pid) { owned().erase(pid); }
+bool owns_child(pid_t pid) { return owned().count(pid) > 0; }
 
 int PidfdWatch::start(uv_loop_t* loop, int pidfd, bool reap, bool keep_alive, SysError& e) {
   fd_ = pidfd;

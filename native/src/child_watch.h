@@ -10,6 +10,12 @@
 
 namespace ocirun {
 
+// The children whose exit the addon waits for itself (a container's init or exec'd process, a spawn waiting
+// for its cgroup): the orphan reaper (subreaper.h) leaves them alone. The loop thread's alone.
+void own_child(pid_t pid);
+void disown_child(pid_t pid);
+bool owns_child(pid_t pid);
+
 class PidfdWatch {
  public:
   virtual ~PidfdWatch() = default;

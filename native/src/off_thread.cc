@@ -20,6 +20,7 @@ struct Pool {
   int idle = 0;
 };
 Pool& pool = *new Pool;
+int in_flight = 0;  // the loop thread's
 
 void worker() {
   for (;;) {
@@ -48,6 +49,8 @@ void add_worker() {
 
 }  // namespace
 
+int jobs_in_flight() { return in_flight; }
+
 void run_job(LoopJob* job) {
   job->run();
   uv_async_send(&job->async_);
@@ -57,10 +60,12 @@ int LoopJob::start(uv_loop_t* loop) {
   int rc = uv_async_init(loop, &async_, [](uv_async_t* a) {
     auto* job = static_cast<LoopJob*>(a->data);
     job->complete();
+    in_flight--;
     uv_close(reinterpret_cast<uv_handle_t*>(a), [](uv_handle_t* h) { delete static_cast<LoopJob*>(h->data); });
   });
   if (rc != 0) return rc;
   async_.data = this;
+  in_flight++;
   std::lock_guard<std::mutex> l(pool.mu);
   pool.queue.push_back(this);
   if (int(pool.queue.size()) > pool.idle) add_worker();  // every queued job gets a thread: a long wait holds up no other

@@ -10,6 +10,9 @@
 
 namespace ocirun {
 
+// How many jobs were started and have not completed yet (the loop thread's count).
+int jobs_in_flight();
+
 class LoopJob {
  public:
   virtual ~LoopJob() = default;
