@@ -1,12 +1,12 @@
 // containerd-shim-ocirun-v2: containerd's shim binary contract (runtime v2), for runtime type
 // io.containerd.ocirun.v2. containerd runs it with its flags and an action, in the bundle's directory:
-//   start   starts a shim (or finds the one serving the same pod) and prints its ttrpc address;
+//   start   starts a shim (or finds the one serving the same pod) and prints its ttrpc address: done by the
+//           launcher, without Node (native/src/launcher/shim_start.h), which names the socket and starts
+//           `serve` here;
 //   delete  cleans up after a shim that died or a create that failed, and prints a DeleteResponse;
 //   -v      prints the version.
-// The shim itself (`serve`, started by `start`) serves the task service on a unix socket and publishes events
-// to containerd's ttrpc address (TTRPC_ADDRESS).
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+// The shim itself (`serve`) serves the task service on a unix socket and publishes events to containerd's
+// ttrpc address (TTRPC_ADDRESS).
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -64,31 +64,12 @@ export function parseFlags(argv: string[]): Flags {
 /** Where the shim keeps its containers' state: `ocirun --root` of this directory sees them. */
 export const stateRoot = (namespace: string) => path.join('/run/containerd/ocirun', namespace);
 
-/**
- * The socket of the shim for this container, under containerd's /run/containerd/s as its own shims' are: by
- * default one per pod (the CRI sandbox annotation groups a pod's containers), else one per container. With
- * OCIRUN_SHIM_GROUP=namespace in containerd's environment, one shim serves every container of a containerd
- * namespace (Node's memory is paid once, not per pod; a shim that dies takes the management of all of them
- * with it until containerd cleans up).
- */
-const GROUPS = ['pod', 'namespace'];
-
-/** What the shim serving this container serves: "" (the whole namespace), a pod's sandbox id, or the container. */
-function groupOf(f: Flags, bundle: string): string {
-  const grouping = process.env.OCIRUN_SHIM_GROUP || 'pod';
-  if (!GROUPS.includes(grouping)) throw new Error(`OCIRUN_SHIM_GROUP=${grouping}: expected one of ${GROUPS.join(', ')}`);
-  if (grouping === 'namespace') return '';
+function readOr(file: string, otherwise: string): string {
   try {
-    const annotations = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')).annotations ?? {};
-    return annotations['io.kubernetes.cri.sandbox-id'] ?? f.id;
+    return fs.readFileSync(file, 'utf8');
   } catch {
-    return f.id; // no config: the container's own shim
+    return otherwise;
   }
-}
-
-function socketPath(f: Flags, bundle: string): string {
-  const hash = createHash('sha256').update(`ocirun/${f.address}/${f.namespace}/${groupOf(f, bundle)}`).digest('hex');
-  return path.join('/run/containerd/s', hash);
 }
 
 /** Whether something is mounted on `dir` (a bind of the same filesystem too). */
@@ -102,46 +83,6 @@ function connects(socket: string): Promise<boolean> {
   });
 }
 
-async function startShim(f: Flags): Promise<number> {
-  const bundle = process.cwd();
-  const socket = socketPath(f, bundle);
-  const address = `unix://${socket}`;
-  // Two starts for one pod at once must not both start a shim (the second would unlink the first's socket):
-  // the sockets' directory is locked (flock) while one looks and starts.
-  fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o711 });
-  const dirFd = fs.openSync(path.dirname(socket), 'r');
-  try {
-    await lazy.native().lock(dirFd);
-    if (!(await connects(socket))) await serveOn(f, socket, bundle);
-  } finally {
-    fs.closeSync(dirFd);
-  }
-  fs.writeFileSync(path.join(bundle, 'address'), address);
-  process.stdout.write(address);
-  return 0;
-}
-
-/** Starts the shim's server on `socket`, detached, and waits until it listens. */
-async function serveOn(f: Flags, socket: string, bundle: string): Promise<void> {
-  fs.rmSync(socket, { force: true });
-  const args = [process.argv[1], '-namespace', f.namespace, '-address', f.address, '-id', f.id, '-socket', socket, ...(f.debug ? ['-debug'] : []), 'serve'];
-  // Its own session, detached from containerd's start: it outlives this process and containerd's restarts.
-  const child = spawn(process.execPath, args, { cwd: bundle, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-  const said = await new Promise<string>((resolve) => {
-    let text = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (text.includes('\n')) resolve(text);
-    });
-    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
-    child.once('exit', (code) => resolve(`${text}(the shim exited ${code})`));
-  });
-  if (!said.startsWith('ready\n')) throw new Error(`the shim did not start: ${said.trim()}`);
-  child.stdout!.destroy();
-  child.stderr!.destroy();
-  child.unref();
-}
-
 /**
  * After a shim died or a create failed: the container killed and removed, its rootfs unmounted, and the
  * socket of a shim that no longer answers removed.
@@ -153,8 +94,9 @@ async function deleteAfterShim(f: Flags): Promise<number> {
     await lazy.delete().destroy(f.id, { root: stateRoot(f.namespace), force: true }).catch(() => undefined);
   const rootfs = path.join(bundle, 'rootfs');
   if (mountedOn(rootfs)) lazy.native().unmountDetach(rootfs);
-  const socket = socketPath(f, bundle);
-  if (!(await connects(socket))) fs.rmSync(socket, { force: true });
+  // The socket of this container's shim, as start wrote it: removed when nothing answers there any more.
+  const address = readOr(path.join(bundle, 'address'), '').replace(/^unix:\/\//, '');
+  if (address.startsWith('/run/containerd/s/') && !(await connects(address))) fs.rmSync(address, { force: true });
   const { encode, timestamp } = lazy.proto();
   process.stdout.write(encode('containerd.task.v2.DeleteResponse', { exit_status: 128 + 9, exited_at: timestamp(new Date()) }));
   return 0;
@@ -199,13 +141,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!f.namespace && f.action !== '') throw new Error('-namespace is required');
   switch (f.action) {
-    case 'start':
-      return startShim(f);
     case 'delete':
       return deleteAfterShim(f);
     case 'serve':
       return serve(f);
     default:
-      throw new Error(`unknown action "${f.action}" (start, delete)`);
+      throw new Error(f.action === 'start' ? 'start is done by the launcher: run the shim as bin/containerd-shim-ocirun-v2' : `unknown action "${f.action}" (start, delete)`);
   }
 }

@@ -12,7 +12,8 @@
 //      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
 // The same program starts the containerd shim: installed under the name containerd-shim-ocirun-v2, or called
 // with --shim as its first argument (the checkout's bin/containerd-shim-ocirun-v2 script), it runs
-// <package>/dist/shim/start.js (the shim's bundle, with its code cache) instead.
+// <package>/dist/shim/start.js (the shim's bundle, with its code cache) instead; its `start` action is done
+// here, without Node (shim_start.h).
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "shim_start.h"
 
 extern char** environ;
 
@@ -120,19 +123,21 @@ int main(int argc, char** argv) {
     fail("cannot find", "node");
   }
 
-  if (!shim) fill_preserved_fds(argc, argv);
-  char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
-  int k = 0;
-  nargv[k++] = node;
-  nargv[k++] = start;
-  for (int i = shim && !installed_shim ? 2 : 1; i < argc; i++) nargv[k++] = argv[i];
-
   size_t envc = 0;
   while (environ[envc]) envc++;
   char** nenv = static_cast<char**>(calloc(envc + 1, sizeof(char*)));
   size_t j = 0;
   for (size_t i = 0; i < envc; i++)
     if (!caller_only(environ[i])) nenv[j++] = environ[i];
+
+  int first = shim && !installed_shim ? 2 : 1;  // the first argument that is the command's own
+  if (shim) launcher::shim_start_if_asked(argc, argv, first, node, start, nenv);
+  if (!shim) fill_preserved_fds(argc, argv);
+  char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
+  int k = 0;
+  nargv[k++] = node;
+  nargv[k++] = start;
+  for (int i = first; i < argc; i++) nargv[k++] = argv[i];
 
   execve(node, nargv, nenv);
   fail("exec", node);
