@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/keyctl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -45,9 +46,12 @@ int reset_signals(ChildContext&, SysError& e) {
   return 0;
 }
 
-int protect_process(ChildContext&, SysError& e) {
+int protect_process(ChildContext& ctx, SysError& e) {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_DUMPABLE)", "");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail(e, "prctl(PR_SET_PDEATHSIG)", "");
+  // A parent that died before the prctl sent no signal: its end of the socket is closed then.
+  struct pollfd p = {ctx.sock, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) _exit(1);
   return 0;
 }
 
@@ -353,6 +357,10 @@ void run_steps(ChildContext& ctx, const InitStep (&steps)[N]) {
 }  // namespace
 
 void child_main(ChildContext& ctx) {
+  // The copy of the parent's end of the sync socket goes at once: were the parent killed before our death
+  // signal is armed (protect_process), our next wait on the socket ends (EOF) instead of blocking for ever
+  // with the container's lock and cgroup held.
+  close(ctx.parent_sock);
   if (ctx.arm_alloc_guard) ctx.arm_alloc_guard();
   if (ctx.plan->joinExisting)
     run_steps(ctx, kJoinSteps);

@@ -14,6 +14,7 @@ namespace ocirun {
 struct ChildContext {
   const ContainerPlan* plan;
   int sock;            // our end of the sync socketpair
+  int parent_sock;     // the parent's end: closed first thing, so that the parent's death is our EOF
   int init_fd;         // sealed memfd holding ocirun-init
   int fifo_fd;         // exec.fifo, opened O_RDWR: the stub blocks reading it until `start`
   const int* ns_fds;   // fds of the namespaces to join, in plan.joins order

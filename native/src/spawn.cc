@@ -360,6 +360,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
   ChildContext ctx = {};
   ctx.plan = &plan;
   ctx.sock = child_sock;
+  ctx.parent_sock = st.sock;
   ctx.init_fd = init_fd;
   ctx.fifo_fd = fifo_fd;
   ctx.ns_fds = ns_fds.data();
