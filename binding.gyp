@@ -46,7 +46,7 @@
     {
       "target_name": "ocirun-launch",
       "type": "executable",
-      "sources": ["native/src/launcher/main.cc", "native/src/launcher/shim_start.cc", "native/src/launcher/sandbox_id.cc", "native/src/launcher/sha256.cc"],
+      "sources": ["native/src/launcher/main.cc", "native/src/launcher/shim_binary.cc", "native/src/launcher/shim_start.cc", "native/src/launcher/shim_delete.cc", "native/src/launcher/sandbox_id.cc", "native/src/launcher/sha256.cc"],
       "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra"],
       "ldflags": ["-static", "-s"]
     }

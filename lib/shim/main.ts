@@ -1,9 +1,10 @@
 // containerd-shim-ocirun-v2: containerd's shim binary contract (runtime v2), for runtime type
 // io.containerd.ocirun.v2. containerd runs it with its flags and an action, in the bundle's directory:
 //   start   starts a shim (or finds the one serving the same pod) and prints its ttrpc address: done by the
-//           launcher, without Node (native/src/launcher/shim_start.h), which names the socket and starts
+//           launcher, without Node (native/src/launcher/shim_binary.h), which names the socket and starts
 //           `serve` here;
-//   delete  cleans up after a shim that died or a create that failed, and prints a DeleteResponse;
+//   delete  cleans up after a shim that died or a create that failed, and prints a DeleteResponse (the
+//           launcher answers alone when there is nothing to clean up, after a shim's clean end);
 //   -v      prints the version.
 // The shim itself (`serve`) serves the task service on a unix socket and publishes events to containerd's
 // ttrpc address (TTRPC_ADDRESS).

@@ -12,8 +12,8 @@
 //      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
 // The same program starts the containerd shim: installed under the name containerd-shim-ocirun-v2, or called
 // with --shim as its first argument (the checkout's bin/containerd-shim-ocirun-v2 script), it runs
-// <package>/dist/shim/start.js (the shim's bundle, with its code cache) instead; its `start` action is done
-// here, without Node (shim_start.h).
+// <package>/dist/shim/start.js (the shim's bundle, with its code cache) instead; the actions containerd waits
+// for (start, and delete when there is nothing to clean up) are done here, without Node (shim_binary.h).
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shim_start.h"
+#include "shim_binary.h"
 
 extern char** environ;
 
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     if (!caller_only(environ[i])) nenv[j++] = environ[i];
 
   int first = shim && !installed_shim ? 2 : 1;  // the first argument that is the command's own
-  if (shim) launcher::shim_start_if_asked(argc, argv, first, node, start, nenv);
+  if (shim) launcher::shim_action_if_here(argc, argv, first, node, start, nenv);
   if (!shim) fill_preserved_fds(argc, argv);
   char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
   int k = 0;

@@ -1,9 +1,13 @@
-#include "shim_start.h"
+// start: names the socket of the shim serving this container's group (/run/containerd/s/<sha256 of
+// "ocirun/<address>/<namespace>/<group>">, the group being the pod: the CRI sandbox annotation of the bundle's
+// config.json; a container outside any pod is its own; or the whole namespace with OCIRUN_SHIM_GROUP=namespace
+// in containerd's environment); starts a shim there (Node, `serve`) under a flock of the socket directory if
+// none answers; writes the address to the bundle's `address` file and prints it.
+#include "shim_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,55 +26,6 @@ namespace launcher {
 namespace {
 
 constexpr const char* kSocketDir = "/run/containerd/s";
-
-struct Flags {
-  const char* namespace_ = "";
-  const char* address = "";
-  const char* id = "";
-  bool debug = false;
-  const char* action = "";
-};
-
-// Go's flag syntax: -name value, -name=value, --name, booleans alone; the first other argument is the action.
-// False for anything else (the Node side reports it).
-bool parse(int argc, char** argv, int first, Flags* f) {
-  static const char* const strings[] = {"namespace", "address", "publish-binary", "id", "bundle", "socket"};
-  for (int i = first; i < argc; i++) {
-    const char* a = argv[i];
-    if (a[0] != '-') {
-      f->action = a;
-      return true;
-    }
-    const char* name = a + (a[1] == '-' ? 2 : 1);
-    const char* eq = strchr(name, '=');
-    size_t len = eq ? size_t(eq - name) : strlen(name);
-    auto is = [&](const char* flag) { return strlen(flag) == len && !strncmp(name, flag, len); };
-    if (is("debug")) {
-      if (eq && strcmp(eq + 1, "true") && strcmp(eq + 1, "false")) return false;
-      f->debug = !eq || !strcmp(eq + 1, "true");
-      continue;
-    }
-    bool known = false;
-    for (const char* s : strings) known = known || is(s);
-    if (!known) return false;  // -v, a flag containerd does not pass
-    const char* value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : nullptr);
-    if (!value) return false;
-    if (is("namespace")) f->namespace_ = value;
-    else if (is("address")) f->address = value;
-    else if (is("id")) f->id = value;
-  }
-  return true;
-}
-
-[[noreturn]] void die(const char* fmt, ...) {
-  char msg[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  dprintf(2, "containerd-shim-ocirun-v2: %s\n", msg);
-  _exit(1);
-}
 
 // The whole of a small file, NUL-terminated (malloc'd), or null.
 char* read_file(const char* path, size_t* len) {
@@ -95,7 +50,7 @@ char* read_file(const char* path, size_t* len) {
 }
 
 // The group whose shim serves this container: "" (the namespace), the pod's sandbox id, or the container.
-void group_of(const Flags& f, char* out, size_t cap) {
+void group_of(const ShimFlags& f, char* out, size_t cap) {
   const char* grouping = getenv("OCIRUN_SHIM_GROUP");
   if (grouping && *grouping && strcmp(grouping, "pod") && strcmp(grouping, "namespace"))
     die("OCIRUN_SHIM_GROUP=%s: expected one of pod, namespace", grouping);
@@ -106,20 +61,9 @@ void group_of(const Flags& f, char* out, size_t cap) {
   free(config);
 }
 
-bool connects(const char* socket_path) {
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket_path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 // Starts the shim's server on `socket_path`, in its own session (it outlives this process and containerd's
 // restarts), and waits until it says it listens ("ready" on its stdout) or ends.
-void serve_on(const Flags& f, const char* socket_path, const char* node, const char* script, char** env) {
+void serve_on(const ShimFlags& f, const char* socket_path, const char* node, const char* script, char** env) {
   unlink(socket_path);
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
@@ -178,10 +122,7 @@ void serve_on(const Flags& f, const char* socket_path, const char* node, const c
 
 }  // namespace
 
-void shim_start_if_asked(int argc, char** argv, int first, const char* node, const char* script, char** env) {
-  Flags f;
-  if (!parse(argc, argv, first, &f) || strcmp(f.action, "start") != 0) return;
-  if (!*f.namespace_) die("-namespace is required");
+void shim_start(const ShimFlags& f, const char* node, const char* script, char** env) {
   static char group[4096], key[16384], socket_path[sizeof(sockaddr_un::sun_path)], hash[65];
   group_of(f, group, sizeof group);
   if (snprintf(key, sizeof key, "ocirun/%s/%s/%s", f.address, f.namespace_, group) >= int(sizeof key)) die("-address or -namespace is too long");

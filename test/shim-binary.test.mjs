@@ -1,18 +1,22 @@
-// The shim's `start`, done by the launcher without Node (native/src/launcher/shim_start.h): the socket it names
-// for a container must be the one of its pod's shim whatever the bundle's config.json looks like: the group
-// as JSON.parse reads the CRI sandbox annotation, the name as Node's sha256 computes it (for keys of every
-// length around SHA-256's block boundaries). A listener made here stands for the running shim, so that start
-// only finds it; the address goes to stdout and to the bundle's `address` file.
+// The shim binary's `start` and `delete`, which the launcher does without Node (native/src/launcher/
+// shim_binary.h). start: the socket it names for a container must be the one of its pod's shim whatever the
+// bundle's config.json looks like: the group as JSON.parse reads the CRI sandbox annotation, the name as
+// Node's sha256 computes it (for keys of every length around SHA-256's block boundaries). A listener made here
+// stands for the running shim, so that start only finds it; the address goes to stdout and to the bundle's
+// `address` file. delete: the DeleteResponse as protobufjs reads it, the socket of a dead shim removed, and
+// what a shim left behind (a container's state, a mounted rootfs) cleaned up by the Node side.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as net from 'node:net';
-import { fs, os, path, repo } from './helpers.mjs';
+import { fs, makeBundle, ok, os, path, repo } from './helpers.mjs';
 import { holdContainerdHostDirs } from './helpers/containerd.mjs';
 
 const shimBin = path.join(repo, 'bin', 'containerd-shim-ocirun-v2');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-start-'));
-const ns = `ocirun-shim-start-${process.pid}`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-binary-'));
+const ns = `ocirun-shim-binary-${process.pid}`;
+const shimRoot = `/run/containerd/ocirun/${ns}`;
+const { decode } = await import(path.join(repo, 'dist', 'shim', 'proto.js'));
 const SOCKETS = '/run/containerd/s';
 const KEY = 'io.kubernetes.cri.sandbox-id';
 let release;
@@ -31,6 +35,7 @@ t.teardown(() => {
     } catch { /* gone */ }
   }
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(shimRoot, { recursive: true, force: true });
   if (madeSockets) try { fs.rmdirSync(SOCKETS); } catch { /* not empty: not only ours */ }
   release?.();
 });
@@ -117,4 +122,58 @@ t.test('OCIRUN_SHIM_GROUP: namespace makes one group of it; anything else is ref
   const badFlag = spawnSync(shimBin, ['-namespace', ns, '-nosuchflag', 'start'], { cwd: dir, encoding: 'utf8' });
   t.equal(badFlag.status, 1);
   t.equal(badFlag.stderr, 'containerd-shim-ocirun-v2: flag provided but not defined: -nosuchflag\n', 'a flag it does not know: as the shim\'s other actions say it');
+});
+
+/** delete as containerd runs it: -id, -bundle, in the bundle. */
+function shimDelete(bundle, id) {
+  const r = spawnSync(shimBin, ['-namespace', ns, '-address', '/run/test/containerd.sock', '-publish-binary', '/usr/bin/containerd', '-id', id, '-bundle', bundle, 'delete'], {
+    cwd: bundle, timeout: 30_000,
+  });
+  return { status: r.status, stderr: r.stderr.toString(), response: r.status === 0 ? decode('containerd.task.v2.DeleteResponse', r.stdout) : undefined };
+}
+const exitedAt = (response) => Number(response.exited_at.seconds) * 1000 + Math.floor((response.exited_at.nanos ?? 0) / 1e6);
+
+t.test('delete after a clean end: the DeleteResponse; the socket of a shim that is gone removed, a live one kept', async (t) => {
+  const bundle = fs.mkdtempSync(path.join(dir, 'clean-'));
+  const dead = path.join(SOCKETS, `ocirun-test-dead-${process.pid}`);
+  fs.writeFileSync(dead, ''); // what a killed shim leaves: the socket's file, nobody listening
+  fs.writeFileSync(path.join(bundle, 'address'), `unix://${dead}`);
+  const before = Date.now();
+  const r = shimDelete(bundle, 'c-clean');
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.response.exit_status, 137, 'exit_status: a SIGKILL');
+  t.ok(exitedAt(r.response) >= before - 1000 && exitedAt(r.response) <= Date.now() + 1000, 'exited_at: now');
+  t.notOk(fs.existsSync(dead), 'the dead shim\'s socket removed');
+
+  const live = path.join(SOCKETS, `ocirun-test-live-${process.pid}`);
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(live, resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  fs.writeFileSync(path.join(bundle, 'address'), `unix://${live}`);
+  t.equal(shimDelete(bundle, 'c-clean').status, 0);
+  t.ok(fs.existsSync(live), 'a live shim\'s socket (the pod\'s shim serves others) kept');
+  fs.writeFileSync(path.join(bundle, 'address'), `unix://${path.join(dir, 'elsewhere')}`);
+  fs.writeFileSync(path.join(dir, 'elsewhere'), '');
+  t.equal(shimDelete(bundle, 'c-clean').status, 0);
+  t.ok(fs.existsSync(path.join(dir, 'elsewhere')), 'nothing outside containerd\'s socket directory is removed');
+});
+
+t.test('delete after a shim that died: its container killed and its state removed, its rootfs unmounted', async (t) => {
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '1000']));
+  ok(shimRoot, ['create', '--bundle', bundle, 'c-left']);
+  const pid = JSON.parse(ok(shimRoot, ['state', 'c-left']).stdout).pid;
+  const r = shimDelete(bundle, 'c-left');
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.response.exit_status, 137);
+  t.notOk(fs.existsSync(path.join(shimRoot, 'c-left')), 'its state removed');
+  const alive = () => { try { return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'); } catch { return false; } };
+  t.notOk(alive(), 'its process killed');
+
+  const mounted = fs.mkdtempSync(path.join(dir, 'mounted-'));
+  fs.mkdirSync(path.join(mounted, 'rootfs'));
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', path.join(mounted, 'rootfs')]);
+  t.teardown(() => spawnSync('umount', ['-l', path.join(mounted, 'rootfs')]));
+  const m = shimDelete(mounted, 'c-mounted');
+  t.equal(m.status, 0, m.stderr);
+  t.notOk(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path.join(mounted, 'rootfs')} `), 'the rootfs unmounted');
 });
