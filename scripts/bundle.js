@@ -30,14 +30,19 @@ const c = commit();
 if (c) fs.writeFileSync(info, JSON.stringify({ commit: c }) + '\n');
 else if (!fs.existsSync(info)) fs.writeFileSync(info, JSON.stringify({ commit: 'unknown' }) + '\n');
 
-// The shim's protobuf descriptor: proto/shim.proto parsed here, once (each `package` line starts a section of
-// its own, see the file's head), so that the shim loads only protobufjs's light build.
+// The shim's protobuf code: proto/shim.proto parsed here, once (each `package` line starts a section of its
+// own, see the file's head), into a JSON descriptor, and from that protobufjs's static code (its pbjs: an
+// encoder, decoder and converters per message, on protobufjs/minimal), so that the shim neither parses the
+// .proto nor generates code at run time (protobufjs's reflection compiles each message's functions at its
+// first use, with new Function: a code cache cannot hold them, and a shim's first Create paid ~15 ms for it).
 const protobuf = require('protobufjs');
 const protoRoot = new protobuf.Root();
 for (const section of fs.readFileSync(path.join(root, 'proto', 'shim.proto'), 'utf8').split(/^(?=package )/m).slice(1))
   protobuf.parse(`syntax = "proto3";\n${section}`, protoRoot, { keepCase: true });
 protoRoot.resolveAll();
 fs.writeFileSync(path.join(dist, 'shim-proto.json'), JSON.stringify(protoRoot.toJSON()));
+execFileSync(process.execPath, [require.resolve('protobufjs-cli/bin/pbjs'), '-t', 'static-module', '-w', 'commonjs', '--keep-case', '--no-verify',
+  '--no-delimited', '--no-comments', '--no-service', '-o', path.join(dist, 'shim-proto.js'), path.join(dist, 'shim-proto.json')], { stdio: 'inherit' });
 
 const esbuild = require('esbuild');
 // containerd-shim-ocirun-v2, one file as well (the launcher runs it by that name): read once per pod.

@@ -1,5 +1,6 @@
-// The prepared start: a V8 code cache of the bundled CLI (build/Release/ocirun.cache), made after the
-// commands' code paths ran once (lib/cli/warm-up.ts), and the node binary the launcher is to run
+// The prepared start: a V8 code cache of each bundle, the CLI (build/Release/ocirun.cache) and the containerd
+// shim (shim.cache), made after their code paths ran once (lib/cli/warm-up.ts, lib/shim/warm-up.ts), and the
+// node binary the launcher is to run
 // (build/Release/node-path). Run at install and by every build, after the addon and the bundle; without a
 // bundle yet (npm ci runs the install step before `prepare` in a fresh checkout) it does nothing, and the
 // build that makes the bundle runs it again. V8 rejects a cache made by another Node (dist/cli/start.js then
@@ -14,16 +15,19 @@ const start = path.join(root, 'dist', 'cli', 'start.js');
 const release = path.join(root, 'build', 'Release');
 
 if (process.argv[2] === '--warm') {
-  // The child: compile the bundle exactly as start.js does, run the warm-up inside it, then save the cache.
-  const { compileBundle, runBundle, cacheFile } = require(start);
-  const script = compileBundle();
+  // The child: compile the bundle (ocirun, or shim) exactly as start.js does, run the warm-up inside it, then
+  // save the cache.
+  const name = process.argv[3];
+  const { compileBundle, runBundle, cacheFileOf } = require(start);
+  const script = compileBundle(undefined, name);
+  const cacheFile = cacheFileOf(name);
   globalThis.__ocirunWarmUp = (warm) =>
     warm().then(() => {
       fs.writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
       fs.renameSync(`${cacheFile}.tmp`, cacheFile);
       process.exit(0);
     });
-  runBundle(script);
+  runBundle(script, name);
   return;
 }
 
@@ -33,7 +37,6 @@ function done(msg) {
 }
 if (!fs.existsSync(path.join(root, 'dist', 'ocirun.js')) || !fs.existsSync(start)) done();
 if (!fs.existsSync(release)) done('no build/Release (the addon is not built)');
-fs.rmSync(path.join(release, 'ocirun.cache'), { force: true });
 
 // The node that runs npm's scripts is the one ocirun is built for: the launcher runs that one, whatever PATH.
 const node = fs.realpathSync(process.execPath);
@@ -55,12 +58,9 @@ if (!fs.existsSync(path.join(root, '.git')) && fs.existsSync(path.join(release, 
 // Node's own variables must not shape the cache (NODE_OPTIONS flags would make V8 reject it at run time,
 // where the launcher drops them).
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
-// The shim's cache: its bundle compiled (no warm-up: its server's code runs once per pod).
-if (fs.existsSync(path.join(root, 'dist', 'shim.js'))) {
-  const { compileBundle, cacheFileOf } = require(start);
-  const shimCache = cacheFileOf('shim');
-  fs.writeFileSync(`${shimCache}.tmp`, compileBundle(undefined, 'shim').createCachedData());
-  fs.renameSync(`${shimCache}.tmp`, shimCache);
+for (const name of ['ocirun', 'shim']) {
+  if (!fs.existsSync(path.join(root, 'dist', `${name}.js`))) continue;
+  fs.rmSync(path.join(release, `${name}.cache`), { force: true });
+  const r = spawnSync(node, [__filename, '--warm', name], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) done(`the warm-up of ${name} failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);
 }
-const r = spawnSync(node, [__filename, '--warm'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-if (r.status !== 0) done(`the warm-up failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);

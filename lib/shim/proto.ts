@@ -1,23 +1,42 @@
-// Protobuf for the shim: the message definitions of proto/shim.proto, encoded and decoded by protobufjs.
-// The build parses the .proto into a JSON descriptor (scripts/bundle.js: dist/shim-proto.json), so that the
-// shim loads protobufjs's light build, without its parser. Messages are plain objects with the .proto's
-// field names (snake_case); 64-bit integers come out as numbers, enums as their numbers, absent fields as
-// their defaults (proto3).
-import * as protobuf from 'protobufjs/light';
+// Protobuf for the shim: the message definitions of proto/shim.proto, encoded and decoded by protobufjs's
+// static code, which the build generates (scripts/bundle.js: dist/shim-proto.js, on protobufjs/minimal).
+// Messages are plain objects with the .proto's field names (snake_case); 64-bit integers come out as numbers,
+// enums as their numbers, absent fields as their defaults (proto3).
 
-let root: protobuf.Root | undefined;
-
-function load(): protobuf.Root {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  root ??= protobuf.Root.fromJSON(require('../shim-proto.json') as protobuf.INamespace);
-  return root;
+/** A message type of the generated code. */
+interface MessageType {
+  encode(message: unknown): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): unknown;
+  fromObject(value: Message): unknown;
+  toObject(message: unknown, options: object): Message;
 }
 
-const types = new Map<string, protobuf.Type>();
-function type(name: string): protobuf.Type {
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const generated = require('../shim-proto.js') as Record<string, unknown>;
+const types = new Map<string, MessageType>();
+function type(name: string): MessageType {
   let t = types.get(name);
-  if (!t) types.set(name, (t = load().lookupType(name)));
+  if (!t) {
+    t = name.split('.').reduce<unknown>((ns, part) => (ns as Record<string, unknown> | undefined)?.[part], generated) as MessageType | undefined;
+    if (typeof t?.encode !== 'function') throw new Error(`protobuf: no message type ${name}`);
+    types.set(name, t);
+  }
   return t;
+}
+
+/** The full names of every message type (the build's warm-up runs each), from the build's descriptor. */
+export function messageTypes(): string[] {
+  interface Node { nested?: Record<string, Node>; fields?: object }
+  const out: string[] = [];
+  const walk = (node: Node, prefix: string) => {
+    for (const [name, child] of Object.entries(node.nested ?? {})) {
+      if (child.fields) out.push(prefix + name);
+      walk(child, `${prefix}${name}.`);
+    }
+  };
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  walk(require('../shim-proto.json') as Node, '');
+  return out;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -25,7 +44,8 @@ export type Message = Record<string, any>;
 
 export function encode(name: string, value: Message): Buffer {
   const t = type(name);
-  return Buffer.from(t.encode(t.fromObject(value)).finish());
+  const bytes = t.encode(t.fromObject(value)).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decode(name: string, bytes: Uint8Array): Message {
