@@ -259,6 +259,31 @@ onHost('OCIRUN_SHIM_GROUP=namespace in containerd\'s environment: one shim serve
   await nothingLeft(t, ['']);
 });
 
+onHost('OCIRUN_SHIM_LINGER with namespace grouping: an idle shim waits for the next container, then ends', async (t) => {
+  await containerd.stop();
+  await containerd.start({ OCIRUN_SHIM_GROUP: 'namespace', OCIRUN_SHIM_LINGER: '2' });
+  t.teardown(async () => {
+    await containerd.stop();
+    await containerd.start();
+  });
+  t.equal(ok(run(['--rm', image, 'l1', 'echo', 'first'])), 'first\n');
+  const [shim] = shims();
+  t.ok(shim, 'the shim stays after its last container');
+  t.equal(ok(run(['--rm', image, 'l2', 'echo', 'second'])), 'second\n');
+  t.same(shims(), [shim], 'and serves the next one: no shim started for it');
+  await waitFor(() => shims().length === 0, 15_000);
+  t.pass('it ends once idle for the time asked');
+  await nothingLeft(t, ['']);
+
+  await containerd.stop();
+  await containerd.start({ OCIRUN_SHIM_LINGER: 'soon' });
+  const r = ctr(run(['--rm', image, 'l3', 'true']));
+  t.not(r.status, 0);
+  t.match(r.stderr, /OCIRUN_SHIM_LINGER=soon: expected seconds, from 0 to 86400/, 'a bad value: the shim says so, and does not start');
+  ctr(['container', 'rm', 'l3']);
+  await nothingLeft(t, ['l3']);
+});
+
 t.test('a shim killed with SIGKILL: containerd\'s cleanup (the shim\'s delete) leaves nothing', async (t) => {
   ok(run(['-d', image, 's6', 'sleep', '1000']));
   const [shim] = shims();

@@ -73,6 +73,14 @@ function readOr(file: string, otherwise: string): string {
   }
 }
 
+/** OCIRUN_SHIM_LINGER: seconds an idle shim waits for another container before it ends (default 0). */
+function lingerOf(value: string | undefined): number {
+  if (value === undefined || value === '') return 0;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || seconds > 86400) throw new Error(`OCIRUN_SHIM_LINGER=${value}: expected seconds, from 0 to 86400`);
+  return seconds * 1000;
+}
+
 /** Whether something is mounted on `dir` (a bind of the same filesystem too). */
 const mountedOn = (dir: string) => mountTable().some((m) => m.mountPoint === dir);
 
@@ -121,12 +129,22 @@ async function serve(f: Flags): Promise<number> {
   lazy.native().becomeSubreaper();
   const ttrpcAddress = process.env.TTRPC_ADDRESS ?? `${f.address}.ttrpc`;
   const events = new (lazy.events().Publisher)(ttrpcAddress, f.namespace, log);
+  const lingerMs = lingerOf(process.env.OCIRUN_SHIM_LINGER);
   let server: import('./ttrpc').Server | undefined;
-  const service = new (lazy.task().TaskService)(stateRoot(f.namespace), f.namespace, events, () => {
+  let lingering: NodeJS.Timeout | undefined;
+  const end = () => {
+    // The socket first: a start from now on finds no shim here and starts one.
+    fs.rmSync(f.socket, { force: true });
     server?.close();
     events.close();
-    fs.rmSync(f.socket, { force: true });
     process.exit(0);
+  };
+  // containerd's Shutdown once the shim serves no container: it ends, or waits OCIRUN_SHIM_LINGER seconds for
+  // the next one (a Create in between keeps it; the next Shutdown that finds it idle waits again).
+  const service = new (lazy.task().TaskService)(stateRoot(f.namespace), f.namespace, events, () => {
+    if (!lingerMs) return end();
+    clearTimeout(lingering);
+    lingering = setTimeout(() => (service.serving() ? undefined : end()), lingerMs);
   }, log);
   server = new (lazy.ttrpc().Server)(new Map([['containerd.task.v2.Task', service.methods()]]));
   await server.listen(f.socket);

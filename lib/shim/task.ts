@@ -91,6 +91,11 @@ export class TaskService {
     private readonly log: (msg: string) => void,
   ) {}
 
+  /** How many containers it serves. */
+  serving(): number {
+    return this.containers.size;
+  }
+
   private container(id: string): Container {
     const c = this.containers.get(id);
     if (!c) throw new RpcError(Code.NOT_FOUND, `container ${id}: not found`);
@@ -296,7 +301,8 @@ export class TaskService {
     },
 
     Shutdown: async () => {
-      // The shim ends when it serves no container any more (containerd asks after each task's delete).
+      // The shim ends (or lingers, main.ts) when it serves no container any more (containerd asks after each
+      // task's delete).
       if (!this.containers.size) setImmediate(this.onShutdown);
       return {};
     },
