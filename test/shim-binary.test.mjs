@@ -177,3 +177,19 @@ t.test('delete after a shim that died: its container killed and its state remove
   t.equal(m.status, 0, m.stderr);
   t.notOk(fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path.join(mounted, 'rootfs')} `), 'the rootfs unmounted');
 });
+
+t.test('the launcher called by the shim\'s name through a symlink (as an installed package links it) is the shim', async (t) => {
+  const link = path.join(dir, 'bin', 'containerd-shim-ocirun-v2');
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  fs.symlinkSync(path.join(repo, 'build', 'Release', 'ocirun-launch'), link);
+  const v = spawnSync(link, ['-v'], { encoding: 'utf8' });
+  t.equal(v.status, 0, v.stderr);
+  t.match(v.stdout, /^containerd-shim-ocirun-v2:\n {2}Version: /);
+  const expected = socketFor('/run/test/containerd.sock', 'c9');
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(expected, resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  const bundle = fs.mkdtempSync(path.join(dir, 'linked-'));
+  const r = spawnSync(link, ['-namespace', ns, '-address', '/run/test/containerd.sock', '-id', 'c9', 'start'], { cwd: bundle, encoding: 'utf8' });
+  t.equal(r.stdout, `unix://${expected}`, 'and its start');
+});

@@ -10,10 +10,11 @@
 //   3. execs, with a fixed argv, the node binary ocirun was built with (build/Release/node-path, written by
 //      scripts/prepare-start.js; `node` on the PATH when there is none): `node <package>/dist/cli/start.js
 //      ARGS...`, which runs the bundled CLI with its V8 code cache. Node takes no option after the script.
-// The same program starts the containerd shim: installed under the name containerd-shim-ocirun-v2, or called
-// with --shim as its first argument (the checkout's bin/containerd-shim-ocirun-v2 script), it runs
-// <package>/dist/shim/start.js (the shim's bundle, with its code cache) instead; the actions containerd waits
-// for (start, and delete when there is nothing to clean up) are done here, without Node (shim_binary.h).
+// The same program starts the containerd shim: installed under the name containerd-shim-ocirun-v2, called by
+// that name (a symlink to it), or called with --shim as its first argument (the checkout's
+// bin/containerd-shim-ocirun-v2 script), it runs <package>/dist/shim/start.js (the shim's bundle, with its
+// code cache) instead; the actions containerd waits for (start, and delete when there is nothing to clean up)
+// are done here, without Node (shim_binary.h).
 // It is a plain program (not code of the cloned child): it may use libc as it likes, but stays small.
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +102,11 @@ int main(int argc, char** argv) {
   package[n] = 0;
   const char* name = strrchr(package, '/');
   bool installed_shim = name && !strcmp(name, "/containerd-shim-ocirun-v2");
-  bool shim = installed_shim || (argc > 1 && !strcmp(argv[1], "--shim"));
+  // Called by that name through a symlink to this program (what containerd runs finds the shim on its PATH):
+  // the shim too.
+  const char* called = argc > 0 ? strrchr(argv[0], '/') : nullptr;
+  bool named_shim = installed_shim || (called ? !strcmp(called, "/containerd-shim-ocirun-v2") : argc > 0 && !strcmp(argv[0], "containerd-shim-ocirun-v2"));
+  bool shim = named_shim || (argc > 1 && !strcmp(argv[1], "--shim"));
   int levels = name && (!strcmp(name, "/ocirun") || installed_shim) ? 2 : 3;
   for (int up = 0; up < levels; up++) {
     char* slash = strrchr(package, '/');
@@ -130,7 +135,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < envc; i++)
     if (!caller_only(environ[i])) nenv[j++] = environ[i];
 
-  int first = shim && !installed_shim ? 2 : 1;  // the first argument that is the command's own
+  int first = shim && !named_shim ? 2 : 1;  // the first argument that is the command's own
   if (shim) launcher::shim_action_if_here(argc, argv, first, node, start, nenv);
   if (!shim) fill_preserved_fds(argc, argv);
   char** nargv = static_cast<char**>(calloc(size_t(argc) + 2, sizeof(char*)));
