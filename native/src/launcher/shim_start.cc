@@ -72,7 +72,7 @@ void serve_on(const ShimFlags& f, const char* socket_path, const char* node, con
   pid_t pid = fork();
   if (pid < 0) die("fork: %s", strerror(errno));
   if (pid == 0) {
-    int null_fd = open("/dev/null", O_RDONLY);
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);  // dup2 makes its copy on 0 inheritable
     if (setsid() < 0 || null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(127);
     execve(node, const_cast<char* const*>(argv), env);
     dprintf(2, "exec %s: %s\n", node, strerror(errno));
