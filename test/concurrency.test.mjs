@@ -113,31 +113,6 @@ t.test('two creates naming one cgroupsPath: exactly one wins, and the loser leav
   }
 });
 
-t.test('two creates naming one cgroupsPath, the first slow to claim it: the winner owns the cgroup, its delete removes it', async (t) => {
-  const { root, bundle, cgroupDirs } = withCgroupsPath(t, 'slow');
-  // strace holds each flock of the first create for 300 ms (its claim among them, taken on an addon thread:
-  // -f). The second create starts once the first has made the cgroup directories. strace ends once every
-  // process it follows has, the first's container too: after the winner's delete.
-  const pidFile = path.join(root, '..', `slow-a-${process.pid}.pid`);
-  t.teardown(() => fs.rmSync(pidFile, { force: true }));
-  const first = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=flock', '-e', 'inject=flock:delay_enter=300000',
-    bin, '--root', root, 'create', '--bundle', bundle, '--pid-file', pidFile, 'a'], { stdio: 'ignore' });
-  let firstDone = false;
-  first.on('exit', () => (firstDone = true));
-  t.teardown(() => firstDone || first.kill('SIGKILL'));
-  await waitFor(() => cgroupDirs().length > 0, 20_000);
-  const second = await cli(root, ['create', '--bundle', bundle, 'b']);
-  // The second is refused unless it claimed first; the first then fails (its own exit ends strace) or, once
-  // the second has lost, writes its pid file.
-  const firstWon = second.status !== 0;
-  if (firstWon) await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') !== '', 20_000);
-  t.equal(firstWon ? 0 : second.status, 0, firstWon ? 'the first won, the second was refused' : 'the second won');
-  ok(root, ['delete', '--force', firstWon ? 'a' : 'b']);
-  t.ok(await waitFor(() => firstDone, 20_000).then(() => true, () => false), 'the first create has ended');
-  t.notOk(fs.existsSync(path.join(root, firstWon ? 'b' : 'a')), 'the loser left no state');
-  t.same(cgroupDirs(), [], 'the winner\'s delete removed the cgroup, whoever made its directories');
-});
-
 t.test('a container directory never appears without its record', async (t) => {
   // strace holds create (not its children) for 200 ms after each mkdir: the moment a directory exists and nothing
   // is in it yet;

@@ -3,7 +3,7 @@
 // process, then the same files). What acts on the cgroup once it exists (pids, kill, freeze, stats) works on
 // its directory and is the same for both (manager.ts, freezer.ts, stats.ts); what differs is here.
 import * as fs from 'node:fs';
-import { claimCgroup, createCgroups, dropClaim, killAll, removeCgroups, applyWrites, type CgroupPlan, type CgroupRecord } from './manager';
+import { claimCgroup, createCgroups, killAll, removeCgroups, applyWrites, type CgroupPlan, type CgroupRecord } from './manager';
 import type { CgroupWrite } from './types';
 
 export interface CgroupDriver {
@@ -47,7 +47,6 @@ const cgroupfs: CgroupDriver = {
     await removeCgroups(rec);
   },
   async undo(rec, placed) {
-    dropClaim(rec);
     if (placed) await killAll(rec).catch(() => undefined);
     await removeCgroups(rec, { leavePopulated: !placed });
   },

@@ -203,85 +203,25 @@ export function dirsToMake(rec: CgroupRecord): string[] {
   return out;
 }
 
-/**
- * The leaf locks createCgroups took (the claim, held until the container's process is in), for claimCgroup;
- * dropClaim lets one go when the create fails in between.
- */
-const claims = new WeakMap<CgroupRecord, number>();
-
-async function lockedDir(dir: string): Promise<number> {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    await lock(fd);
-    return fd;
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
-}
-
-/** The cgroup whose lock is the claim: the cgroup2 directory, else the first v1 one. */
-const leafOf = (rec: CgroupRecord) => (rec.unified ?? Object.values(rec.v1)[0])!;
-
-/** The mount of the hierarchy the leaf is in: what creates lock while they decide which directories they make. */
-function hierarchyOf(leaf: string): string {
-  const h = hierarchies();
-  const mount = [h.unified, ...h.v1.values()].filter((m): m is string => !!m && leaf.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
-  if (mount) return mount;
-  let d = path.dirname(leaf); // not below a mount this host lists: its nearest existing parent
-  while (d !== '/' && !fs.existsSync(d)) d = path.dirname(d);
-  return d;
-}
-
-/**
- * Makes the container's cgroups, claims them (see claimCgroup) and applies its resources. On failure nothing
- * it made is left. Which directories it makes is decided under a lock of the hierarchy, held until it holds
- * the claim: of two creates naming one cgroupsPath, the first makes them and claims them, and the second finds
- * them made (not its own) and waits for the claim; so the winner's record always owns what was made for it,
- * and the loser neither owns nor writes to the winner's cgroup.
- */
+/** Makes the container's cgroups and applies its resources. On failure nothing it made is left. */
 export async function createCgroups(plan: CgroupPlan): Promise<void> {
   const rec = plan.record;
-  const leaf = leafOf(rec);
-  let claim = -1;
-  const hierarchy = await lockedDir(hierarchyOf(leaf));
+  checkUnused(rec);
+  const planned = new Set(rec.created);
+  rec.created = [];
   try {
-    checkUnused(rec);
-    // What is still missing is ours to make; what a concurrent create made since we planned is its.
-    const planned = new Set(rec.created.filter((d) => !fs.existsSync(d)));
-    rec.created = [];
-    try {
-      if (rec.unified) {
-        const mount = hierarchies().unified!;
-        makeDirs(rec.unified, rec.created, false, planned);
-        if (rec.mode === 'unified') enableControllers(mount, rec.unified);
-      }
-      for (const [c, dir] of Object.entries(rec.v1)) makeDirs(dir, rec.created, c === 'cpuset', planned);
-      claim = await lockedDir(leaf);
-    } catch (err) {
-      await removeCgroups(rec);
-      throw err;
+    if (rec.unified) {
+      const mount = hierarchies().unified!;
+      makeDirs(rec.unified, rec.created, false, planned);
+      if (rec.mode === 'unified') enableControllers(mount, rec.unified);
     }
-  } finally {
-    fs.closeSync(hierarchy);
-  }
-  try {
-    checkUnused(rec); // under the claim: a winner's process is in by now
+    for (const [c, dir] of Object.entries(rec.v1)) makeDirs(dir, rec.created, c === 'cpuset', planned);
     applyWrites(rec, plan.writes);
     if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
   } catch (err) {
-    fs.closeSync(claim);
-    await removeCgroups(rec, { leavePopulated: true });
+    await removeCgroups(rec);
     throw err;
   }
-  claims.set(rec, claim);
-}
-
-/** Lets go of the claim createCgroups took, for a create that failed before claimCgroup. */
-export function dropClaim(rec: CgroupRecord): void {
-  const fd = claims.get(rec);
-  claims.delete(rec);
-  if (fd !== undefined) fs.closeSync(fd);
 }
 
 /** Every pid in the container's cgroup tree (its own cgroup and any it made below). */
@@ -336,16 +276,15 @@ const hasProcesses = (dir: string) => {
 };
 
 /**
- * The lock of the container's cgroup (flock on its directory), held until its process is in it, with the check
- * that it is empty: two creates that name the same cgroupsPath serialise here, and the second finds the first
- * one's process and is refused. createCgroups takes the lock already; a cgroup made otherwise (systemd's
- * scope) is locked here. Returns the fd to close once the process has been placed.
+ * Locks the container's cgroup (flock on its directory) until its process is in it, and only then checks
+ * that it is empty: two creates that name the same cgroupsPath serialise here, and the second finds the
+ * first one's process and is refused. Returns the fd to close once the process has been placed.
  */
 export async function claimCgroup(rec: CgroupRecord): Promise<number> {
-  let fd = claims.get(rec);
-  claims.delete(rec);
-  fd ??= await lockedDir(leafOf(rec));
+  const leaf = rec.unified ?? Object.values(rec.v1)[0];
+  const fd = fs.openSync(leaf, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
+    await lock(fd);
     checkUnused(rec);
     return fd;
   } catch (err) {
