@@ -69,12 +69,3 @@ esbuild.buildSync({
   keepNames: true,
   logLevel: 'warning',
 });
-
-// The bundles are ASCII (esbuild escapes what it can; a regex literal it cannot, so sources escape it
-// themselves): dist/cli/start.js reads them as latin1, which needs no UTF-8 decoding at every start and is the
-// same text only for ASCII.
-for (const name of ['ocirun.js', 'shim.js']) {
-  const text = fs.readFileSync(path.join(dist, name));
-  const at = text.findIndex((b) => b > 0x7f);
-  if (at >= 0) throw new Error(`dist/${name} is not ASCII at byte ${at}: ${JSON.stringify(text.subarray(Math.max(0, at - 40), at + 10).toString())}`);
-}

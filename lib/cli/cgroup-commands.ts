@@ -17,10 +17,9 @@ export function parseBytes(flag: string, s: string): number {
 
 /** Go durations as runc's --interval takes them: 5s, 100ms, 1m30s. */
 export function parseDuration(s: string): number {
-  // \u00b5: the micro sign, escaped (the bundle is ASCII, scripts/bundle.js).
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let ms = 0;
-  const rest = s.replace(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g, (_, n, u) => {
+  const rest = s.replace(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, (_, n, u) => {
     ms += Number(n) * unit[u];
     return '';
   });

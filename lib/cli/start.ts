@@ -16,8 +16,7 @@ export const cacheFile = cacheFileOf('ocirun');
 /** A bundle as one function of (require, __filename, __dirname): the same text at build and at run time. */
 export function compileBundle(cachedData?: Buffer, name = 'ocirun'): vm.Script {
   const file = bundleFile(name);
-  // ASCII (scripts/bundle.js checks it): latin1 reads it without UTF-8 decoding.
-  const source = `(function (require, __filename, __dirname) {${fs.readFileSync(file, 'latin1')}\n})`;
+  const source = `(function (require, __filename, __dirname) {${fs.readFileSync(file, 'utf8')}\n})`;
   return new vm.Script(source, { filename: file, cachedData });
 }
 
