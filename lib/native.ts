@@ -265,15 +265,14 @@ export function sendFd(socketPath: string, payload: string, fd: number): void {
   return call((a) => a.sendFd(socketPath, payload, fd));
 }
 
+/** flock(LOCK_EX | LOCK_NB) on an open fd: false when another holds it. */
+export function tryLock(fd: number): boolean {
+  return call((a) => a.tryLock(fd));
+}
+
 /** flock(LOCK_EX) on an open fd; released when the fd is closed. */
 export async function lock(fd: number): Promise<void> {
-  let free: boolean;
-  try {
-    free = load().tryLock(fd);
-  } catch (err) {
-    rethrow(err);
-  }
-  if (!free) await callAsync((a) => a.lock(fd)); // held by another operation: wait on an addon thread
+  if (!tryLock(fd)) await callAsync((a) => a.lock(fd)); // held by another operation: wait on an addon thread
 }
 
 /**

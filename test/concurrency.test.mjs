@@ -113,6 +113,24 @@ t.test('two creates naming one cgroupsPath: exactly one wins, and the loser leav
   }
 });
 
+t.test('a create that looks while another makes the cgroup waits: the one that made it wins and owns it', async (t) => {
+  const { root, bundle, cgroupDirs } = withCgroupsPath(t, 'stalled');
+  // strace holds the first create for 150 ms after each mkdir: its cgroup directories appear one by one and
+  // its process is not in them yet. The second starts once the first directory is there. Before the lock of
+  // the path, it made the rest, claimed the cgroup first and won, owning directories it had not made.
+  const first = spawn('strace', ['-qq', '-o', '/dev/null', '-e', 'trace=mkdir,mkdirat', '-e', 'inject=mkdir,mkdirat:delay_exit=150000',
+    bin, '--root', root, 'create', '--bundle', bundle, 'first'], { stdio: 'ignore' });
+  const firstExit = new Promise((r) => first.on('exit', r));
+  await waitFor(() => cgroupDirs().length > 0, 20_000);
+  const second = await cli(root, ['create', '--bundle', bundle, 'second']);
+  t.equal(await firstExit, 0, 'the create that made the cgroup won');
+  t.equal(second.status, 1, 'the other lost');
+  t.match(second.stderr, /cgroup is not empty/);
+  ok(root, ['delete', '--force', 'first']);
+  t.same(cgroupDirs(), [], "the winner's delete removed the cgroup");
+  t.same(fs.readdirSync(root), [], 'and no lock file is left');
+});
+
 t.test('a container directory never appears without its record', async (t) => {
   // strace holds create (not its children) for 200 ms after each mkdir: the moment a directory exists and nothing
   // is in it yet;

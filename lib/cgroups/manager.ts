@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, SystemError, systemErrorFrom } from '../errors';
-import { attachDeviceFilter, lock } from '../native';
+import { attachDeviceFilter, lock, tryLock } from '../native';
 import { cgroupDir, hierarchies, ownCgroups, type CgroupMode } from './hierarchy';
 import { DEFAULT_ALLOWED, deviceProgram, devicePolicy, v1DeviceWrites } from './devices';
 import { v1Writes, v2Writes } from './resources';
@@ -291,6 +291,62 @@ export async function claimCgroup(rec: CgroupRecord): Promise<number> {
     fs.closeSync(fd);
     throw err;
   }
+}
+
+/**
+ * Serialises the creates under one state root that name one cgroup, from the moment a create decides which of
+ * its directories it is to make (dirsToMake) until its process is in them. Without it, a create that looked
+ * after the other had made them, then claimed the cgroup first, would own directories it did not make, and
+ * its delete would leave them behind. A lock file in the state root (0600, root's or the user's own), not the
+ * cgroup's directory: no other user can open it and stall creates. Removed by its holder; a waiter that then
+ * gets the lock of a removed file takes the new one. Returns the release.
+ */
+export async function lockCgroupPath(root: string, rec: CgroupRecord): Promise<() => void> {
+  const file = lockFileOf(root, rec);
+  for (;;) {
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    let ours = false;
+    try {
+      await lock(fd);
+      ours = fs.fstatSync(fd).ino === fs.statSync(file, { throwIfNoEntry: false })?.ino;
+    } finally {
+      if (!ours) fs.closeSync(fd);
+    }
+    if (ours)
+      return () => {
+        fs.rmSync(file, { force: true });
+        fs.closeSync(fd);
+      };
+  }
+}
+
+/** delete: the lock file of a create that was killed holding it (one a live create holds stays). */
+export function dropCgroupPathLock(root: string, rec: CgroupRecord): void {
+  const file = lockFileOf(root, rec);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+  } catch {
+    return;
+  }
+  try {
+    if (tryLock(fd) && fs.fstatSync(fd).ino === fs.statSync(file, { throwIfNoEntry: false })?.ino) fs.rmSync(file, { force: true });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+const lockFileOf = (root: string, rec: CgroupRecord) => path.join(root, `.cgroup-${pathKey(rec.unified ?? Object.values(rec.v1)[0] ?? '')}.lock`);
+
+/** Two FNV-1a hashes of a path: a name for its lock file (a collision only serialises two creates more). */
+function pathKey(p: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < p.length; i++) {
+    a = Math.imul(a ^ p.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ p.charCodeAt(i), 0x811c9dc5);
+  }
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 async function rmdirTree(dir: string, leavePopulated: boolean): Promise<void> {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadBundle } from '../config/load';
 import { CLONE_FLAGS, buildPlan } from '../config/plan';
-import { dirsToMake, planCgroups, userManager } from '../cgroups/manager';
+import { dirsToMake, lockCgroupPath, planCgroups, userManager } from '../cgroups/manager';
 import { cgroupDriver } from '../cgroups/driver';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
@@ -124,6 +124,7 @@ export async function createContainer(
   if (cgroups) cgroups.record.created = dirsToMake(cgroups.record);
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
   const dir = await ContainerDir.create(root, id, rec);
+  let unlockPath: (() => void) | undefined;
   let pid = 0;
   let spawned: Spawned | undefined;
   let syncFd = -1;
@@ -133,6 +134,16 @@ export async function createContainer(
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
     debug(`state: ${dir.dir} in place and locked`);
+    if (cgroups && !cgroups.record.systemd) {
+      // From here until our process is in its cgroup, no other create under this root that names it goes on.
+      // Looked at again under that lock: what a create that held it made meanwhile is not ours.
+      unlockPath = await lockCgroupPath(root, cgroups.record);
+      const toMake = dirsToMake(cgroups.record);
+      if (toMake.join('\n') !== cgroups.record.created.join('\n')) {
+        cgroups.record.created = toMake;
+        dir.write(rec, false);
+      }
+    }
     if (cgroups && driver) {
       await driver.make(cgroups); // on failure it removes what it made; a busy cgroup (someone else's) is not touched
       debug(`cgroups (${cgroups.record.systemd ? `systemd ${cgroups.record.systemd.unit} in ${cgroups.record.systemd.slice}` : cgroups.record.mode}): ` +
@@ -146,6 +157,8 @@ export async function createContainer(
     spawned = cgroups && driver?.placesAfterClone ? await spawnPlaced(plan, (child) => driver.place(cgroups, child)) : await spawn(plan);
     release?.();
     release = undefined;
+    unlockPath?.();
+    unlockPath = undefined;
     if (cgroups?.record.systemd) dir.write(rec, false); // the unit is started: delete stops it from now on
     pid = spawned.pid;
     debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
@@ -174,6 +187,7 @@ export async function createContainer(
     // Refused at the claim: another container's process is in the cgroup; leave it and what it lives in.
     if (cgroupsMade && cgroups && driver) await driver.undo(cgroups.record, ours).catch((e) => (opts.onWarning ?? (() => {}))(`cleaning up the cgroup: ${(e as Error).message}`));
     dir.remove();
+    unlockPath?.(); // only once what we made is gone: a create waiting for it looks at what is there then
     throw err;
   }
   dir.release();

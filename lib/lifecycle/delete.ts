@@ -9,7 +9,7 @@ import { signalListed } from '../signals';
 import { rootOf, type CommonOptions } from './options';
 import { runHooksWarning } from '../hooks';
 import { publicState } from './state';
-import { killAll, planCgroups, removeCgroups } from '../cgroups/manager';
+import { dropCgroupPathLock, killAll, planCgroups, removeCgroups } from '../cgroups/manager';
 import { cgroupDriver } from '../cgroups/driver';
 import { thawTree } from '../cgroups/freezer';
 import { moveNetDevicesOut } from './net-devices';
@@ -75,6 +75,7 @@ async function deleteRecorded(id: string, opts?: DeleteOptions): Promise<void> {
     if (rec.spec.linux?.netDevices) moveNetDevicesOut(rec.spec, opts?.onWarning ?? (() => {}));
     // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
     if (rec.cgroup) await (await cgroupDriver(rec.cgroup)).remove(rec.cgroup);
+    if (rec.cgroup && !rec.cgroup.systemd) dropCgroupPathLock(rootOf(opts), rec.cgroup);
     dir.remove();
     opts?.onDebug?.(`delete: processes gone, ${rec.cgroup ? 'cgroups removed, ' : ''}state removed`);
     if (rec.spec.hooks?.poststop?.length)
