@@ -173,20 +173,31 @@ export function applyWrites(rec: CgroupRecord, list: CgroupWrite[]): void {
  * cgroupsPath, or the same id under another --root): joining it would let one container's delete kill the
  * other. Refused, as runc does.
  */
-function checkUnused(rec: CgroupRecord): void {
+function checkUnused(rec: CgroupRecord, toMake?: Set<string>): void {
   for (const dir of new Set([rec.unified, ...Object.values(rec.v1)])) {
-    if (!dir) continue;
-    let procs: string[];
-    try {
-      procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
-    } catch {
-      continue; // not there yet
-    }
-    if (procs.length)
-      throw new ConfigError('/linux/cgroupsPath', `container's cgroup is not empty: ${dir} has ${procs.length} process(es)`);
+    if (!dir || toMake?.has(dir) || !populated(dir)) continue; // one about to be made has nobody in it
+    const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+    throw new ConfigError('/linux/cgroupsPath', `container's cgroup is not empty: ${dir} has ${procs.length} process(es)`);
   }
   // A process born into a frozen cgroup never runs: create would wait for it for ever.
-  if (isFrozen(rec)) throw new ConfigError('/linux/cgroupsPath', "container's cgroup is frozen");
+  const freezer = rec.mode === 'unified' ? rec.unified : rec.v1.freezer;
+  if (freezer && !toMake?.has(freezer) && isFrozen(rec)) throw new ConfigError('/linux/cgroupsPath', "container's cgroup is frozen");
+}
+
+const probe = Buffer.alloc(1);
+/** Whether a cgroup has a process: one byte of its cgroup.procs (false when it is not there). */
+function populated(dir: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_RDONLY);
+  } catch {
+    return false;
+  }
+  try {
+    return fs.readSync(fd, probe, 0, 1, null) > 0;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -206,8 +217,8 @@ export function dirsToMake(rec: CgroupRecord): string[] {
 /** Makes the container's cgroups and applies its resources. On failure nothing it made is left. */
 export async function createCgroups(plan: CgroupPlan): Promise<void> {
   const rec = plan.record;
-  checkUnused(rec);
   const planned = new Set(rec.created);
+  checkUnused(rec, planned);
   rec.created = [];
   try {
     if (rec.unified) {
@@ -267,14 +278,6 @@ export async function killAll(rec: CgroupRecord, timeoutMs = 10_000): Promise<vo
   });
 }
 
-const hasProcesses = (dir: string) => {
-  try {
-    return fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
-  } catch {
-    return false;
-  }
-};
-
 /**
  * Locks the container's cgroup (flock on its directory) until its process is in it, and only then checks
  * that it is empty: two creates that name the same cgroupsPath serialise here, and the second finds the
@@ -314,7 +317,11 @@ export async function lockCgroupPath(root: string, rec: CgroupRecord): Promise<(
     }
     if (ours)
       return () => {
-        fs.rmSync(file, { force: true });
+        try {
+          fs.unlinkSync(file); // before the close: a waiter that gets this inode then looks again
+        } catch {
+          /* removed by hand: nothing to do */
+        }
         fs.closeSync(fd);
       };
   }
@@ -330,7 +337,7 @@ export function dropCgroupPathLock(root: string, rec: CgroupRecord): void {
     return;
   }
   try {
-    if (tryLock(fd) && fs.fstatSync(fd).ino === fs.statSync(file, { throwIfNoEntry: false })?.ino) fs.rmSync(file, { force: true });
+    if (tryLock(fd) && fs.fstatSync(fd).ino === fs.statSync(file, { throwIfNoEntry: false })?.ino) fs.unlinkSync(file);
   } finally {
     fs.closeSync(fd);
   }
@@ -357,7 +364,7 @@ async function rmdirTree(dir: string, leavePopulated: boolean): Promise<void> {
     return;
   }
   for (const e of entries) if (e.isDirectory()) await rmdirTree(path.join(dir, e.name), leavePopulated);
-  if (leavePopulated && hasProcesses(dir)) return;
+  if (leavePopulated && populated(dir)) return;
   let failure: unknown;
   const removed = () => {
     try {

@@ -141,7 +141,7 @@ export async function createContainer(
       const toMake = dirsToMake(cgroups.record);
       if (toMake.join('\n') !== cgroups.record.created.join('\n')) {
         cgroups.record.created = toMake;
-        dir.write(rec, false);
+        dir.write(rec);
       }
     }
     if (cgroups && driver) {
@@ -150,7 +150,7 @@ export async function createContainer(
         `${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
     } else debug('cgroups: none (rootless, and no cgroup delegated to this user)');
     cgroupsMade = true;
-    dir.write(rec, false);
+    dir.write(rec);
     release = cgroups && driver ? await driver.claim(cgroups.record) : undefined;
     ours = true;
     debug(`spawn: clone3 ${driver?.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);
@@ -159,7 +159,7 @@ export async function createContainer(
     release = undefined;
     unlockPath?.();
     unlockPath = undefined;
-    if (cgroups?.record.systemd) dir.write(rec, false); // the unit is started: delete stops it from now on
+    if (cgroups?.record.systemd) dir.write(rec); // the unit is started: delete stops it from now on
     pid = spawned.pid;
     debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
     syncFd = spawned.syncFd;

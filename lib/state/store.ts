@@ -73,7 +73,7 @@ export class ContainerDir {
     const fd = fs.openSync(tmp, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
       await lock(fd); // nobody else knows this name: free at once
-      writeRecord(tmp, rec, false);
+      writeRecord(tmp, rec);
       renameNoReplace(tmp, final);
     } catch (err) {
       fs.closeSync(fd);
@@ -118,12 +118,12 @@ export class ContainerDir {
   }
 
   /**
-   * Replaces the record. `durable` (the default) syncs it to disk where --root is not a tmpfs; create's
-   * records before the commit need not be: one that a machine crash loses describes a container whose
-   * processes and cgroups the crash took too.
+   * Replaces the record, atomically but not synced to disk: nothing a record describes (processes, cgroups,
+   * mounts) outlives a machine crash, and a record a crash cut short reads as damaged, which `delete --force`
+   * clears (runc and crun do not sync theirs either).
    */
-  write(rec: ContainerRecord, durable = true): void {
-    writeRecord(this.dir, rec, durable);
+  write(rec: ContainerRecord): void {
+    writeRecord(this.dir, rec);
   }
 
   /**
@@ -137,7 +137,7 @@ export class ContainerDir {
     } catch {
       fs.rmSync(this.dir, { recursive: true, force: true });
     }
-    fs.rmSync(gone, { recursive: true, force: true });
+    removeTree(gone);
     this.release();
   }
 
@@ -147,45 +147,29 @@ export class ContainerDir {
   }
 }
 
-/**
- * state.json, replaced atomically (write, then rename). Where --root is not on a tmpfs (a disk that survives
- * a crash) the data and the rename are synced, so that a crash never leaves a record that is half there.
- */
-function writeRecord(dir: string, rec: ContainerRecord, sync: boolean): void {
-  const tmp = path.join(dir, `.state.json.${process.pid}`);
-  const durable = sync && !onTmpfs(dir);
-  const fd = fs.openSync(tmp, 'w', 0o600);
+/** A container's directory holds files (and rarely a directory): unlinked one by one, without fs.rmSync's walk. */
+function removeTree(dir: string): void {
+  let names: string[];
   try {
-    fs.writeSync(fd, JSON.stringify(rec));
-    if (durable) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // not there: renaming it away failed and it was removed in place
   }
-  fs.renameSync(tmp, path.join(dir, 'state.json'));
-  if (durable) {
-    const d = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  for (const n of names) {
     try {
-      fs.fsyncSync(d);
-    } finally {
-      fs.closeSync(d);
+      fs.unlinkSync(path.join(dir, n));
+    } catch {
+      fs.rmSync(path.join(dir, n), { recursive: true, force: true });
     }
   }
+  fs.rmdirSync(dir);
 }
 
-const TMPFS_MAGIC = 0x01021994;
-const tmpfsCache = new Map<string, boolean>();
-function onTmpfs(dir: string): boolean {
-  const root = path.dirname(dir);
-  let v = tmpfsCache.get(root);
-  if (v === undefined) {
-    try {
-      v = fs.statfsSync(root).type === TMPFS_MAGIC;
-    } catch {
-      v = false;
-    }
-    tmpfsCache.set(root, v);
-  }
-  return v;
+/** state.json, replaced atomically (written under another name, then renamed over it). */
+function writeRecord(dir: string, rec: ContainerRecord): void {
+  const tmp = path.join(dir, `.state.json.${process.pid}`);
+  fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
+  fs.renameSync(tmp, path.join(dir, 'state.json'));
 }
 
 /** Reads a record without the lock: state.json is only ever replaced by rename, so a read sees a whole one. */
