@@ -30,7 +30,7 @@ export async function warmPlanAndState(dir: string, root: string): Promise<void>
   spec.linux!.resources = { memory: { limit: 64 << 20 }, pids: { limit: 100 }, cpu: { shares: 512 } };
   spec.linux!.seccomp = {
     defaultAction: 'SCMP_ACT_ERRNO',
-    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_AARCH64'],
+    architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
     syscalls: [{ names: ['read', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW' }, { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0, op: 'SCMP_CMP_EQ' }] }],
   };
   fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true });

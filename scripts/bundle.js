@@ -45,6 +45,25 @@ execFileSync(process.execPath, [require.resolve('protobufjs-cli/bin/pbjs'), '-t'
   '--no-delimited', '--no-comments', '--no-service', '-o', path.join(dist, 'shim-proto.js'), path.join(dist, 'shim-proto.json')], { stdio: 'inherit' });
 
 const esbuild = require('esbuild');
+// The parts (lib/parts.ts): big modules only some commands use, left out of the bundles and built apart, each
+// to be compiled with a code cache of its own.
+const PARTS = { 'validate-config': 'config/validate-config.js', 'syscalls-other': 'seccomp/syscalls-other.generated.js' };
+const parted = {
+  define: { __OCIRUN_BUNDLED__: 'true' },
+  external: ['./config/validate-config.js', './seccomp/syscalls-other.generated'], // as lib/parts.ts names them
+};
+for (const [name, file] of Object.entries(PARTS))
+  esbuild.buildSync({
+    entryPoints: [path.join(dist, file)],
+    outfile: path.join(dist, 'parts', `${name}.js`),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs', // lib/parts.ts wraps it in a function of (module, exports, require)
+    minify: true,
+    logLevel: 'warning',
+  });
+
 // containerd-shim-ocirun-v2, one file as well (the launcher runs it by that name): read once per pod.
 esbuild.buildSync({
   entryPoints: [path.join(dist, 'shim', 'entry.js')],
@@ -56,6 +75,7 @@ esbuild.buildSync({
   minify: true,
   keepNames: true,
   logLevel: 'warning',
+  ...parted,
 });
 
 esbuild.buildSync({
@@ -68,4 +88,5 @@ esbuild.buildSync({
   minify: true, // less to read and hash at every start; stack traces (--debug) keep the function names
   keepNames: true,
   logLevel: 'warning',
+  ...parted,
 });

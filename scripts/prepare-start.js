@@ -21,10 +21,15 @@ if (process.argv[2] === '--warm') {
   const { compileBundle, runBundle, cacheFileOf } = require(start);
   const script = compileBundle(undefined, name);
   const cacheFile = cacheFileOf(name);
+  const save = (file, data) => {
+    fs.writeFileSync(`${file}.tmp`, data);
+    fs.renameSync(`${file}.tmp`, file);
+  };
   globalThis.__ocirunWarmUp = (warm) =>
     warm().then(() => {
-      fs.writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
-      fs.renameSync(`${cacheFile}.tmp`, cacheFile);
+      save(cacheFile, script.createCachedData());
+      // The parts the warm-up loaded (lib/parts.ts), each with its own cache.
+      for (const part of globalThis.__ocirunParts?.values() ?? []) save(part.cacheFile, part.script.createCachedData());
       process.exit(0);
     });
   runBundle(script, name);
@@ -58,6 +63,10 @@ if (!fs.existsSync(path.join(root, '.git')) && fs.existsSync(path.join(release, 
 // Node's own variables must not shape the cache (NODE_OPTIONS flags would make V8 reject it at run time,
 // where the launcher drops them).
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_|UV_)|^OPENSSL_CONF$/.test(k)));
+// A cache is only ever the one made from the source beside it (V8's own check of the source is its length):
+// those of the parts (lib/parts.ts) go first too, and the warm-ups make them again.
+for (const part of fs.existsSync(path.join(root, 'dist', 'parts')) ? fs.readdirSync(path.join(root, 'dist', 'parts')) : [])
+  fs.rmSync(path.join(release, part.replace(/\.js$/, '.cache')), { force: true });
 for (const name of ['ocirun', 'shim']) {
   if (!fs.existsSync(path.join(root, 'dist', `${name}.js`))) continue;
   fs.rmSync(path.join(release, `${name}.cache`), { force: true });

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, OcirunError } from '../errors';
 import type { Spec } from './spec';
+import { part } from '../parts';
 
 interface AjvError {
   instancePath: string;
@@ -12,13 +13,8 @@ interface AjvError {
 }
 type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 
-let validator: Validator | undefined;
-
-function compiled(): Validator {
-  // Built by scripts/build-validator.js from spec/config.schema.json: no ajv compile at run time.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return (validator ??= require('./validate-config.js') as Validator);
-}
+/** Built by scripts/build-validator.js from spec/config.schema.json: no ajv compile at run time. */
+const compiled = () => part<Validator>('validate-config');
 
 /** One readable sentence for an ajv error: `/process/args: must contain at least 1 item`. */
 function describe(e: AjvError): ConfigError {

@@ -11,6 +11,7 @@
 import { ConfigError } from '../errors';
 import { BPF, encode, type Insn } from './bpf';
 import { SYSCALLS } from './syscalls.generated';
+import { part } from '../parts';
 
 /** A syscall table: x86_64, x86, x32, aarch64, or one of syscalls-other.generated.ts. */
 export type Arch = string;
@@ -22,14 +23,11 @@ export interface ArchInfo {
   endian: 'le' | 'be'; // where the low word of a 64-bit argument is
 }
 
-let others: Record<string, Record<string, number>> | undefined;
 /** The syscall numbers of an architecture by name. */
 export function syscallTable(arch: Arch): Record<string, number> {
   const core = (SYSCALLS as Record<string, Record<string, number>>)[arch];
   if (core) return core;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  others ??= (require('./syscalls-other.generated') as typeof import('./syscalls-other.generated')).OTHER_SYSCALLS;
-  return others[arch];
+  return part<typeof import('./syscalls-other.generated')>('syscalls-other').OTHER_SYSCALLS[arch];
 }
 
 const arch = (table: Arch, token: number, bits: 32 | 64): ArchInfo => ({ arch: table, token, bits, endian: token & 0x40000000 ? 'le' : 'be' });

@@ -1,0 +1,48 @@
+// The big modules only some commands use (the config validator, the syscall tables of other architectures):
+// left out of the bundles (dist/ocirun.js, dist/shim.js), so that `state`, `kill`, `start` and `delete` neither
+// read nor deserialise them, and built as parts of their own (dist/parts/NAME.js, scripts/bundle.js), each
+// compiled with a V8 code cache of its own (build/Release/NAME.cache, made by scripts/prepare-start.js after
+// the warm-up used it). From dist/ as a library they are plain modules.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+/** Set to true by scripts/bundle.js in the bundles; undeclared in dist/ as a library. */
+declare const __OCIRUN_BUNDLED__: boolean | undefined;
+
+const MODULES = {
+  'validate-config': () => require('./config/validate-config.js'),
+  'syscalls-other': () => require('./seccomp/syscalls-other.generated'),
+};
+export type PartName = keyof typeof MODULES;
+
+interface Loaded {
+  script: vm.Script;
+  cacheFile: string;
+}
+/** What scripts/prepare-start.js makes the code caches from, after the warm-up. */
+const loaded: Map<string, Loaded> = ((globalThis as { __ocirunParts?: Map<string, Loaded> }).__ocirunParts ??= new Map());
+const exportsOf = new Map<string, unknown>();
+
+/** The module's exports: in a bundle, its part compiled with its code cache (or from source when V8 rejects it). */
+export function part<T>(name: PartName): T {
+  if (typeof __OCIRUN_BUNDLED__ === 'undefined') return MODULES[name]() as T;
+  let mod = exportsOf.get(name);
+  if (mod === undefined) {
+    // In a bundle __dirname is dist/ (dist/cli/start.js runs it so).
+    const file = path.join(__dirname, 'parts', `${name}.js`);
+    const cacheFile = path.join(__dirname, '..', 'build', 'Release', `${name}.cache`);
+    let cachedData: Buffer | undefined;
+    try {
+      cachedData = fs.readFileSync(cacheFile);
+    } catch {
+      /* not prepared: compiled from source */
+    }
+    const script = new vm.Script(`(function (module, exports, require) {${fs.readFileSync(file, 'utf8')}\n})`, { filename: file, cachedData });
+    const m = { exports: {} as unknown };
+    script.runInThisContext()(m, m.exports, require);
+    loaded.set(name, { script, cacheFile });
+    exportsOf.set(name, (mod = m.exports));
+  }
+  return mod as T;
+}
