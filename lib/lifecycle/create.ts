@@ -134,9 +134,10 @@ export async function createContainer(
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
   try {
     debug(`state: ${dir.dir} in place and locked`);
-    if (cgroups && !cgroups.record.systemd) {
+    if (cgroups && !cgroups.record.systemd && linux?.cgroupsPath) {
       // From here until our process is in its cgroup, no other create under this root that names it goes on.
-      // Looked at again under that lock: what a create that held it made meanwhile is not ours.
+      // Looked at again under that lock: what a create that held it made meanwhile is not ours. (Without a
+      // cgroupsPath the cgroup is named by the id, which this create now holds under this root.)
       unlockPath = await lockCgroupPath(root, cgroups.record);
       const toMake = dirsToMake(cgroups.record);
       if (toMake.join('\n') !== cgroups.record.created.join('\n')) {

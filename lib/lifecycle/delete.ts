@@ -75,7 +75,7 @@ async function deleteRecorded(id: string, opts?: DeleteOptions): Promise<void> {
     if (rec.spec.linux?.netDevices) moveNetDevicesOut(rec.spec, opts?.onWarning ?? (() => {}));
     // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
     if (rec.cgroup) await (await cgroupDriver(rec.cgroup)).remove(rec.cgroup);
-    if (rec.cgroup && !rec.cgroup.systemd) dropCgroupPathLock(rootOf(opts), rec.cgroup);
+    if (rec.cgroup && !rec.cgroup.systemd && rec.spec.linux?.cgroupsPath) dropCgroupPathLock(rootOf(opts), rec.cgroup);
     dir.remove();
     opts?.onDebug?.(`delete: processes gone, ${rec.cgroup ? 'cgroups removed, ' : ''}state removed`);
     if (rec.spec.hooks?.poststop?.length)
