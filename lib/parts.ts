@@ -10,9 +10,10 @@ import * as vm from 'node:vm';
 /** Set to true by scripts/bundle.js in the bundles; undeclared in dist/ as a library. */
 declare const __OCIRUN_BUNDLED__: boolean | undefined;
 
+// scripts/bundle.js builds each part from the module named here.
 const MODULES = {
   'validate-config': () => require('./config/validate-config.js'),
-  'syscalls-other': () => require('./seccomp/syscalls-other.generated'),
+  'syscalls-other': () => require('./seccomp/syscalls-other.generated.js'),
 };
 export type PartName = keyof typeof MODULES;
 

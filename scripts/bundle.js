@@ -50,7 +50,7 @@ const esbuild = require('esbuild');
 const PARTS = { 'validate-config': 'config/validate-config.js', 'syscalls-other': 'seccomp/syscalls-other.generated.js' };
 const parted = {
   define: { __OCIRUN_BUNDLED__: 'true' },
-  external: ['./config/validate-config.js', './seccomp/syscalls-other.generated'], // as lib/parts.ts names them
+  external: Object.values(PARTS).map((file) => `./${file}`), // as lib/parts.ts requires them
 };
 for (const [name, file] of Object.entries(PARTS))
   esbuild.buildSync({

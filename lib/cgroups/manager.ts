@@ -13,6 +13,7 @@ import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
 import type { CgroupWrite, Resources } from './types';
 import { SYSTEMD_V1_HIERARCHIES } from './systemd/unit';
+import { stillAt } from '../state/store';
 import type { Property } from './systemd/properties';
 
 /** Kept in the container's state record. */
@@ -311,7 +312,7 @@ export async function lockCgroupPath(root: string, rec: CgroupRecord): Promise<(
     let ours = false;
     try {
       await lock(fd);
-      ours = fs.fstatSync(fd).ino === fs.statSync(file, { throwIfNoEntry: false })?.ino;
+      ours = stillAt(fd, file) === true;
     } finally {
       if (!ours) fs.closeSync(fd);
     }
@@ -337,7 +338,7 @@ export function dropCgroupPathLock(root: string, rec: CgroupRecord): void {
     return;
   }
   try {
-    if (tryLock(fd) && fs.fstatSync(fd).ino === fs.statSync(file, { throwIfNoEntry: false })?.ino) fs.unlinkSync(file);
+    if (tryLock(fd) && stillAt(fd, file)) fs.unlinkSync(file);
   } finally {
     fs.closeSync(fd);
   }

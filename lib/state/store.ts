@@ -45,6 +45,17 @@ export function checkId(id: string): void {
 
 let tmpSeq = 0;
 
+/**
+ * Whether the file `fd` is open on is still the one at `file`: a lock held on one that was unlinked (or
+ * replaced) while we waited for it locks nothing. undefined: nothing is at `file` now.
+ */
+export function stillAt(fd: number, file: string): boolean | undefined {
+  const now = fs.statSync(file, { throwIfNoEntry: false });
+  if (!now) return undefined;
+  const held = fs.fstatSync(fd);
+  return now.ino === held.ino && now.dev === held.dev;
+}
+
 /** One container's directory, locked for the lifetime of this handle. */
 export class ContainerDir {
   private constructor(readonly root: string, readonly id: string, private fd: number) {}
@@ -100,16 +111,10 @@ export class ContainerDir {
         throw notFound(id);
       }
       await lock(fd);
-      const held = fs.fstatSync(fd);
-      let now: fs.Stats | undefined;
-      try {
-        now = fs.statSync(dir);
-      } catch {
-        /* deleted while we waited */
-      }
-      if (now && now.ino === held.ino && now.dev === held.dev) return new ContainerDir(root, id, fd);
+      const at = stillAt(fd, dir);
+      if (at) return new ContainerDir(root, id, fd);
       fs.closeSync(fd);
-      if (!now) throw notFound(id);
+      if (at === undefined) throw notFound(id); // deleted while we waited
     }
   }
 
