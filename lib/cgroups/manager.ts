@@ -85,33 +85,39 @@ export function userManager(): Promise<import('./systemd/plan').UserManager> {
 const systemError = (err: unknown, syscall: string, file: string, what: string) =>
   systemErrorFrom(err, what, syscall, file, 'cgroups');
 
-/** mkdir -p, noting each directory made; a new cpuset directory gets its parent's cpus and mems (v1). */
 /**
- * mkdir -p, recording in `created` what this create makes. A directory that was missing when the create was
- * planned (`planned`) and that a concurrent create of the same cgroupsPath made first counts as ours too:
- * only one of the two claims the cgroup (claimCgroup), and the loser leaves it to the winner's record.
+ * mkdir -p, recording in `created` what this create makes, parents first. A directory that was missing when the
+ * create was planned (`planned`) and that a concurrent create of the same cgroupsPath made first counts as ours
+ * too: only one of the two claims the cgroup (claimCgroup), and the loser leaves it to the winner's record. A
+ * new cpuset directory gets its parent's cpus and mems (v1). mkdir comes first: in the usual case (the parent
+ * is there) it is the only call.
  */
 export function makeDirs(dir: string, created: string[], cpuset: boolean, planned: Set<string>): void {
-  const adopt = () => {
-    if (planned.has(dir) && !created.includes(dir)) created.push(dir);
-  };
-  if (fs.existsSync(dir)) {
-    if (!planned.has(dir)) return; // someone else's, and so are the directories above it
-    makeDirs(path.dirname(dir), created, cpuset, planned);
-    return adopt();
-  }
-  makeDirs(path.dirname(dir), created, cpuset, planned);
   try {
     fs.mkdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw systemError(err, 'mkdir', dir, 'cgroup');
-    return adopt();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && path.dirname(dir) !== dir) {
+      makeDirs(path.dirname(dir), created, cpuset, planned);
+      return makeDirs(dir, created, cpuset, planned);
+    }
+    if (code !== 'EEXIST') throw systemError(err, 'mkdir', dir, 'cgroup');
+    if (!planned.has(dir)) return; // someone else's, and so are the directories above it
+    adoptPlanned(dir, created, planned);
+    if (!created.includes(dir)) created.push(dir);
+    return;
   }
+  adoptPlanned(dir, created, planned);
   created.push(dir);
   if (cpuset)
     for (const f of ['cpuset.cpus', 'cpuset.mems'])
       if (!fs.readFileSync(path.join(dir, f), 'utf8').trim())
         fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(path.dirname(dir), f)));
+}
+
+/** The planned directories above `dir` that a concurrent create made first: ours too, before `dir` in the list. */
+function adoptPlanned(dir: string, created: string[], planned: Set<string>): void {
+  for (const p of planned) if (dir.startsWith(`${p}/`) && !created.includes(p)) created.push(p);
 }
 
 /** cgroup v2: controllers must be enabled in every ancestor's subtree_control to appear in the container's. */
@@ -133,39 +139,66 @@ function dirOf(rec: CgroupRecord, controller: string): string {
   return controller === '' ? rec.unified! : rec.v1[controller];
 }
 
-/** Writes resource values; a failure names the config field, the file and the errno. */
+/**
+ * Writes resource values, each in a write of its own (a v1 devices file takes one rule per write), through one
+ * open of a file for a run of writes to it; a failure names the config field, the file and the errno.
+ */
 export function applyWrites(rec: CgroupRecord, list: CgroupWrite[]): void {
   const writes = [...list];
-  for (let i = 0; i < writes.length; i++) {
-    const w = writes[i];
-    let file = path.join(dirOf(rec, w.controller), w.file);
-    let value = w.value;
-    if (!fs.existsSync(file)) {
-      if (w.optional) continue;
-      if (w.fallback) {
-        file = path.join(dirOf(rec, w.controller), w.fallback.file);
-        value = w.fallback.value;
+  let open: { file: string; fd: number } | undefined;
+  const close = () => {
+    if (open) fs.closeSync(open.fd);
+    open = undefined;
+  };
+  try {
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      let file = path.join(dirOf(rec, w.controller), w.file);
+      let value = w.value;
+      if (open?.file !== file) {
+        close();
+        let fd = openForWrite(file, w.field);
+        if (fd === undefined) {
+          if (w.optional) continue;
+          if (w.fallback) {
+            file = path.join(dirOf(rec, w.controller), w.fallback.file);
+            value = w.fallback.value;
+            fd = openForWrite(file, w.field);
+          }
+          // cgroupfs refuses to create files (EACCES): say what is missing instead.
+          if (fd === undefined) throw new ConfigError(w.field, `${file} does not exist: the kernel does not offer it (controller not available?)`);
+        }
+        open = { file, fd };
       }
-      // cgroupfs refuses to create files (EACCES): say what is missing instead.
-      if (!fs.existsSync(file))
-        throw new ConfigError(w.field, `${file} does not exist: the kernel does not offer it (controller not available?)`);
-    }
-    try {
-      fs.writeFileSync(file, value, { flag: 'r+' });
-    } catch (err) {
-      // v1: lowering memory below memory+swap, or raising it above, depends on the order: try swap first. The
-      // same for a cpu period whose old quota would exceed a parent's limit (a pod's) over it: quota first,
-      // as runc retries.
-      const next = writes[i + 1];
-      if ((w.file === 'memory.limit_in_bytes' && next?.file === 'memory.memsw.limit_in_bytes') ||
-          (w.file === 'cpu.cfs_period_us' && next?.file === 'cpu.cfs_quota_us')) {
-        writes[i] = next;
-        writes[i + 1] = w;
-        i--;
-        continue;
+      try {
+        fs.writeSync(open.fd, value);
+      } catch (err) {
+        // v1: lowering memory below memory+swap, or raising it above, depends on the order: try swap first. The
+        // same for a cpu period whose old quota would exceed a parent's limit (a pod's) over it: quota first,
+        // as runc retries.
+        const next = writes[i + 1];
+        if ((w.file === 'memory.limit_in_bytes' && next?.file === 'memory.memsw.limit_in_bytes') ||
+            (w.file === 'cpu.cfs_period_us' && next?.file === 'cpu.cfs_quota_us')) {
+          writes[i] = next;
+          writes[i + 1] = w;
+          i--;
+          continue;
+        }
+        throw systemError(err, 'write', file, w.field);
       }
-      throw systemError(err, 'write', file, w.field);
     }
+  } finally {
+    close();
+  }
+}
+
+/** An existing cgroup file opened for writing; undefined when the kernel does not offer it. */
+function openForWrite(file: string, field: string): number | undefined {
+  try {
+    return fs.openSync(file, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw systemError(err, 'open', file, field);
   }
 }
 
@@ -358,6 +391,14 @@ function pathKey(p: string): string {
 }
 
 async function rmdirTree(dir: string, leavePopulated: boolean): Promise<void> {
+  // Most often the cgroup is empty and has nothing below it: one rmdir. Otherwise (EBUSY: a child cgroup, a
+  // process, or the last tasks still leaving after SIGKILL) the walk below.
+  try {
+    fs.rmdirSync(dir);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+  }
   let entries: fs.Dirent[] = [];
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
