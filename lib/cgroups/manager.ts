@@ -207,9 +207,9 @@ function openForWrite(file: string, field: string): number | undefined {
  * cgroupsPath, or the same id under another --root): joining it would let one container's delete kill the
  * other. Refused, as runc does.
  */
-function checkUnused(rec: CgroupRecord, toMake?: Set<string>): void {
+function checkUnused(rec: CgroupRecord, toMake?: Set<string>, only?: (dir: string) => boolean): void {
   for (const dir of new Set([rec.unified, ...Object.values(rec.v1)])) {
-    if (!dir || toMake?.has(dir) || !populated(dir)) continue; // one about to be made has nobody in it
+    if (!dir || toMake?.has(dir) || (only && !only(dir)) || !populated(dir)) continue; // one about to be made has nobody in it
     const procs = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
     throw new ConfigError('/linux/cgroupsPath', `container's cgroup is not empty: ${dir} has ${procs.length} process(es)`);
   }
@@ -322,7 +322,10 @@ export async function claimCgroup(rec: CgroupRecord): Promise<number> {
   const fd = fs.openSync(leaf, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
     await lock(fd);
-    checkUnused(rec);
+    // Of the directories this create made, the locked leaf is enough: a concurrent create's process is in all
+    // of its cgroups before that create lets go of this lock. Those that were there before are looked at again.
+    const made = new Set(rec.created);
+    checkUnused(rec, undefined, (dir) => dir === leaf || !made.has(dir));
     return fd;
   } catch (err) {
     fs.closeSync(fd);

@@ -124,6 +124,7 @@ export async function createContainer(
   if (cgroups) cgroups.record.created = dirsToMake(cgroups.record);
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
   const dir = await ContainerDir.create(root, id, rec);
+  let recordedDirs = cgroups?.record.created.join('\n');
   let unlockPath: (() => void) | undefined;
   let pid = 0;
   let spawned: Spawned | undefined;
@@ -140,9 +141,10 @@ export async function createContainer(
       // cgroupsPath the cgroup is named by the id, which this create now holds under this root.)
       unlockPath = await lockCgroupPath(root, cgroups.record);
       const toMake = dirsToMake(cgroups.record);
-      if (toMake.join('\n') !== cgroups.record.created.join('\n')) {
+      if (toMake.join('\n') !== recordedDirs) {
         cgroups.record.created = toMake;
         dir.write(rec);
+        recordedDirs = toMake.join('\n');
       }
     }
     if (cgroups && driver) {
@@ -151,7 +153,9 @@ export async function createContainer(
         `${[cgroups.record.unified, ...new Set(Object.values(cgroups.record.v1))].filter(Boolean).join(' ')}; ${cgroups.writes.length} resource writes`);
     } else debug('cgroups: none (rootless, and no cgroup delegated to this user)');
     cgroupsMade = true;
-    dir.write(rec);
+    // The record named the directories to make; it is written again only if the making found otherwise (a
+    // concurrent create of the same cgroupsPath made one first).
+    if (cgroups && cgroups.record.created.join('\n') !== recordedDirs) dir.write(rec);
     release = cgroups && driver ? await driver.claim(cgroups.record) : undefined;
     ours = true;
     debug(`spawn: clone3 ${driver?.placesAfterClone ? 'then the scope around the child' : 'into the cgroup'}; in the child: namespaces, mounts, devices, pivot_root, then the init stub`);

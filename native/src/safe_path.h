@@ -4,7 +4,9 @@
 // image are read and resolved as text inside the rootfs (an absolute target restarts at the rootfs, ".." stops
 // there), so the kernel never follows one of the container's links, magic links included. Missing components
 // are created as they are reached (mkdirat on the parent fd), which is how a symlink to a missing directory
-// gets its target made inside the rootfs. All of it is allocation-free: it runs in the cloned child.
+// gets its target made inside the rootfs. Where the path exists, openat2(RESOLVE_IN_ROOT) does the same in one
+// call (it too never leaves the root, and refuses magic links, which the walk then reads as text). All of it
+// is allocation-free: it runs in the cloned child.
 #pragma once
 
 #include <sys/types.h>
