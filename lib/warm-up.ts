@@ -40,6 +40,11 @@ export async function warmPlanAndState(dir: string, root: string): Promise<void>
     const cgroups = planCgroups(spec.linux?.resources as Resources, undefined, 'warm-up'); // reads, writes nothing
     buildPlan(bundle, { id: 'warm-up', stateDir: dir, hookState: {}, cgroups: cgroups.record });
   });
+  await warmState(dir, root, spec);
+}
+
+/** A container "warm-up" of the spec in `dir` (stopped), written and read under `root`. */
+export async function warmState(dir: string, root: string, spec = defaultSpec()): Promise<void> {
   await attempt(async () => {
     const rec = { id: 'warm-up', pid: 0, startTime: '', bundle: dir, rootfs: dir, created: new Date().toISOString(), owner: '', spec };
     const d = await ContainerDir.create(root, 'warm-up', rec);

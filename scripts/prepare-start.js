@@ -1,7 +1,7 @@
-// The prepared start: a V8 code cache of each bundle, the CLI (build/Release/ocirun.cache) and the containerd
-// shim (shim.cache), made after their code paths ran once (lib/cli/warm-up.ts, lib/shim/warm-up.ts), and the
-// node binary the launcher is to run
-// (build/Release/node-path). Run at install and by every build, after the addon and the bundle; without a
+// The prepared start: a V8 code cache of each bundle, the CLI (build/Release/ocirun.cache, and ocirun-light.cache
+// for the commands that make no container, lib/cli/global-flags.ts) and the containerd shim (shim.cache), made
+// after their code paths ran once (lib/cli/warm-up.ts, lib/shim/warm-up.ts), and the node binary the launcher
+// is to run (build/Release/node-path). Run at install and by every build, after the addon and the bundle; without a
 // bundle yet (npm ci runs the install step before `prepare` in a fresh checkout) it does nothing, and the
 // build that makes the bundle runs it again. V8 rejects a cache made by another Node (dist/cli/start.js then
 // compiles from source), so nothing here can make ocirun fail, only slower.
@@ -17,16 +17,16 @@ const release = path.join(root, 'build', 'Release');
 if (process.argv[2] === '--warm') {
   // The child: compile the bundle (ocirun, or shim) exactly as start.js does, run the warm-up inside it, then
   // save the cache.
-  const name = process.argv[3];
+  const [name, kind] = process.argv.slice(3); // kind: the CLI's light cache (lib/cli/global-flags.ts)
   const { compileBundle, runBundle, cacheFileOf } = require(start);
   const script = compileBundle(undefined, name);
-  const cacheFile = cacheFileOf(name);
+  const cacheFile = cacheFileOf(kind === 'light' ? `${name}-light` : name);
   const save = (file, data) => {
     fs.writeFileSync(`${file}.tmp`, data);
     fs.renameSync(`${file}.tmp`, file);
   };
   globalThis.__ocirunWarmUp = (warm) =>
-    warm().then(() => {
+    warm(kind).then(() => {
       save(cacheFile, script.createCachedData());
       // The parts the warm-up loaded (lib/parts.ts), each with its own cache.
       for (const part of globalThis.__ocirunParts?.values() ?? []) save(part.cacheFile, part.script.createCachedData());
@@ -67,9 +67,9 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(N
 // those of the parts (lib/parts.ts) go first too, and the warm-ups make them again.
 for (const part of fs.existsSync(path.join(root, 'dist', 'parts')) ? fs.readdirSync(path.join(root, 'dist', 'parts')) : [])
   fs.rmSync(path.join(release, part.replace(/\.js$/, '.cache')), { force: true });
-for (const name of ['ocirun', 'shim']) {
+for (const [name, kind] of [['ocirun'], ['ocirun', 'light'], ['shim']]) {
   if (!fs.existsSync(path.join(root, 'dist', `${name}.js`))) continue;
-  fs.rmSync(path.join(release, `${name}.cache`), { force: true });
-  const r = spawnSync(node, [__filename, '--warm', name], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) done(`the warm-up of ${name} failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);
+  fs.rmSync(path.join(release, `${name}${kind ? `-${kind}` : ''}.cache`), { force: true });
+  const r = spawnSync(node, [__filename, '--warm', name, ...(kind ? [kind] : [])], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) done(`the warm-up of ${name}${kind ? ` (${kind})` : ''} failed (${r.status ?? r.signal}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' / ')}`);
 }

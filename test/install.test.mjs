@@ -47,15 +47,21 @@ t.test('the installed command works and starts from its code cache', async (t) =
 });
 
 t.test('after a Node upgrade: a code cache of another V8 is not used, and a node that is gone is looked up', async (t) => {
-  const cache = path.join(installed, 'build', 'Release', 'ocirun.cache');
   const nodePath = path.join(installed, 'build', 'Release', 'node-path');
-  // A cache made by another Node carries another V8 version hash (its second 32-bit word).
-  const data = fs.readFileSync(cache);
-  data.writeUInt32LE(~data.readUInt32LE(4) >>> 0, 4);
-  fs.writeFileSync(cache, data);
-  let r = run(['--debug', 'list']);
-  t.equal(r.status, 0, r.stderr);
-  t.match(r.stderr, /started from a rejected code cache/, 'V8 refused it; the code was compiled from source');
+  // A cache made by another Node carries another V8 version hash (its second 32-bit word). The CLI has two:
+  // the light one (list) and the full one (features).
+  for (const name of ['ocirun', 'ocirun-light']) {
+    const cache = path.join(installed, 'build', 'Release', `${name}.cache`);
+    const data = fs.readFileSync(cache);
+    data.writeUInt32LE(~data.readUInt32LE(4) >>> 0, 4);
+    fs.writeFileSync(cache, data);
+  }
+  let r;
+  for (const argv of [['--debug', 'list'], ['--debug', 'features']]) {
+    r = run(argv);
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stderr, /started from a rejected code cache/, `${argv[1]}: V8 refused it; the code was compiled from source`);
+  }
 
   // The node binary the package was built with, removed: `node` on the PATH runs it.
   fs.writeFileSync(nodePath, path.join(work, 'gone', 'node') + '\n');

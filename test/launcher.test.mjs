@@ -55,17 +55,19 @@ t.test('started from the code cache, through a symlink too', async (t) => {
   t.match(linked.stderr, /started from the code cache/);
 });
 
-t.test('the config validator is read only by the commands that validate a config, with its own code cache', async (t) => {
+t.test('the config validator is read only by the commands that validate a config, with its own code cache; the commands that make no container start from the light cache', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-parts-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const opened = (args) => {
     const trace = path.join(dir, 'trace');
-    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, bin, '--root', path.join(dir, 'root'), ...args], { encoding: 'utf8' });
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, bin, '--root', path.join(dir, 'root'), ...args], { encoding: 'utf8', cwd: dir });
     return { ...r, files: fs.readFileSync(trace, 'utf8') };
   };
   const state = opened(['state', 'nope']);
   t.match(state.stderr, /container "nope" does not exist/);
   t.notMatch(state.files, /parts\/|validate-config/, 'state reads no part');
+  t.match(state.files, /build\/Release\/ocirun-light\.cache", O_RDONLY\|O_CLOEXEC\) = \d+/, 'state starts from the light code cache');
+  t.notMatch(state.files, /ocirun\.cache/, 'not the full one');
   // A config the schema refuses: create validates it, and makes nothing.
   fs.mkdirSync(path.join(dir, 'bundle', 'rootfs'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'bundle', 'config.json'), JSON.stringify({ ociVersion: '1.0.2', root: { path: 'rootfs' }, process: { args: [], cwd: '/' } }));
@@ -74,4 +76,9 @@ t.test('the config validator is read only by the commands that validate a config
   t.match(create.stderr, /\/process\/args: must contain at least 1 item/);
   t.match(create.files, /dist\/parts\/validate-config\.js/, 'create reads the validator');
   t.match(create.files, /build\/Release\/validate-config\.cache", O_RDONLY\|O_CLOEXEC\) = \d+/, 'and its code cache');
+  t.match(create.files, /build\/Release\/ocirun\.cache", O_RDONLY\|O_CLOEXEC\) = \d+/, 'create starts from the full code cache');
+  // --root's value is no command: `--root start create` is a create.
+  const valued = opened(['--root', 'start', 'create', '--bundle', path.join(dir, 'bundle'), 'c']);
+  t.equal(valued.status, 1);
+  t.match(valued.files, /build\/Release\/ocirun\.cache"/, 'a global flag\'s value is not taken for the command');
 });

@@ -8,7 +8,7 @@ interface StartHooks {
   /** Set by dist/cli/start.js: how the bundle was compiled. */
   __ocirunStart?: string;
   /** Set by scripts/prepare-start.js: warm the code paths instead of running a command. */
-  __ocirunWarmUp?: (warm: () => Promise<void>) => void;
+  __ocirunWarmUp?: (warm: (kind?: 'full' | 'light') => Promise<void>) => void;
 }
 const hooks = globalThis as StartHooks;
 

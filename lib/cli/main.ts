@@ -1,24 +1,13 @@
 // The ocirun command: global flags, then one command (see commands.ts). Errors become one message on stderr,
 // one `error` line in the --log file, and exit code 1.
 import * as fs from 'node:fs';
-import { flagHelp, parseFlags, type FlagSpec } from './args';
+import { flagHelp, parseFlags } from './args';
+import { GLOBAL_FLAGS } from './global-flags';
 import { COMMANDS, type Command } from './commands';
 import { logLine, type LogConfig } from './log';
 import { print, printErr } from './output';
 import { ConfigError, OcirunError } from '../errors';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
-
-const GLOBAL_FLAGS: FlagSpec[] = [
-  { name: 'root', kind: 'string', help: 'root directory for container state (default /run/ocirun)' },
-  { name: 'log', kind: 'string', help: 'log file (default: stderr)' },
-  { name: 'log-format', kind: 'string', help: 'log format: text or json' },
-  { name: 'debug', kind: 'bool', help: 'log debug output' },
-  { name: 'systemd-cgroup', kind: 'bool', help: 'use the systemd cgroup driver' },
-  { name: 'rootless', kind: 'string', help: 'rootless mode: true, false or auto' },
-  { name: 'criu', kind: 'string', help: 'accepted for compatibility with runc' },
-  { name: 'version', short: 'v', kind: 'bool', help: 'print the version' },
-  { name: 'help', short: 'h', kind: 'bool', help: 'show help' },
-];
 
 let startMode = 'the plain bundle';
 /** How this process's code was compiled (entry.ts): reported by --debug. */

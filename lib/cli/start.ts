@@ -2,10 +2,12 @@
 // containerd shim through lib/shim/start.ts), compiled with the V8 code cache that scripts/prepare-start.js
 // made at install (build/Release/<name>.cache), so that a command neither parses nor compiles the code it
 // runs. V8 checks the cache against its own version, its flags and the source, and compiles from source when
-// they differ (after a Node upgrade): slower, never wrong.
+// they differ (after a Node upgrade): slower, never wrong. The CLI has two caches of its one bundle: the
+// commands that make no container start from a smaller one (lib/cli/global-flags.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
+import { startCacheName } from './global-flags';
 
 const dist = path.join(__dirname, '..');
 export const bundleFile = (name: string) => path.join(dist, `${name}.js`);
@@ -25,11 +27,14 @@ export function runBundle(script: vm.Script, name = 'ocirun'): void {
   (script.runInThisContext() as (r: NodeRequire, f: string, d: string) => void)(require, file, path.dirname(file));
 }
 
-/** Runs the bundle `name` from its code cache, if there is one; says how it was compiled (ocirun --debug). */
-export function startBundle(name: string): void {
+/**
+ * Runs the bundle `name` from its code cache (`cacheName`, by default the bundle's), if there is one; says how
+ * it was compiled (ocirun --debug).
+ */
+export function startBundle(name: string, cacheName = name): void {
   let cache: Buffer | undefined;
   try {
-    cache = fs.readFileSync(cacheFileOf(name));
+    cache = fs.readFileSync(cacheFileOf(cacheName));
   } catch {
     /* not prepared: compiled from source */
   }
@@ -38,4 +43,4 @@ export function startBundle(name: string): void {
   runBundle(script, name);
 }
 
-if (require.main === module) startBundle('ocirun');
+if (require.main === module) startBundle('ocirun', startCacheName(process.argv.slice(2)));
