@@ -20,7 +20,8 @@
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",
         "native/src/terminal.cc",
-        "native/src/unix_socket.cc"
+        "native/src/unix_socket.cc",
+        "native/src/vfork_clone.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -140,6 +140,7 @@ int pid_namespace(ChildContext& ctx, SysError& e) {
     _exit(0);  // closes order[1]
   }
   close(order[1]);
+  if (ctx.arm_alloc_guard) ctx.arm_alloc_guard();  // a fork: this process is not the one that armed it
   char c;
   while (read(order[0], &c, 1) < 0 && errno == EINTR) {
   }
@@ -362,6 +363,11 @@ void child_main(ChildContext& ctx) {
   // with the container's lock and cgroup held.
   close(ctx.parent_sock);
   if (ctx.arm_alloc_guard) ctx.arm_alloc_guard();
+  if (ctx.hello) {
+    SyncMsg m = {};
+    m.type = kSyncHello;
+    if (send_msg(ctx.sock, m) < 0) _exit(1);
+  }
   if (ctx.plan->joinExisting)
     run_steps(ctx, kJoinSteps);
   else

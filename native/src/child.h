@@ -1,7 +1,8 @@
 // The cloned child: the container's init until it execs the ocirun-init stub.
 //
-// It runs in a copy of the runtime's address space (Node's heap included), so it may only make plain syscalls:
-// no malloc, no locks, no V8. Everything it reads was prepared by the parent in ChildContext.
+// It runs in the runtime's address space (vfork_clone.h; elsewhere a copy of it), Node's heap included, so it may
+// only make plain syscalls: no malloc, no locks, no V8, no writes to anything but its own stack and ChildContext.
+// Everything it reads was prepared by the parent in ChildContext.
 #pragma once
 
 #include <vector>
@@ -30,6 +31,7 @@ struct ChildContext {
   const std::vector<char*>* hook_argv;
   const std::vector<char*>* hook_envp;
   int root_fd = -1;    // set by the prepare-rootfs step
+  bool hello = false;  // cloned by a cloner thread (vfork_clone.h): say kSyncHello first, the parent waits for it
   // Test builds only: the allocation guard's switch (test/alloc-guard), found in the parent when the guard is
   // preloaded; once called, any malloc or free in this process ends it loudly.
   void (*arm_alloc_guard)() = nullptr;

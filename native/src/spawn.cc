@@ -30,6 +30,7 @@
 #include "sync.h"
 #include "terminal.h"
 #include "unix_socket.h"
+#include "vfork_clone.h"
 
 namespace ocirun {
 
@@ -249,6 +250,58 @@ ArmFn alloc_guard() {
   return fn;
 }
 
+// The cloned child's entry on its own stack (vfork_clone.h).
+void child_entry(void* ctx) { child_main(*static_cast<ChildContext*>(ctx)); }
+
+// Enough for the child's deepest frames (path buffers of 2 * PATH_MAX), with room to spare; pages it does not
+// touch cost nothing (MAP_NORESERVE). The lowest page stays unmapped: an overflow faults.
+constexpr size_t kChildStack = 1 << 20;
+
+// The clone through a cloner thread, into our own address space. False when it could not be started (no stack,
+// no thread): the caller clones a copy instead. Otherwise *child is the child's pid, or -1 with `e` set: the
+// clone failed (the cloner's kSyncError), or the child ended before its first word.
+bool vfork_begin(SpawnState& st, unsigned long flags, int cgroup_fd, int child_sock, SysError& e, pid_t* child) {
+  void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return false;
+  if (mprotect(stack, 4096, PROT_NONE) < 0) {
+    munmap(stack, kChildStack);
+    return false;
+  }
+  VforkClone& req = st.vfork;
+  req.flags = flags;
+  req.cgroup_fd = cgroup_fd;
+  req.fn = child_entry;
+  req.arg = &st.child_data.ctx;
+  req.stack = stack;
+  req.stack_size = kChildStack;
+  req.report_fd = child_sock;
+  st.child_data.ctx.hello = true;
+  if (!vfork_clone_start(&req)) {
+    st.child_data.ctx.hello = false;
+    munmap(stack, kChildStack);
+    return false;
+  }
+  st.vforked = true;
+  st.stack = stack;
+  st.stack_size = kChildStack;
+  SyncMsg m;
+  ssize_t n;
+  while ((n = recv(st.sock, &m, sizeof m, 0)) < 0 && errno == EINTR) {
+  }
+  if (n == sizeof m && m.type == kSyncHello) {
+    *child = req.pid;  // written by the kernel before the child ran
+    st.placed = req.placed;
+    return true;
+  }
+  if (n == sizeof m && m.type == kSyncError)
+    e = m.error;
+  else
+    fail(e, "recv", "container init exited before it was ready", n < 0 ? errno : EPIPE);
+  if (req.pid > 0) st.child = req.pid;  // reaped by end()
+  *child = -1;
+  return true;
+}
+
 void reap(pid_t pid) {
   if (pid <= 0) return;
   kill(pid, SIGKILL);
@@ -266,6 +319,11 @@ void SpawnState::end() {
   }
   child = init = 0;
   has_fifo = false;
+  if (vforked) {  // the child has exec'd, or ended just now: its stack and what it read are free again
+    vfork_clone_wait(&vfork);
+    munmap(stack, stack_size);
+    vforked = false;
+  }
   for (int fd : fds) close(fd);
   fds.clear();
   sock = -1;
@@ -287,7 +345,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
   if (init_fd < 0) return -1;
   int fifo_fd = st.has_fifo ? keep(open(plan.fifoPath.c_str(), O_RDWR | O_CLOEXEC)) : -1;
   if (st.has_fifo && fifo_fd < 0) return fail(e, "open", plan.fifoPath.c_str());
-  std::vector<int> ns_fds;
+  std::vector<int>& ns_fds = st.child_data.ns_fds;
   int rc = open_join_fds(plan.joins, ns_fds, e);
   for (int fd : ns_fds) keep(fd);
   if (rc < 0) return -1;
@@ -317,7 +375,7 @@ int spawn_begin(SpawnState& st, SysError& e) {
     return fail(e, "open", plan.cgroupPath.c_str());
   }
 
-  std::vector<int> tasks_fds;
+  std::vector<int>& tasks_fds = st.child_data.tasks_fds;
   for (const auto& f : plan.cgroupTasks) {
     int fd = keep(open(f.c_str(), O_WRONLY | O_CLOEXEC));
     if (fd < 0) {
@@ -331,7 +389,8 @@ int spawn_begin(SpawnState& st, SysError& e) {
   // In a user namespace (new or joined) the container's root may not be able to reach a bind source by path: each is
   // opened here too, by the runtime, for the child to fall back on (rootfs.h). A source that does not exist
   // yet (an earlier mount of the container makes it) has none.
-  std::vector<int> source_fds(plan.mounts.size(), -1);
+  std::vector<int>& source_fds = st.child_data.source_fds;
+  source_fds.assign(plan.mounts.size(), -1);
   bool in_userns = plan.cloneFlags & CLONE_NEWUSER;
   for (const auto& j : plan.joins) in_userns |= j.type == CLONE_NEWUSER;
   if (in_userns)
@@ -356,8 +415,10 @@ int spawn_begin(SpawnState& st, SysError& e) {
     }
   }
 
-  // Everything the child reads is built here, before clone.
-  ChildContext ctx = {};
+  // Everything the child reads is built here, before clone, and kept in the state until the child has exec'd
+  // (with the vfork clone it reads it where it is).
+  ChildContext& ctx = st.child_data.ctx;
+  ctx = {};
   ctx.plan = &plan;
   ctx.sock = child_sock;
   ctx.parent_sock = st.sock;
@@ -371,15 +432,18 @@ int spawn_begin(SpawnState& st, SysError& e) {
   ctx.fifo_target = 4 + plan.preserveFds;
   // The stub's argv is its sync socket's number and nothing else: what it is told comes in the control
   // message, which cmdline does not show.
-  std::vector<std::string> words = {"ocirun-init", std::to_string(ctx.sync_target)};
-  std::vector<char*> argv, envp;
+  std::vector<std::string>& words = st.child_data.words;
+  words = {"ocirun-init", std::to_string(ctx.sync_target)};
+  std::vector<char*>& argv = st.child_data.argv;
+  std::vector<char*>& envp = st.child_data.envp;
   for (auto& w : words) argv.push_back(const_cast<char*>(w.c_str()));
   argv.push_back(nullptr);
   for (auto& v : plan.env) envp.push_back(const_cast<char*>(v.c_str()));
   envp.push_back(nullptr);
   ctx.init_argv = argv.data();
   ctx.envp = envp.data();
-  std::vector<std::vector<char*>> hook_argv, hook_envp;
+  std::vector<std::vector<char*>>& hook_argv = st.child_data.hook_argv;
+  std::vector<std::vector<char*>>& hook_envp = st.child_data.hook_envp;
   for (const auto& h : plan.createContainerHooks) {
     hook_argv.emplace_back();
     for (const auto& a : h.args) hook_argv.back().push_back(const_cast<char*>(a.c_str()));
@@ -402,16 +466,25 @@ int spawn_begin(SpawnState& st, SysError& e) {
   // A time namespace is always made by unshare in the child (its offsets must be written before entry).
   unsigned long flags = ctx.two_stage ? 0 : (plan.cloneFlags & ~(unsigned long)CLONE_NEWTIME);
 
-  // No signal handler of Node's may run in the child before it resets them.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t child = clone_child(flags, cgroup_fd, &st.placed);
-  if (child == 0) child_main(ctx);
-  int clone_err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  close(child_sock);
-  if (child < 0) return fail(e, "clone3", "", clone_err);
+  // The kernel lets a process join a time namespace only while no other shares its memory (EUSERS): that one
+  // clone is a copy.
+  bool joins_time = false;
+  for (const auto& j : plan.joins) joins_time |= j.type == CLONE_NEWTIME;
+  pid_t child;
+  if (vfork_clone_supported() && !joins_time && vfork_begin(st, flags, cgroup_fd, child_sock, e, &child)) {
+    if (child < 0) return -1;
+  } else {
+    // No signal handler of Node's may run in the child before it resets them.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    child = clone_child(flags, cgroup_fd, &st.placed);
+    if (child == 0) child_main(ctx);
+    int clone_err = errno;
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    close(child_sock);
+    if (child < 0) return fail(e, "clone3", "", clone_err);
+  }
   st.child = child;
   st.init = ctx.two_stage ? 0 : child;
   st.wait_cgroups = ctx.wait_cgroups;

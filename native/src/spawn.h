@@ -4,10 +4,13 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <vector>
 
+#include "child.h"
 #include "error.h"
 #include "plan.h"
+#include "vfork_clone.h"
 
 namespace ocirun {
 
@@ -25,8 +28,23 @@ int commit_container(int sync_fd, SysError& e);
 // waits at its first sync point (kSyncCgroupDone): a cgroup manager that needs its pid (systemd, whose scope
 // is made with the pid in it) places it then. Destroying a state whose spawn did not finish kills and reaps
 // what it started, closes its fds and removes the fifo.
+// What the cloned child reads, built by spawn_begin: kept until the child has exec'd, since with the vfork clone
+// it reads it in place.
+struct ChildData {
+  ChildContext ctx = {};
+  std::vector<int> ns_fds, tasks_fds, source_fds;
+  std::vector<std::string> words;
+  std::vector<char*> argv, envp;
+  std::vector<std::vector<char*>> hook_argv, hook_envp;
+};
+
 struct SpawnState {
   ContainerPlan plan;
+  ChildData child_data;
+  VforkClone vfork;      // the clone, when made by a cloner thread (vfork_clone.h)
+  bool vforked = false;  // then the child's stack below is ours to unmap once the clone is over
+  void* stack = nullptr;
+  size_t stack_size = 0;
   std::vector<int> fds;  // closed by the destructor
   int sock = -1;         // our end of the sync socket (in fds)
   pid_t child = 0;       // the cloned child; the init itself unless two stages were needed

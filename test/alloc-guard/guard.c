@@ -1,13 +1,14 @@
 /*
  * The allocation guard: preloaded into ocirun's Node (LD_PRELOAD), it passes every allocation through to
  * glibc until the cloned child calls ocirun_alloc_guard_arm(); from then on any malloc, calloc, realloc or
- * free in that process writes one line to stderr and kills it. A cloned child of a multi-threaded process
+ * free made on that child's stack writes one line to stderr and kills it. A cloned child of a multi-threaded process
  * that allocates can deadlock on a malloc lock another thread held at clone time: the rule is "no
  * allocation before exec", and this makes a breach loud. Built by test/alloc-guard.test.mjs.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -19,7 +20,10 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void __libc_free(void *);
 
-static volatile int armed;
+/* An address on the stack of the child that armed it: the runtime's cloned child shares the runtime's memory
+ * (native/src/vfork_clone.h), so the switch says whose it is. Code running on that stack (the child, and the
+ * child it forks for a pid namespace) is guarded; the runtime's own threads, on stacks of their own, go on. */
+static volatile uintptr_t armed;
 static int verbose;
 
 /* OCIRUN_ALLOC_GUARD_VERBOSE=1: each arming says so on stderr, so that a test can see the guard is in use. */
@@ -28,8 +32,15 @@ __attribute__((constructor)) static void init(void) {
   verbose = v && *v == '1';
 }
 
+/* Deeper frames are below the arming one (stacks grow down), within the child's 1 MiB stack. */
+static int in_armed(void) {
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  return armed && sp <= armed + 4096 && sp + (1u << 20) > armed;
+}
+
 void ocirun_alloc_guard_arm(void) {
-  armed = 1;
+  char here;
+  armed = (uintptr_t)&here;
   if (verbose) {
     static const char msg[] = "ocirun alloc-guard: armed\n";
     ssize_t r = write(2, msg, sizeof msg - 1);
@@ -48,19 +59,19 @@ static void breach(const char *what) {
 }
 
 void *malloc(size_t n) {
-  if (armed) breach("malloc");
+  if (in_armed()) breach("malloc");
   return __libc_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
-  if (armed) breach("calloc");
+  if (in_armed()) breach("calloc");
   return __libc_calloc(a, b);
 }
 void *realloc(void *p, size_t n) {
-  if (armed) breach("realloc");
+  if (in_armed()) breach("realloc");
   return __libc_realloc(p, n);
 }
 void *memalign(size_t a, size_t n) {
-  if (armed) breach("memalign");
+  if (in_armed()) breach("memalign");
   return __libc_memalign(a, n);
 }
 void *aligned_alloc(size_t a, size_t n) { return memalign(a, n); }
@@ -73,6 +84,6 @@ int posix_memalign(void **out, size_t a, size_t n) {
 void *valloc(size_t n) { return memalign(4096, n); }
 void *pvalloc(size_t n) { return memalign(4096, (n + 4095) & ~(size_t)4095); }
 void free(void *p) {
-  if (p && armed) breach("free");
+  if (p && in_armed()) breach("free");
   __libc_free(p);
 }
