@@ -1,9 +1,9 @@
 // Faults from outside: a state record damaged or a cgroup removed behind ocirun's back, an init killed while
 // paused, a frozen cgroup named by cgroupsPath, a full disk under --root. Each command gives a clear error or
-// recovers, never hangs, and `delete --force` always leaves nothing.
+// recovers, never hangs, and `delete --force` always leaves nothing. And a clone the kernel refuses.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { afterContainers, fs, os, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterContainers, bin, fs, os, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
 
 const alive = (pid) => {
   try {
@@ -93,4 +93,24 @@ t.test('a full disk under --root: create fails clearly and leaves nothing', asyn
   t.match(r.stderr, /ENOSPC|no space left/i);
   t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
   t.same(fs.readdirSync(root).filter((n) => n !== '.filler'), [], 'no state directory, hidden or not');
+});
+
+t.test('a clone the kernel refuses (no network namespace left): create fails at once with clone3 and its errno, and leaves nothing', async (t) => {
+  // In a user namespace of the test's own, whose limit of network namespaces is 0: the container's clone (its
+  // user namespace inside that one) gets ENOSPC, with CLONE_INTO_CGROUP and without.
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['true'];
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+    delete c.linux.resources;
+  });
+  const script = 'echo 0 > /proc/sys/user/max_net_namespaces && exec "$@"';
+  const r = spawnSync('unshare', ['--user', '--map-root-user', 'sh', '-c', script, 'sh', bin, '--root', root, 'run', '--bundle', bundle, 'refused'],
+    { encoding: 'utf8', timeout: 20_000 });
+  t.equal(r.signal, null, 'it did not hang');
+  t.equal(r.status, 1, r.stderr);
+  t.match(r.stderr, /^ocirun: spawn: clone3 No space left on device/);
+  t.same(fs.readdirSync(root), [], 'no state directory, hidden or not');
 });

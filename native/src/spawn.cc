@@ -293,9 +293,10 @@ bool vfork_begin(SpawnState& st, unsigned long flags, int cgroup_fd, int child_s
     st.placed = req.placed;
     return true;
   }
-  if (n == sizeof m && m.type == kSyncError)
-    e = m.error;
-  else
+  if (n == sizeof m && m.type == kSyncError) {
+    e = m.error;  // the cloner's: clone3 and its errno
+    set_step(e, kStepSpawn);
+  } else
     fail(e, "recv", "container init exited before it was ready", n < 0 ? errno : EPIPE);
   if (req.pid > 0) st.child = req.pid;  // reaped by end()
   *child = -1;
