@@ -92,14 +92,15 @@ const systemError = (err: unknown, syscall: string, file: string, what: string) 
  * new cpuset directory gets its parent's cpus and mems (v1). mkdir comes first: in the usual case (the parent
  * is there) it is the only call.
  */
-export function makeDirs(dir: string, created: string[], cpuset: boolean, planned: Set<string>): void {
+export function makeDirs(dir: string, created: string[], cpuset: boolean, planned: Set<string>, parentMade = false): void {
   try {
     fs.mkdirSync(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && path.dirname(dir) !== dir) {
+    // ENOENT once more after the parent was made: a parent being removed meanwhile, an error (no loop).
+    if (code === 'ENOENT' && !parentMade && path.dirname(dir) !== dir) {
       makeDirs(path.dirname(dir), created, cpuset, planned);
-      return makeDirs(dir, created, cpuset, planned);
+      return makeDirs(dir, created, cpuset, planned, true);
     }
     if (code !== 'EEXIST') throw systemError(err, 'mkdir', dir, 'cgroup');
     if (!planned.has(dir)) return; // someone else's, and so are the directories above it
