@@ -31,7 +31,7 @@ struct ChildContext {
   const std::vector<char*>* hook_argv;
   const std::vector<char*>* hook_envp;
   int root_fd = -1;    // set by the prepare-rootfs step
-  bool hello = false;  // cloned by a cloner thread (vfork_clone.h): say kSyncHello first, the parent waits for it
+  bool hello = false;  // cloned by a worker thread (vfork_clone.h): say kSyncHello first, the parent waits for it
   // Test builds only: the allocation guard's switch (test/alloc-guard), found in the parent when the guard is
   // preloaded; once called, any malloc or free in this process ends it loudly.
   void (*arm_alloc_guard)() = nullptr;

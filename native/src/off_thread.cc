@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace ocirun {
@@ -16,7 +17,7 @@ namespace {
 struct Pool {
   std::mutex mu;
   std::condition_variable wake;
-  std::deque<LoopJob*> queue;
+  std::deque<std::function<void()>> queue;
   int idle = 0;
 };
 Pool& pool = *new Pool;
@@ -24,16 +25,16 @@ int in_flight = 0;  // the loop thread's
 
 void worker() {
   for (;;) {
-    LoopJob* job;
+    std::function<void()> work;
     {
       std::unique_lock<std::mutex> l(pool.mu);
       pool.idle++;
       pool.wake.wait(l, [] { return !pool.queue.empty(); });
       pool.idle--;
-      job = pool.queue.front();
+      work = std::move(pool.queue.front());
       pool.queue.pop_front();
     }
-    run_job(job);
+    work();
   }
 }
 
@@ -47,9 +48,27 @@ void add_worker() {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
+// Queues `work`, with a thread for it if none is idle: every queued job gets one, so a long wait holds up no other.
+// Called with pool.mu held. Throws std::system_error, with nothing queued, if no thread could be made.
+void enqueue(std::function<void()> work) {
+  if (int(pool.queue.size()) >= pool.idle) add_worker();
+  pool.queue.push_back(std::move(work));
+  pool.wake.notify_one();
+}
+
 }  // namespace
 
 int jobs_in_flight() { return in_flight; }
+
+bool run_on_worker(std::function<void()> work) {
+  std::lock_guard<std::mutex> l(pool.mu);
+  try {
+    enqueue(std::move(work));
+  } catch (const std::system_error&) {
+    return false;
+  }
+  return true;
+}
 
 void run_job(LoopJob* job) {
   job->run();
@@ -67,9 +86,7 @@ int LoopJob::start(uv_loop_t* loop) {
   async_.data = this;
   in_flight++;
   std::lock_guard<std::mutex> l(pool.mu);
-  pool.queue.push_back(this);
-  if (int(pool.queue.size()) > pool.idle) add_worker();  // every queued job gets a thread: a long wait holds up no other
-  pool.wake.notify_one();
+  enqueue([this] { run_job(this); });
   return 0;
 }
 

@@ -8,7 +8,13 @@
 
 #include <uv.h>
 
+#include <functional>
+
 namespace ocirun {
+
+// Runs `work` on a worker thread, with no loop to report to (vfork_clone.cc: the clone of a container's child,
+// which holds its thread until the child has exec'd). False, with nothing queued, if no thread could be had.
+bool run_on_worker(std::function<void()> work);
 
 // How many jobs were started and have not completed yet (the loop thread's count).
 int jobs_in_flight();

@@ -257,9 +257,9 @@ void child_entry(void* ctx) { child_main(*static_cast<ChildContext*>(ctx)); }
 // touch cost nothing (MAP_NORESERVE). The lowest page stays unmapped: an overflow faults.
 constexpr size_t kChildStack = 1 << 20;
 
-// The clone through a cloner thread, into our own address space. False when it could not be started (no stack,
+// The clone through a worker thread of its own, into our own address space. False when it could not be started (no stack,
 // no thread): the caller clones a copy instead. Otherwise *child is the child's pid, or -1 with `e` set: the
-// clone failed (the cloner's kSyncError), or the child ended before its first word.
+// clone failed (kSyncError from the worker), or the child ended before its first word.
 bool vfork_begin(SpawnState& st, unsigned long flags, int cgroup_fd, int child_sock, SysError& e, pid_t* child) {
   void* stack = mmap(nullptr, kChildStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return false;
@@ -294,7 +294,7 @@ bool vfork_begin(SpawnState& st, unsigned long flags, int cgroup_fd, int child_s
     return true;
   }
   if (n == sizeof m && m.type == kSyncError) {
-    e = m.error;  // the cloner's: clone3 and its errno
+    e = m.error;  // the worker's: clone3 and its errno
     set_step(e, kStepSpawn);
   } else
     fail(e, "recv", "container init exited before it was ready", n < 0 ? errno : EPIPE);

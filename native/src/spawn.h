@@ -41,7 +41,7 @@ struct ChildData {
 struct SpawnState {
   ContainerPlan plan;
   ChildData child_data;
-  VforkClone vfork;      // the clone, when made by a cloner thread (vfork_clone.h)
+  VforkClone vfork;      // the clone, when made by a worker thread of its own (vfork_clone.h)
   bool vforked = false;  // then the child's stack below is ours to unmap once the clone is over
   void* stack = nullptr;
   size_t stack_size = 0;

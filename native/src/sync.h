@@ -57,7 +57,7 @@ enum SyncType : int32_t {
   kSyncHookState = 8,  // child -> parent: asks for the state; parent -> child: a memfd holding it
   kSyncCgroupDone = 9,  // parent -> child: the process is in all its cgroups
   kSyncControl = 10,    // stub -> parent: asks for its control message; parent -> stub: a sealed memfd of it
-  kSyncHello = 11,      // child -> parent, first of all when a cloner thread made it: it runs, its pid is known
+  kSyncHello = 11,      // child -> parent, first of all when a worker thread cloned it: it runs, its pid is known
 };
 
 struct SyncMsg {

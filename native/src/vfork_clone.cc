@@ -1,16 +1,15 @@
 #include "vfork_clone.h"
 
 #include <linux/sched.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 
+#include "off_thread.h"
 #include "sync.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -83,52 +82,12 @@ void run_clone(VforkClone* req) {
   close(req->report_fd);
 }
 
-// Never destroyed: cloner threads wait on it until the process ends.
-struct Cloners {
+// The end of clones, for vfork_clone_wait. Never destroyed: a clone may still end as the process exits.
+struct Finished {
   std::mutex mu;
-  std::condition_variable wake, finished;
-  std::deque<VforkClone*> queue;
-  int idle = 0;
+  std::condition_variable cv;
 };
-Cloners& cloners = *new Cloners;
-
-void* cloner(void*) {
-  for (;;) {
-    VforkClone* req;
-    {
-      std::unique_lock<std::mutex> l(cloners.mu);
-      cloners.idle++;
-      cloners.wake.wait(l, [] { return !cloners.queue.empty(); });
-      cloners.idle--;
-      req = cloners.queue.front();
-      cloners.queue.pop_front();
-    }
-    run_clone(req);
-    {
-      std::lock_guard<std::mutex> l(cloners.mu);
-      req->finished = true;
-    }
-    cloners.finished.notify_all();
-  }
-  return nullptr;
-}
-
-// A cloner blocks every signal from its first instruction (the mask it is made with): the child starts with them
-// blocked until it has reset Node's handlers.
-bool add_cloner() {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  pthread_t t;
-  int rc = pthread_create(&t, &attr, cloner, nullptr);
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  return rc == 0;
-}
+Finished& finished = *new Finished;
 
 }  // namespace
 
@@ -141,16 +100,21 @@ bool vfork_clone_supported() {
 }
 
 bool vfork_clone_start(VforkClone* req) {
-  std::lock_guard<std::mutex> l(cloners.mu);
-  if (cloners.idle <= int(cloners.queue.size()) && !add_cloner()) return false;
-  cloners.queue.push_back(req);
-  cloners.wake.notify_one();
-  return true;
+  // A worker thread of the addon's (off_thread.h): they block every signal, so the child starts with all of them
+  // blocked until it has reset Node's handlers, and they never end, so the child's death signal stays armed.
+  return run_on_worker([req] {
+    run_clone(req);
+    {
+      std::lock_guard<std::mutex> l(finished.mu);
+      req->finished = true;
+    }
+    finished.cv.notify_all();
+  });
 }
 
 void vfork_clone_wait(VforkClone* req) {
-  std::unique_lock<std::mutex> l(cloners.mu);
-  cloners.finished.wait(l, [req] { return req->finished; });
+  std::unique_lock<std::mutex> l(finished.mu);
+  finished.cv.wait(l, [req] { return req->finished; });
 }
 
 }  // namespace ocirun
