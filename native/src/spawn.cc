@@ -278,12 +278,10 @@ bool vfork_begin(SpawnState& st, unsigned long flags, int cgroup_fd, int child_s
   st.child_data.ctx.hello = true;
   if (!vfork_clone_start(&req)) {
     st.child_data.ctx.hello = false;
+    req.stack = nullptr;
     munmap(stack, kChildStack);
     return false;
   }
-  st.vforked = true;
-  st.stack = stack;
-  st.stack_size = kChildStack;
   SyncMsg m;
   ssize_t n;
   while ((n = recv(st.sock, &m, sizeof m, 0)) < 0 && errno == EINTR) {
@@ -320,10 +318,10 @@ void SpawnState::end() {
   }
   child = init = 0;
   has_fifo = false;
-  if (vforked) {  // the child has exec'd, or ended just now: its stack and what it read are free again
+  if (vfork.stack) {  // the child has exec'd, or ended just now: its stack and what it read are free again
     vfork_clone_wait(&vfork);
-    munmap(stack, stack_size);
-    vforked = false;
+    munmap(vfork.stack, vfork.stack_size);
+    vfork.stack = nullptr;
   }
   for (int fd : fds) close(fd);
   fds.clear();

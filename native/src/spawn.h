@@ -24,10 +24,6 @@ struct Spawned {
 // Tells the waiting init that the runtime has recorded it (kSyncCommit), and closes the sync socket.
 int commit_container(int sync_fd, SysError& e);
 
-// One spawn, from clone to the init's kSyncReady. Between spawn_begin and spawn_finish the child exists and
-// waits at its first sync point (kSyncCgroupDone): a cgroup manager that needs its pid (systemd, whose scope
-// is made with the pid in it) places it then. Destroying a state whose spawn did not finish kills and reaps
-// what it started, closes its fds and removes the fifo.
 // What the cloned child reads, built by spawn_begin: kept until the child has exec'd, since with the vfork clone
 // it reads it in place.
 struct ChildData {
@@ -38,13 +34,16 @@ struct ChildData {
   std::vector<std::vector<char*>> hook_argv, hook_envp;
 };
 
+// One spawn, from clone to the init's kSyncReady. Between spawn_begin and spawn_finish the child exists and
+// waits at its first sync point (kSyncCgroupDone): a cgroup manager that needs its pid (systemd, whose scope
+// is made with the pid in it) places it then. Destroying a state whose spawn did not finish kills and reaps
+// what it started, closes its fds and removes the fifo.
 struct SpawnState {
   ContainerPlan plan;
   ChildData child_data;
-  VforkClone vfork;      // the clone, when made by a worker thread of its own (vfork_clone.h)
-  bool vforked = false;  // then the child's stack below is ours to unmap once the clone is over
-  void* stack = nullptr;
-  size_t stack_size = 0;
+  // The clone, when a worker thread of its own made it (vfork_clone.h): then vfork.stack is set, and is ours to
+  // unmap once the clone is over.
+  VforkClone vfork;
   std::vector<int> fds;  // closed by the destructor
   int sock = -1;         // our end of the sync socket (in fds)
   pid_t child = 0;       // the cloned child; the init itself unless two stages were needed

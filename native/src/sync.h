@@ -5,7 +5,9 @@
 //   runtime                                 child (cloned from the runtime)       ocirun-init (exec'd stub)
 //   [create.ts] state dir (hidden, locked, renamed into place), cgroups made and claimed (flock)
 //   [spawn.cc] exec.fifo, the stub's sealed memfd, the namespace fds, the v1 `tasks` fds, all opened
-//   clone3 (born in the cgroup2 directory) ->  moves itself into the v1 cgroups ("0" into tasks)
+//   clone3 (born in the cgroup2 directory) ->  (vfork clone, vfork_clone.h: kSyncHello first; the parent
+//                                            learns its pid then) moves itself into the v1 cgroups ("0" into
+//                                            tasks)
 //   (no CLONE_INTO_CGROUP: the pid into cgroup.procs)
 //   (systemd driver, cgroupDeferred: spawn_begin returns here and [lib/cgroups/systemd] starts the scope
 //   with the child's pid over D-Bus; spawn_finish then goes on)
