@@ -27,6 +27,21 @@ t.test('the guard kills a process that allocates once armed', async (t) => {
   t.match(r.stderr.toString(), /alloc-guard: malloc in the cloned child/);
 });
 
+t.test('the runtime goes on allocating on memory that was a finished child\'s stack', async (t) => {
+  // The runtime's cloned child shares its memory; once it has gone, a thread of the runtime may get a stack
+  // where the child's was. The guard once took that thread for the child and killed the runtime (seen in CI).
+  const reuse = path.join(dir, 'reuse');
+  execFileSync('cc', ['-o', reuse, path.join(repo, 'test/alloc-guard/reuse.c'), guard, '-lpthread']);
+  let r;
+  try {
+    r = execFileSync(reuse, { env: { ...process.env, LD_LIBRARY_PATH: dir }, stdio: 'pipe' });
+  } catch (err) {
+    r = err;
+  }
+  t.equal(r.signal ?? null, null, `not killed: ${r.stderr}`);
+  t.equal(r.toString?.() ?? r.stdout.toString(), 'went on\n');
+});
+
 t.test('containers of every kind are made without an allocation in the child', async (t) => {
   // A host device whose path is longer than std::string's inline buffer: in a user namespace it is bound
   // from the host's node (mknod is refused there).

@@ -20,10 +20,13 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void __libc_free(void *);
 
-/* An address on the stack of the child that armed it: the runtime's cloned child shares the runtime's memory
- * (native/src/vfork_clone.h), so the switch says whose it is. Code running on that stack (the child, and the
- * child it forks for a pid namespace) is guarded; the runtime's own threads, on stacks of their own, go on. */
+/* An address on the stack of the child that armed it, and that child's pid: the runtime's cloned child shares
+ * the runtime's memory (native/src/vfork_clone.h), so the switch says whose it is. Code running on that stack in
+ * that process (the child, and the child it forks for a pid namespace, which arms again) is guarded. The switch
+ * stays set after the child has exec'd, and the runtime may later run a thread whose stack lies where the
+ * child's was: the pid tells them apart (the child is a process of its own, the runtime's threads share one). */
 static volatile uintptr_t armed;
+static volatile long armed_pid;
 static int verbose;
 
 /* OCIRUN_ALLOC_GUARD_VERBOSE=1: each arming says so on stderr, so that a test can see the guard is in use. */
@@ -35,11 +38,13 @@ __attribute__((constructor)) static void init(void) {
 /* Deeper frames are below the arming one (stacks grow down), within the child's 1 MiB stack. */
 static int in_armed(void) {
   uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-  return armed && sp <= armed + 4096 && sp + (1u << 20) > armed;
+  if (!armed || sp > armed + 4096 || sp + (1u << 20) <= armed) return 0;
+  return syscall(SYS_getpid) == armed_pid;
 }
 
 void ocirun_alloc_guard_arm(void) {
   char here;
+  armed_pid = syscall(SYS_getpid);
   armed = (uintptr_t)&here;
   if (verbose) {
     static const char msg[] = "ocirun alloc-guard: armed\n";
