@@ -138,6 +138,7 @@ interface Addon {
   unmountDetach(target: string): void;
   openFifo(path: string, write: boolean): number;
   pipe(): [number, number];
+  prepareSpawn(initPath: string): boolean;
 }
 
 const buildDir = path.join(__dirname, '..', 'build', 'Release');
@@ -196,6 +197,19 @@ export interface Spawned {
    * setReaping and holdChild; else code and signal are 0). It does not keep this process alive.
    */
   exited: Promise<Exit>;
+}
+
+let prepared = false;
+
+/**
+ * Starts, on one of the addon's threads, what a spawn needs first and takes longest to make (the init stub's
+ * sealed copy, about half a millisecond), so that it is made while the caller reads the config. Once per
+ * process: the copy is kept for every later spawn (and made again if the stub on disk changes).
+ */
+export function prepareSpawn(): void {
+  if (prepared) return;
+  prepared = true;
+  call((a) => a.prepareSpawn(initStubPath));
 }
 
 /**

@@ -6,7 +6,7 @@ import { dirsToMake, lockCgroupPath, planCgroups, userManager } from '../cgroups
 import { cgroupDriver } from '../cgroups/driver';
 import type { Resources } from '../cgroups/types';
 import { OcirunError, SystemError } from '../errors';
-import { commit, spawn, spawnPlaced, writeProcFile, type Spawned } from '../native';
+import { commit, prepareSpawn, spawn, spawnPlaced, writeProcFile, type Spawned } from '../native';
 import { handOverNotifyFd } from './notify';
 import { ContainerDir, checkId, type ContainerRecord } from '../state/store';
 import { processStartTime } from '../state/status';
@@ -74,6 +74,7 @@ export async function createContainer(
   const root = rootOf(opts);
   checkId(id);
   checkPidFileDir(opts.pidFile);
+  prepareSpawn(); // on an addon thread while the config is read
   const bundle = loadBundle(opts.bundle);
   if (bundle.spec.process.terminal && !opts.consoleSocket && !foregroundTerminal)
     throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime does not stay in the foreground');

@@ -2,7 +2,7 @@ import { validateSpec } from '../config/load';
 import { buildExecPlan } from '../config/plan';
 import type { Process, Spec } from '../config/spec';
 import { OcirunError } from '../errors';
-import { commit, pidfdOpen, spawn, type Exit, type Spawned } from '../native';
+import { commit, pidfdOpen, prepareSpawn, spawn, type Exit, type Spawned } from '../native';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CgroupRecord } from '../cgroups/manager';
@@ -165,6 +165,7 @@ export async function execStarted(id: string, opts: ExecOptions): Promise<ExecPr
 /** The process joins the container and runs; with `proxyTerminal`, a terminal of its own is copied to ours. */
 async function spawnExec(id: string, opts: ExecOptions, proxyTerminal: boolean): Promise<{ spawned: Spawned; proxy?: ConsoleProxy }> {
   checkPidFileDir(opts.pidFile);
+  prepareSpawn();
   // Under the lock until the process runs (but see "paused" below): a concurrent delete or kill --all cannot
   // interleave with joining.
   const { spawned, proxy } = await withContainer(id, opts.ignorePaused ? 'exec --ignore-paused' : 'exec', opts, async ({ rec, dir, status }) => {

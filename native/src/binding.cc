@@ -653,6 +653,12 @@ Napi::Value OpenFifo(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// prepareSpawn(initPath) -> boolean: the stub's sealed copy, made on an addon thread (spawn.h).
+Napi::Value PrepareSpawn(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "prepareSpawn: initPath must be a string");
+  return Napi::Boolean::New(info.Env(), ocirun::prepare_spawn(info[0].As<Napi::String>().Utf8Value()));
+}
+
 // tryLock(fd) -> boolean: flock(LOCK_EX|LOCK_NB), so that an uncontended lock costs no threadpool round trip.
 Napi::Value TryLock(const Napi::CallbackInfo& info) {
   SysError e;
@@ -664,7 +670,7 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
-      {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
+      {"prepareSpawn", PrepareSpawn}, {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
       {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},

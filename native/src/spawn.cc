@@ -25,6 +25,7 @@
 #include "hooks.h"
 #include "idmap.h"
 #include "namespaces.h"
+#include "off_thread.h"
 #include "ops.h"
 #include "procfs.h"
 #include "sync.h"
@@ -97,6 +98,18 @@ int sealed_init(const std::string& path, SysError& e) {
   int fd = fcntl(cached, F_DUPFD_CLOEXEC, 0);
   return fd < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "ocirun-init memfd") : fd;
 }
+
+}  // namespace
+
+bool prepare_spawn(const std::string& init_path) {
+  return run_on_worker([init_path] {
+    SysError e;
+    int fd = sealed_init(init_path, e);
+    if (fd >= 0) close(fd);
+  });
+}
+
+namespace {
 
 // An unprivileged runtime (rootless) may itself write only a map of its own id, after setgroups is denied for
 // gid_map; anything more is written by the setuid helpers newuidmap and newgidmap (Debian's uidmap), which

@@ -21,6 +21,11 @@ struct Spawned {
   int console_fd = -1;  // the pty master, when process.terminal and no console socket: the caller proxies it
 };
 
+// Makes this process's sealed copy of the init stub (the spawn's first slow step: a copy of a static binary)
+// on one of the addon's threads, while the caller goes on reading the config: the spawn then takes it as made.
+// Errors are the spawn's to report: it makes the copy again if this one failed. False if no thread was had.
+bool prepare_spawn(const std::string& init_path);
+
 // Tells the waiting init that the runtime has recorded it (kSyncCommit), and closes the sync socket.
 int commit_container(int sync_fd, SysError& e);
 
