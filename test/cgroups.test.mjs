@@ -3,8 +3,8 @@
 // every cgroup a test makes is gone when it ends. A check that only one mode can make is defined in that mode
 // only; the closing note of issue 4 lists where each runs.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { afterContainers, bin, fs, os, path, makeBundle, ocirun, ok, spawn, state, testRoot, waitFor } from './helpers.mjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { afterContainers, bin, fs, os, path, makeBundle, ocirun, ok, repo, spawn, state, testRoot, waitFor } from './helpers.mjs';
 
 const v2 = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
 let seq = 0;
@@ -457,4 +457,25 @@ if (v2)
     const rec = record(root, 'x');
     ok(root, ['delete', '--force', 'x']);
     t.notOk(fs.existsSync(rec.unified), 'delete removed it with the container\'s');
+  });
+
+if (v2)
+  t.test('cgroup v2 only: signals reaching a library process while it loads the device filter do not fail its creates', async (t) => {
+    // The verifier gives up with EAGAIN when a signal is pending: here a profiler's SIGPROF every 50 us of CPU
+    // time (a daemon's SIGCHLD does the same, less often). Every create failed so before the fix.
+    const root = testRoot(t);
+    const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
+    const prof = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-prof-'));
+    t.teardown(() => fs.rmSync(prof, { recursive: true, force: true }));
+    const script = `const lib = require(${JSON.stringify(path.join(repo, 'dist', 'index.js'))});
+      (async () => {
+        for (let i = 0; i < 5; i++) {
+          const code = await lib.run('p' + i, { root: ${JSON.stringify(root)}, bundle: ${JSON.stringify(bundle)} });
+          if (code !== 0) throw new Error('exit status ' + code);
+        }
+      })().catch((e) => { console.error(e.message); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-interval', '50', '-e', script], { encoding: 'utf8' });
+    t.equal(r.status, 0, r.stderr);
+    t.equal(fs.readdirSync(prof).length, 1, 'the profiler ran');
+    t.same(fs.readdirSync(root), [], 'nothing left');
   });
