@@ -21,6 +21,7 @@ t.test('create, start, state, kill, delete through the library', async (t) => {
   const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
   const created = await ocirun.create('lib1', { root, bundle });
   t.equal(created.status, 'created');
+  t.same(created, await ocirun.state('lib1', { root }), 'what create returns is what state reads');
   await ocirun.start('lib1', { root });
   t.equal((await ocirun.state('lib1', { root })).status, 'running');
   await ocirun.kill('lib1', 'KILL', { root });

@@ -18,7 +18,7 @@ import { inUserNamespace } from '../userns';
 import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
-import { publicState, state, type ContainerState } from './state';
+import { publicState, type ContainerState } from './state';
 
 export interface CreateOptions extends CommonOptions {
   bundle: string;
@@ -44,6 +44,10 @@ export interface CreateOptions extends CommonOptions {
    */
   rootless?: boolean;
 }
+
+/** This process's start time, which names it in a record while it creates (read once: it does not change). */
+let ownStart: string | undefined;
+const ownStartTime = () => (ownStart ??= processStartTime(process.pid) ?? '');
 
 /** LISTEN_FDS (socket activation) is passed through as runc does: the fds are preserved and announced. */
 function socketActivation(): { fds: number; env: string[] } {
@@ -102,7 +106,7 @@ export async function createContainer(
     created,
     owner: '',
     annotations: bundle.spec.annotations,
-    creating: { pid: process.pid, startTime: processStartTime(process.pid) ?? '' },
+    creating: { pid: process.pid, startTime: ownStartTime() },
     spec: bundle.spec,
     ...(cgroups ? { cgroup: cgroups.record } : {}),
   };
@@ -134,6 +138,7 @@ export async function createContainer(
   let cgroupsMade = false;
   let release: (() => void) | undefined; // the claim on our cgroup, held until our process is in it
   let ours = false; // our process may be in the cgroup: on failure, kill what is there
+  let committed: ContainerRecord | undefined;
   try {
     debug(`state: ${dir.dir} in place and locked`);
     if (cgroups && !cgroups.record.systemd && linux?.cgroupsPath) {
@@ -174,7 +179,7 @@ export async function createContainer(
     if (bundle.spec.process.oomScoreAdj !== undefined) setOomScoreAdj(pid, bundle.spec.process.oomScoreAdj);
     if (bundle.spec.linux?.netDevices) moveNetDevicesIn(bundle.spec, pid, debug);
     delete rec.creating;
-    const committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
+    committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
     dir.write(committed);
     // The namespaces exist and the process waits: the runtime-namespace hooks of create run now. (runc runs
     // them before pivot_root; a hook that looks into the container's mounts sees them after it here.)
@@ -197,7 +202,8 @@ export async function createContainer(
     throw err;
   }
   dir.release();
-  return { state: await state(id, opts), consoleFd, init: spawned! };
+  // The state as this create left it (its record is on disk, its init waits on exec.fifo): not read back.
+  return { state: publicState(committed!, 'created'), consoleFd, init: spawned! };
 }
 
 /** Lowering it below our own needs CAP_SYS_RESOURCE: the error names the file and the errno. */
