@@ -479,3 +479,47 @@ if (v2)
     t.equal(fs.readdirSync(prof).length, 1, 'the profiler ran');
     t.same(fs.readdirSync(root), [], 'nothing left');
   });
+
+if (v2)
+  t.test('cgroup v2 only: a library process loads a device filter once per rule set and attaches it to every container with those rules', async (t) => {
+    const lib = await import(path.join(repo, 'dist', 'index.js'));
+    const progs = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:bpf-prog';
+      } catch {
+        return false; // the directory's own fd, gone once listed
+      }
+    }).length;
+    const before = progs();
+    const root = testRoot(t);
+    // /dev/kmsg opened write-only needs no privilege of its own: only the device rules decide.
+    const kmsg = { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o666 };
+    const bundle = (rules) => makeBundle(t, (c) => {
+      c.process.args = ['sleep', '100'];
+      c.linux.devices = [kmsg];
+      c.linux.resources.devices.push(...rules);
+    });
+    const denying = bundle([]);
+    const allowing = bundle([{ allow: true, type: 'c', major: 1, minor: 11, access: 'w' }]);
+    const probe = (id) => ocirun(root, ['exec', id, 'sh', '-c', 'echo ocirun-device-test > /dev/kmsg && echo write-ok']).stdout;
+    // A cgroup of the test's own, outliving the containers made in it: the same program attached there again.
+    const cg = cgroupsPath(t);
+    fs.mkdirSync(`/sys/fs/cgroup/${cg.top}`);
+    fs.mkdirSync(`/sys/fs/cgroup${cg.path}`);
+    const kept = makeBundle(t, (c) => ((c.process.args = ['sleep', '100']), (c.linux.cgroupsPath = cg.path)));
+    try {
+      for (const id of ['a', 'b', 'c']) await lib.create(id, { root, bundle: denying });
+      t.equal(progs() - before, 1, 'one program for three containers with the same rules');
+      await lib.create('d', { root, bundle: allowing });
+      t.equal(progs() - before, 2, 'another for other rules');
+      t.notMatch(probe('c'), /write-ok/, 'the shared program denies in the third container');
+      t.match(probe('d'), /write-ok/, 'the other allows');
+      await lib.create('k1', { root, bundle: kept });
+      await lib.delete('k1', { root, force: true });
+      t.ok(fs.existsSync(`/sys/fs/cgroup${cg.path}`), 'the cgroup that was there is left');
+      await lib.create('k2', { root, bundle: kept });
+      t.equal((await lib.state('k2', { root })).status, 'created', 'a second container in it, with the program already attached there');
+    } finally {
+      for (const c of await lib.list({ root })) await lib.delete(c.id, { root, force: true });
+    }
+  });

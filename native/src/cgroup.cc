@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <mutex>
+
 #include "fmt.h"
 
 namespace ocirun {
@@ -33,9 +35,25 @@ int load_device_filter(union bpf_attr* load) {
   return prog;
 }
 
-}  // namespace
+// A verified program, loaded once: a long-lived process (the library, a shim) attaches the same program to the
+// cgroup of every container with the same device rules, instead of having the kernel verify it again each time.
+// Kept while the process lives; a few rule sets at most, the oldest closed when more come.
+struct LoadedFilter {
+  std::vector<unsigned char> insns;
+  int fd = -1;
+};
+std::mutex& filters_mutex = *new std::mutex;  // never destroyed: a worker thread may attach during exit
+std::vector<LoadedFilter>& loaded_filters = *new std::vector<LoadedFilter>;
+constexpr size_t kKeptFilters = 8;
 
-int attach_device_filter(const std::string& dir, const std::vector<unsigned char>& insns, SysError& e) {
+// A duplicate of the program's fd (the caller closes it), loaded now if it is not kept yet.
+int device_filter(const std::string& dir, const std::vector<unsigned char>& insns, SysError& e) {
+  std::lock_guard<std::mutex> hold(filters_mutex);
+  for (const LoadedFilter& f : loaded_filters)
+    if (f.insns == insns) {
+      int fd = fcntl(f.fd, F_DUPFD_CLOEXEC, 0);
+      return fd < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "device filter") : fd;
+    }
   union bpf_attr load;
   memset(&load, 0, sizeof load);
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
@@ -58,6 +76,47 @@ int attach_device_filter(const std::string& dir, const std::vector<unsigned char
       return -1;
     }
   }
+  int fd = fcntl(prog, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    close(prog);
+    return fail(e, "fcntl(F_DUPFD_CLOEXEC)", "device filter");
+  }
+  if (loaded_filters.size() == kKeptFilters) {
+    close(loaded_filters.front().fd);
+    loaded_filters.erase(loaded_filters.begin());
+  }
+  loaded_filters.push_back({insns, prog});
+  return fd;
+}
+
+// Whether the program `prog` is among the device programs attached to the cgroup `cg`.
+bool attached(int cg, int prog) {
+  struct bpf_prog_info info;
+  memset(&info, 0, sizeof info);
+  union bpf_attr get;
+  memset(&get, 0, sizeof get);
+  get.info.bpf_fd = uint32_t(prog);
+  get.info.info_len = sizeof info;
+  get.info.info = uint64_t(uintptr_t(&info));
+  if (bpf(BPF_OBJ_GET_INFO_BY_FD, &get) < 0) return false;
+  uint32_t ids[64];  // the kernel's limit of programs per cgroup and attach type
+  union bpf_attr query;
+  memset(&query, 0, sizeof query);
+  query.query.target_fd = uint32_t(cg);
+  query.query.attach_type = BPF_CGROUP_DEVICE;
+  query.query.prog_ids = uint64_t(uintptr_t(ids));
+  query.query.prog_cnt = sizeof ids / sizeof ids[0];
+  if (bpf(BPF_PROG_QUERY, &query) < 0) return false;
+  for (uint32_t i = 0; i < query.query.prog_cnt; i++)
+    if (ids[i] == info.id) return true;
+  return false;
+}
+
+}  // namespace
+
+int attach_device_filter(const std::string& dir, const std::vector<unsigned char>& insns, SysError& e) {
+  int prog = device_filter(dir, insns, e);
+  if (prog < 0) return -1;
   int cg = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) {
     close(prog);
@@ -69,7 +128,13 @@ int attach_device_filter(const std::string& dir, const std::vector<unsigned char
   attach.attach_bpf_fd = uint32_t(prog);
   attach.attach_type = BPF_CGROUP_DEVICE;
   attach.attach_flags = BPF_F_ALLOW_MULTI;
-  int rc = bpf(BPF_PROG_ATTACH, &attach) < 0 ? fail(e, "bpf(BPF_PROG_ATTACH)", dir.c_str()) : 0;
+  // EINVAL may mean that this very program is attached there already (a cgroup that outlived an earlier
+  // container with the same rules, made by this process): the filter wanted is in effect then.
+  int rc = 0;
+  if (bpf(BPF_PROG_ATTACH, &attach) < 0) {
+    int err = errno;
+    if (err != EINVAL || !attached(cg, prog)) rc = fail(e, "bpf(BPF_PROG_ATTACH)", dir.c_str(), err);
+  }
   close(cg);
   close(prog);  // the attachment keeps the program alive for as long as the cgroup has it
   return rc;
