@@ -128,7 +128,7 @@ interface Addon {
   lock(fd: number): Promise<unknown>;
   tryLock(fd: number): boolean;
   watchExit(pid: number, startTime: string): Promise<void>;
-  attachDeviceFilter(dir: string, program: Buffer): void;
+  attachDeviceFilter(dir: string, program: Buffer, replace: boolean): void;
   pidfdOpen(pid: number, startTime: string): number;
   pidfdSignal(fd: number, sig: number): boolean;
   renameNoReplace(from: string, to: string): void;
@@ -348,7 +348,11 @@ export function openFifo(path: string, write: boolean): number {
   return call((a) => a.openFifo(path, write));
 }
 
-/** Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a cgroup2 directory. */
-export function attachDeviceFilter(dir: string, program: Buffer): void {
-  return call((a) => a.attachDeviceFilter(dir, program));
+/**
+ * Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (once per process and program) and attaches it to a cgroup2
+ * directory. `replace`: then detaches every other device program attached to that directory (what earlier
+ * containers left in a cgroup that outlived them); not where another manager (systemd) attaches its own.
+ */
+export function attachDeviceFilter(dir: string, program: Buffer, replace: boolean): void {
+  return call((a) => a.attachDeviceFilter(dir, program, replace));
 }

@@ -481,7 +481,7 @@ if (v2)
   });
 
 if (v2)
-  t.test('cgroup v2 only: a library process loads a device filter once per rule set and attaches it to every container with those rules', async (t) => {
+  t.test('cgroup v2 only: a library process loads a device filter once per rule set; a cgroup that outlives its containers keeps only the last one\'s', async (t) => {
     const lib = await import(path.join(repo, 'dist', 'index.js'));
     const progs = () => fs.readdirSync('/proc/self/fd').filter((fd) => {
       try {
@@ -494,19 +494,22 @@ if (v2)
     const root = testRoot(t);
     // /dev/kmsg opened write-only needs no privilege of its own: only the device rules decide.
     const kmsg = { path: '/dev/kmsg', type: 'c', major: 1, minor: 11, fileMode: 0o666 };
-    const bundle = (rules) => makeBundle(t, (c) => {
+    const bundle = (rules, cgroupsPath) => makeBundle(t, (c) => {
       c.process.args = ['sleep', '100'];
       c.linux.devices = [kmsg];
       c.linux.resources.devices.push(...rules);
+      if (cgroupsPath) c.linux.cgroupsPath = cgroupsPath;
     });
+    const allowKmsg = [{ allow: true, type: 'c', major: 1, minor: 11, access: 'w' }];
     const denying = bundle([]);
-    const allowing = bundle([{ allow: true, type: 'c', major: 1, minor: 11, access: 'w' }]);
+    const allowing = bundle(allowKmsg);
     const probe = (id) => ocirun(root, ['exec', id, 'sh', '-c', 'echo ocirun-device-test > /dev/kmsg && echo write-ok']).stdout;
     // A cgroup of the test's own, outliving the containers made in it: the same program attached there again.
     const cg = cgroupsPath(t);
     fs.mkdirSync(`/sys/fs/cgroup/${cg.top}`);
     fs.mkdirSync(`/sys/fs/cgroup${cg.path}`);
-    const kept = makeBundle(t, (c) => ((c.process.args = ['sleep', '100']), (c.linux.cgroupsPath = cg.path)));
+    const kept = bundle([], cg.path);
+    const keptAllowing = bundle(allowKmsg, cg.path);
     try {
       for (const id of ['a', 'b', 'c']) await lib.create(id, { root, bundle: denying });
       t.equal(progs() - before, 1, 'one program for three containers with the same rules');
@@ -519,6 +522,12 @@ if (v2)
       t.ok(fs.existsSync(`/sys/fs/cgroup${cg.path}`), 'the cgroup that was there is left');
       await lib.create('k2', { root, bundle: kept });
       t.equal((await lib.state('k2', { root })).status, 'created', 'a second container in it, with the program already attached there');
+      t.notMatch(probe('k2'), /write-ok/, 'its rules in effect');
+      await lib.delete('k2', { root, force: true });
+      // Other rules in the same cgroup: the earlier containers' program goes (a device is allowed only if every
+      // program attached allows it; it was left there, and denied this, before).
+      await lib.create('k3', { root, bundle: keptAllowing });
+      t.match(probe('k3'), /write-ok/, 'a third with other rules: only its own program decides');
     } finally {
       for (const c of await lib.list({ root })) await lib.delete(c.id, { root, force: true });
     }

@@ -263,7 +263,7 @@ export async function createCgroups(plan: CgroupPlan): Promise<void> {
     }
     for (const [c, dir] of Object.entries(rec.v1)) makeDirs(dir, rec.created, c === 'cpuset', planned);
     applyWrites(rec, plan.writes);
-    if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
+    if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram, true);
   } catch (err) {
     await removeCgroups(rec);
     throw err;

@@ -511,14 +511,15 @@ Napi::Value Commit(const Napi::CallbackInfo& info) {
   return (new CallJob(info.Env(), [fd](SysError& e) { return ocirun::commit_container(fd, e); }))->queue(info.Env());
 }
 
-// attachDeviceFilter(dir, program): a BPF_PROG_TYPE_CGROUP_DEVICE program (a Buffer of instructions) on a
-// cgroup2 directory.
+// attachDeviceFilter(dir, program, replace): a BPF_PROG_TYPE_CGROUP_DEVICE program (a Buffer of instructions)
+// on a cgroup2 directory; with `replace`, the only one there.
 Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
   Napi::Buffer<unsigned char> prog = info[1].As<Napi::Buffer<unsigned char>>();
   std::vector<unsigned char> insns(prog.Data(), prog.Data() + prog.Length());
   SysError e;
   ocirun::set_step(e, ocirun::kStepCgroups);
-  if (ocirun::attach_device_filter(info[0].As<Napi::String>().Utf8Value(), insns, e) < 0) throw to_js_error(info.Env(), e);
+  if (ocirun::attach_device_filter(info[0].As<Napi::String>().Utf8Value(), insns, info[2].ToBoolean().Value(), e) < 0)
+    throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }
 

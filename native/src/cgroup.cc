@@ -89,8 +89,8 @@ int device_filter(const std::string& dir, const std::vector<unsigned char>& insn
   return fd;
 }
 
-// Whether the program `prog` is among the device programs attached to the cgroup `cg`.
-bool attached(int cg, int prog) {
+// The kernel's id of the program `prog`, or 0.
+uint32_t prog_id(int prog) {
   struct bpf_prog_info info;
   memset(&info, 0, sizeof info);
   union bpf_attr get;
@@ -98,23 +98,63 @@ bool attached(int cg, int prog) {
   get.info.bpf_fd = uint32_t(prog);
   get.info.info_len = sizeof info;
   get.info.info = uint64_t(uintptr_t(&info));
-  if (bpf(BPF_OBJ_GET_INFO_BY_FD, &get) < 0) return false;
-  uint32_t ids[64];  // the kernel's limit of programs per cgroup and attach type
+  return bpf(BPF_OBJ_GET_INFO_BY_FD, &get) < 0 ? 0 : info.id;
+}
+
+// The ids of the device programs attached to the cgroup `cg` itself (at most the kernel's 64), or -1.
+int attached_ids(int cg, uint32_t (&ids)[64]) {
   union bpf_attr query;
   memset(&query, 0, sizeof query);
   query.query.target_fd = uint32_t(cg);
   query.query.attach_type = BPF_CGROUP_DEVICE;
   query.query.prog_ids = uint64_t(uintptr_t(ids));
-  query.query.prog_cnt = sizeof ids / sizeof ids[0];
-  if (bpf(BPF_PROG_QUERY, &query) < 0) return false;
-  for (uint32_t i = 0; i < query.query.prog_cnt; i++)
-    if (ids[i] == info.id) return true;
+  query.query.prog_cnt = 64;
+  return bpf(BPF_PROG_QUERY, &query) < 0 ? -1 : int(query.query.prog_cnt);
+}
+
+// Whether the program `prog` is among the device programs attached to the cgroup `cg`.
+bool attached(int cg, int prog) {
+  uint32_t ids[64];
+  uint32_t id = prog_id(prog);
+  int n = attached_ids(cg, ids);
+  for (int i = 0; id && i < n; i++)
+    if (ids[i] == id) return true;
   return false;
+}
+
+// Detaches from `cg` every device program but `prog`: those earlier containers left in a cgroup that outlived
+// them, whose rules would otherwise still apply (a device is allowed only if every program allows it).
+int detach_others(int cg, int prog, const std::string& dir, SysError& e) {
+  uint32_t ids[64];
+  uint32_t id = prog_id(prog);
+  int n = attached_ids(cg, ids);
+  if (!id || n < 0) return fail(e, "bpf(BPF_PROG_QUERY)", dir.c_str());
+  for (int i = 0; i < n; i++) {
+    if (ids[i] == id) continue;
+    union bpf_attr by_id;
+    memset(&by_id, 0, sizeof by_id);
+    by_id.prog_id = ids[i];
+    int old = int(bpf(BPF_PROG_GET_FD_BY_ID, &by_id));
+    if (old < 0) {
+      if (errno == ENOENT) continue;  // detached meanwhile
+      return fail(e, "bpf(BPF_PROG_GET_FD_BY_ID)", dir.c_str());
+    }
+    union bpf_attr detach;
+    memset(&detach, 0, sizeof detach);
+    detach.target_fd = uint32_t(cg);
+    detach.attach_bpf_fd = uint32_t(old);
+    detach.attach_type = BPF_CGROUP_DEVICE;
+    int rc = int(bpf(BPF_PROG_DETACH, &detach));
+    int err = errno;
+    close(old);
+    if (rc < 0 && err != ENOENT) return fail(e, "bpf(BPF_PROG_DETACH)", dir.c_str(), err);
+  }
+  return 0;
 }
 
 }  // namespace
 
-int attach_device_filter(const std::string& dir, const std::vector<unsigned char>& insns, SysError& e) {
+int attach_device_filter(const std::string& dir, const std::vector<unsigned char>& insns, bool replace, SysError& e) {
   int prog = device_filter(dir, insns, e);
   if (prog < 0) return -1;
   int cg = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -135,6 +175,7 @@ int attach_device_filter(const std::string& dir, const std::vector<unsigned char
     int err = errno;
     if (err != EINVAL || !attached(cg, prog)) rc = fail(e, "bpf(BPF_PROG_ATTACH)", dir.c_str(), err);
   }
+  if (rc == 0 && replace) rc = detach_others(cg, prog, dir, e);
   close(cg);
   close(prog);  // the attachment keeps the program alive for as long as the cgroup has it
   return rc;

@@ -15,8 +15,10 @@ namespace ocirun {
 
 // BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (`insns`, 8 bytes each), then BPF_PROG_ATTACH to
 // the cgroup directory `dir` with BPF_F_ALLOW_MULTI. The verifier's first complaint goes into e.detail. A
-// program is loaded once per process and attached again for every container with the same rules.
-int attach_device_filter(const std::string& dir, const std::vector<unsigned char>& insns, SysError& e);
+// program is loaded once per process and attached again for every container with the same rules. With
+// `replace`, every other device program attached to that directory is detached afterwards (left there by
+// earlier containers in a cgroup that outlived them).
+int attach_device_filter(const std::string& dir, const std::vector<unsigned char>& insns, bool replace, SysError& e);
 
 // Writes `pid` into each of the cgroup.procs files.
 int join_cgroups(pid_t pid, const std::vector<std::string>& procs_files, SysError& e);

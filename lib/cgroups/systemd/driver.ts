@@ -102,7 +102,7 @@ export const systemd: CgroupDriver = {
       }
       rec.systemd!.started = true;
       applyWrites(rec, plan.writes);
-      if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram);
+      if (plan.deviceProgram) attachDeviceFilter(rec.unified!, plan.deviceProgram, false); // systemd's own stays
     });
   },
   async update(rec, writes) {
