@@ -99,18 +99,6 @@ int sealed_init(const std::string& path, SysError& e) {
   return fd < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "ocirun-init memfd") : fd;
 }
 
-}  // namespace
-
-bool prepare_spawn(const std::string& init_path) {
-  return run_on_worker([init_path] {
-    SysError e;
-    int fd = sealed_init(init_path, e);
-    if (fd >= 0) close(fd);
-  });
-}
-
-namespace {
-
 // An unprivileged runtime (rootless) may itself write only a map of its own id, after setgroups is denied for
 // gid_map; anything more is written by the setuid helpers newuidmap and newgidmap (Debian's uidmap), which
 // check the ranges against /etc/subuid and /etc/subgid.
@@ -339,6 +327,14 @@ void SpawnState::end() {
   for (int fd : fds) close(fd);
   fds.clear();
   sock = -1;
+}
+
+bool prepare_spawn(const std::string& init_path) {
+  return run_on_worker([init_path] {
+    SysError e;
+    int fd = sealed_init(init_path, e);
+    if (fd >= 0) close(fd);
+  });
 }
 
 int spawn_begin(SpawnState& st, SysError& e) {
