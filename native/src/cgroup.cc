@@ -18,6 +18,17 @@ namespace {
 
 long bpf(int cmd, union bpf_attr* attr) { return syscall(SYS_bpf, cmd, attr, sizeof *attr); }
 
+// BPF_PROG_ATTACH or BPF_PROG_DETACH of the device program `prog` on the cgroup `cg`.
+long device_attach_op(int cmd, int cg, int prog, uint32_t flags) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.target_fd = uint32_t(cg);
+  attr.attach_bpf_fd = uint32_t(prog);
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  attr.attach_flags = flags;
+  return bpf(cmd, &attr);
+}
+
 // The verifier gives up with EAGAIN when a signal is pending for the calling thread (kernel/bpf/verifier.c), and
 // the caller is Node's main thread: a profiler's SIGPROF, or the SIGCHLD of a daemon's children, made create
 // fail. Signals stay blocked for the load (they are delivered once it returns), and EAGAIN is tried again, as
@@ -139,12 +150,7 @@ int detach_others(int cg, int prog, const std::string& dir, SysError& e) {
       if (errno == ENOENT) continue;  // detached meanwhile
       return fail(e, "bpf(BPF_PROG_GET_FD_BY_ID)", dir.c_str());
     }
-    union bpf_attr detach;
-    memset(&detach, 0, sizeof detach);
-    detach.target_fd = uint32_t(cg);
-    detach.attach_bpf_fd = uint32_t(old);
-    detach.attach_type = BPF_CGROUP_DEVICE;
-    int rc = int(bpf(BPF_PROG_DETACH, &detach));
+    int rc = int(device_attach_op(BPF_PROG_DETACH, cg, old, 0));
     int err = errno;
     close(old);
     if (rc < 0 && err != ENOENT) return fail(e, "bpf(BPF_PROG_DETACH)", dir.c_str(), err);
@@ -162,16 +168,10 @@ int attach_device_filter(const std::string& dir, const std::vector<unsigned char
     close(prog);
     return fail(e, "open", dir.c_str());
   }
-  union bpf_attr attach;
-  memset(&attach, 0, sizeof attach);
-  attach.target_fd = uint32_t(cg);
-  attach.attach_bpf_fd = uint32_t(prog);
-  attach.attach_type = BPF_CGROUP_DEVICE;
-  attach.attach_flags = BPF_F_ALLOW_MULTI;
   // EINVAL may mean that this very program is attached there already (a cgroup that outlived an earlier
   // container with the same rules, made by this process): the filter wanted is in effect then.
   int rc = 0;
-  if (bpf(BPF_PROG_ATTACH, &attach) < 0) {
+  if (device_attach_op(BPF_PROG_ATTACH, cg, prog, BPF_F_ALLOW_MULTI) < 0) {
     int err = errno;
     if (err != EINVAL || !attached(cg, prog)) rc = fail(e, "bpf(BPF_PROG_ATTACH)", dir.c_str(), err);
   }
