@@ -504,12 +504,12 @@ if (v2)
     const denying = bundle([]);
     const allowing = bundle(allowKmsg);
     const probe = (id) => ocirun(root, ['exec', id, 'sh', '-c', 'echo ocirun-device-test > /dev/kmsg && echo write-ok']).stdout;
-    // A cgroup of the test's own, outliving the containers made in it: the same program attached there again.
+    // A cgroup of the test's own (removed at its end), outliving the containers made in it.
     const cg = cgroupsPath(t);
-    fs.mkdirSync(`/sys/fs/cgroup/${cg.top}`);
-    fs.mkdirSync(`/sys/fs/cgroup${cg.path}`);
-    const kept = bundle([], cg.path);
-    const keptAllowing = bundle(allowKmsg, cg.path);
+    const keptDir = `/sys/fs/cgroup/${cg.top}`;
+    fs.mkdirSync(keptDir);
+    const kept = bundle([], `/${cg.top}`);
+    const keptAllowing = bundle(allowKmsg, `/${cg.top}`);
     try {
       for (const id of ['a', 'b', 'c']) await lib.create(id, { root, bundle: denying });
       t.equal(progs() - before, 1, 'one program for three containers with the same rules');
@@ -519,7 +519,7 @@ if (v2)
       t.match(probe('d'), /write-ok/, 'the other allows');
       await lib.create('k1', { root, bundle: kept });
       await lib.delete('k1', { root, force: true });
-      t.ok(fs.existsSync(`/sys/fs/cgroup${cg.path}`), 'the cgroup that was there is left');
+      t.ok(fs.existsSync(keptDir), 'the cgroup that was there is left');
       await lib.create('k2', { root, bundle: kept });
       t.equal((await lib.state('k2', { root })).status, 'created', 'a second container in it, with the program already attached there');
       t.notMatch(probe('k2'), /write-ok/, 'its rules in effect');
