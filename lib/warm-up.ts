@@ -12,6 +12,7 @@ import { planCgroups } from './cgroups/manager';
 import { ContainerDir } from './state/store';
 import { publicState } from './lifecycle/state';
 import type { Resources } from './cgroups/types';
+import { utcTimestamp } from './timestamp';
 
 export const attempt = async (step: () => unknown): Promise<void> => {
   try {
@@ -46,7 +47,7 @@ export async function warmPlanAndState(dir: string, root: string): Promise<void>
 /** A container "warm-up" of the spec in `dir` (stopped), written and read under `root`. */
 export async function warmState(dir: string, root: string, spec = defaultSpec()): Promise<void> {
   await attempt(async () => {
-    const rec = { id: 'warm-up', pid: 0, startTime: '', bundle: dir, rootfs: dir, created: new Date().toISOString(), owner: '', spec };
+    const rec = { id: 'warm-up', pid: 0, startTime: '', bundle: dir, rootfs: dir, created: utcTimestamp(), owner: '', spec };
     const d = await ContainerDir.create(root, 'warm-up', rec);
     d.write(rec);
     publicState(d.read(), 'stopped');

@@ -2,7 +2,7 @@
 // neither change what ocirun does nor reach the container, and the code cache made at build time is used.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { bin, fs, os, path, ocirun, runContainer } from './helpers.mjs';
+import { bin, fs, os, path, ocirun, runContainer, testRoot, makeBundle, state } from './helpers.mjs';
 
 function withEnv(extra, args) {
   return ocirun('/nonexistent-root', args, { env: { ...process.env, ...extra } });
@@ -82,4 +82,24 @@ t.test('the config validator is read only by the commands that validate a config
   const valued = opened(['--root', 'state', 'create', '--bundle', path.join(dir, 'bundle'), 'c'], []);
   t.equal(valued.status, 1);
   t.match(valued.files, /build\/Release\/ocirun\.cache"/, 'a global flag\'s value is not taken for the command');
+});
+
+t.test('create records its time in UTC without loading the time zone (V8 toISOString reads /etc/localtime and ICU zone data first)', async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '30']));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-tz-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const trace = path.join(dir, 'trace');
+  const out = fs.openSync(path.join(dir, 'out'), 'w');
+  const before = Date.now();
+  // Without -f: the runtime's own thread only (the container, which keeps create's stdio, is not followed).
+  const r = spawnSync('strace', ['-qq', '-e', 'trace=openat,open,readlink', '-o', trace, bin, '--root', root, 'create', '--bundle', bundle, 'tz'], { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  t.equal(r.status, 0, fs.readFileSync(path.join(dir, 'out'), 'utf8'));
+  const files = fs.readFileSync(trace, 'utf8');
+  t.match(files, /config\.json/, 'the trace is of the runtime (it read the config)');
+  t.notMatch(files, /localtime|zoneinfo/, 'no time zone read');
+  const created = state(root, 'tz').created;
+  t.match(created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  t.ok(Date.parse(created) >= before - 1000 && Date.parse(created) <= Date.now() + 1000, `${created} is now, in UTC`);
 });

@@ -2,6 +2,7 @@
 // JSON lines are {"level","msg","time"} (callers read the last `error` line); text lines are logfmt.
 import * as fs from 'node:fs';
 import { printErr } from './output';
+import { utcTimestamp } from '../timestamp';
 
 export interface LogConfig {
   file?: string;
@@ -9,7 +10,7 @@ export interface LogConfig {
   debug: boolean;
 }
 
-const rfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const rfc3339 = () => utcTimestamp(Date.now(), false);
 
 export function logLine(cfg: LogConfig, level: 'error' | 'warning' | 'info' | 'debug', msg: string): void {
   if (level === 'debug' && !cfg.debug) return;

@@ -19,6 +19,7 @@ import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
 import { publicState, type ContainerState } from './state';
+import { utcTimestamp } from '../timestamp';
 
 export interface CreateOptions extends CommonOptions {
   bundle: string;
@@ -96,7 +97,7 @@ export async function createContainer(
   const cgroups = rootless ? rootlessCgroups(planned, linux?.resources as Resources | undefined) : planned;
   if (linux?.netDevices) checkNetDevices(bundle.spec);
   const driver = cgroups && (await cgroupDriver(cgroups.record));
-  const created = new Date().toISOString();
+  const created = utcTimestamp();
   const rec: ContainerRecord = {
     id,
     pid: 0,
