@@ -137,6 +137,7 @@ for (const [ptr, edit] of [
   ['/linux/maskedPaths/0', (c) => (c.linux.maskedPaths = ['/proc/kc\0ore'])],
   ['/process/apparmorProfile', (c) => (c.process.apparmorProfile = 'a\0b')],
   ['/linux/sysctl/net.ipv4.ip_forward', (c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1\0' })],
+  ['/annotations/org.example~1a~0b', (c) => (c.annotations = { 'org.example/a~b': 'x\0' })], // a key escaped in the pointer
 ])
   add(`NUL in ${ptr}`, ptr, edit);
 

@@ -45,26 +45,37 @@ export function validateSpec(data: unknown): Spec {
     const depth = (e: AjvError) => e.instancePath.split('/').length;
     throw describe(validate.errors!.reduce((a, b) => (depth(b) > depth(a) ? b : a)));
   }
-  checkStrings(data, '');
+  checkStrings(data);
   return data as Spec;
 }
 
 /**
  * Every string of the config reaches the kernel as a C string somewhere (a path, an argument, a variable, a
- * label): one with a NUL byte would be cut short there, silently. Refused, naming it.
+ * label): one with a NUL byte would be cut short there, silently. Refused, naming it. The walk builds no
+ * pointer: only a refusal needs one, and it is made from the keys on the way back up.
  */
-function checkStrings(v: unknown, pointer: string): void {
-  if (typeof v === 'string') {
-    if (v.includes('\0')) throw new ConfigError(pointer || '/', 'must not contain a NUL byte');
-  } else if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) checkStrings(v[i], `${pointer}/${i}`);
+function checkStrings(data: unknown): void {
+  const at = nulAt(data);
+  if (at) throw new ConfigError(at.length ? `/${at.reverse().map((k) => k.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}` : '/', 'must not contain a NUL byte');
+}
+
+/** The keys, innermost first, down to a string (or key) holding a NUL byte; undefined when there is none. */
+function nulAt(v: unknown): string[] | undefined {
+  if (typeof v === 'string') return v.includes('\0') ? [] : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const at = nulAt(v[i]);
+      if (at) return [...at, String(i)];
+    }
   } else if (v && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      const at = `${pointer}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-      if (k.includes('\0')) throw new ConfigError(at, 'must not contain a NUL byte');
-      checkStrings(x, at);
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      if (k.includes('\0')) return [k];
+      const at = nulAt((v as Record<string, unknown>)[k]);
+      if (at) return [...at, k];
     }
   }
+  return undefined;
 }
 
 export interface Bundle {
