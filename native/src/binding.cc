@@ -137,22 +137,28 @@ class Fields {
     if (!v.IsObject()) bad(key, "must be an object");
     return Fields(v.As<Napi::Object>(), where_ + "." + key);
   }
-  // Every field that was not read is one the native side does not know.
+  // Every field that was not read is one the native side does not know. When the object has exactly as many
+  // keys as fields were read with a value, none can be unknown; only otherwise (a field present but undefined,
+  // or an unknown one) are its keys compared by name.
   void finish() {
     Napi::Array keys = o_.GetPropertyNames();
+    if (keys.Length() == defined_) return;
     for (uint32_t i = 0; i < keys.Length(); i++) {
       std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
       bool known = false;
-      for (const auto& r : read_) known |= r == k;
+      for (const char* r : read_) known |= k == r;
       if (!known && !o_.Get(k).IsUndefined()) bad(k.c_str(), "unknown field");
     }
   }
 
  private:
   Napi::Value get(const char* key, bool required) {
-    read_.emplace_back(key);
+    bool again = false;
+    for (const char* r : read_) again |= !strcmp(r, key);
+    if (!again) read_.push_back(key);  // the names are the literals of this file
     Napi::Value v = o_.Get(key);
     if (required && v.IsUndefined()) bad(key, "missing");
+    if (!again && !v.IsUndefined()) defined_++;
     return v;
   }
   [[noreturn]] void bad(const char* key, const char* why) {
@@ -160,7 +166,8 @@ class Fields {
   }
   Napi::Object o_;
   std::string where_;
-  std::vector<std::string> read_;
+  std::vector<const char*> read_;
+  uint32_t defined_ = 0;  // distinct fields read that have a value
 };
 
 ocirun::MountPlan to_mount(Fields& m) {
