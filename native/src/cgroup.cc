@@ -112,39 +112,41 @@ uint32_t prog_id(int prog) {
   return bpf(BPF_OBJ_GET_INFO_BY_FD, &get) < 0 ? 0 : info.id;
 }
 
-// The ids of the device programs attached to the cgroup `cg` itself (at most the kernel's 64), or -1.
-int attached_ids(int cg, uint32_t (&ids)[64]) {
+// The device programs attached to a cgroup itself (at most the kernel's 64), and the id of ours.
+struct DevicePrograms {
+  uint32_t ids[64];
+  int count = -1;     // -1: the query failed
+  uint32_t ours = 0;  // 0: our program's id is unknown
+
+  bool has_ours() const {
+    for (int i = 0; ours && i < count; i++)
+      if (ids[i] == ours) return true;
+    return false;
+  }
+};
+
+DevicePrograms device_programs(int cg, int prog) {
+  DevicePrograms p;
+  p.ours = prog_id(prog);
   union bpf_attr query;
   memset(&query, 0, sizeof query);
   query.query.target_fd = uint32_t(cg);
   query.query.attach_type = BPF_CGROUP_DEVICE;
-  query.query.prog_ids = uint64_t(uintptr_t(ids));
+  query.query.prog_ids = uint64_t(uintptr_t(p.ids));
   query.query.prog_cnt = 64;
-  return bpf(BPF_PROG_QUERY, &query) < 0 ? -1 : int(query.query.prog_cnt);
+  if (bpf(BPF_PROG_QUERY, &query) == 0) p.count = int(query.query.prog_cnt);
+  return p;
 }
 
-// Whether the program `prog` is among the device programs attached to the cgroup `cg`.
-bool attached(int cg, int prog) {
-  uint32_t ids[64];
-  uint32_t id = prog_id(prog);
-  int n = attached_ids(cg, ids);
-  for (int i = 0; id && i < n; i++)
-    if (ids[i] == id) return true;
-  return false;
-}
-
-// Detaches from `cg` every device program but `prog`: those earlier containers left in a cgroup that outlived
+// Detaches from `cg` every device program but ours: those earlier containers left in a cgroup that outlived
 // them, whose rules would otherwise still apply (a device is allowed only if every program allows it).
-int detach_others(int cg, int prog, const std::string& dir, SysError& e) {
-  uint32_t ids[64];
-  uint32_t id = prog_id(prog);
-  int n = attached_ids(cg, ids);
-  if (!id || n < 0) return fail(e, "bpf(BPF_PROG_QUERY)", dir.c_str());
-  for (int i = 0; i < n; i++) {
-    if (ids[i] == id) continue;
+int detach_others(int cg, const DevicePrograms& progs, const std::string& dir, SysError& e) {
+  if (!progs.ours || progs.count < 0) return fail(e, "bpf(BPF_PROG_QUERY)", dir.c_str());
+  for (int i = 0; i < progs.count; i++) {
+    if (progs.ids[i] == progs.ours) continue;
     union bpf_attr by_id;
     memset(&by_id, 0, sizeof by_id);
-    by_id.prog_id = ids[i];
+    by_id.prog_id = progs.ids[i];
     int old = int(bpf(BPF_PROG_GET_FD_BY_ID, &by_id));
     if (old < 0) {
       if (errno == ENOENT) continue;  // detached meanwhile
@@ -169,13 +171,20 @@ int attach_device_filter(const std::string& dir, const std::vector<unsigned char
     return fail(e, "open", dir.c_str());
   }
   // EINVAL may mean that this very program is attached there already (a cgroup that outlived an earlier
-  // container with the same rules, made by this process): the filter wanted is in effect then.
+  // container with the same rules, made by this process): the filter wanted is in effect then. The cgroup's
+  // programs, asked for that, serve `replace` too.
   int rc = 0;
+  DevicePrograms progs;
+  bool known = false;
   if (device_attach_op(BPF_PROG_ATTACH, cg, prog, BPF_F_ALLOW_MULTI) < 0) {
     int err = errno;
-    if (err != EINVAL || !attached(cg, prog)) rc = fail(e, "bpf(BPF_PROG_ATTACH)", dir.c_str(), err);
+    if (err == EINVAL) {
+      progs = device_programs(cg, prog);
+      known = true;
+    }
+    if (err != EINVAL || !progs.has_ours()) rc = fail(e, "bpf(BPF_PROG_ATTACH)", dir.c_str(), err);
   }
-  if (rc == 0 && replace) rc = detach_others(cg, prog, dir, e);
+  if (rc == 0 && replace) rc = detach_others(cg, known ? progs : device_programs(cg, prog), dir, e);
   close(cg);
   close(prog);  // the attachment keeps the program alive for as long as the cgroup has it
   return rc;
