@@ -79,8 +79,14 @@ function compare(title, cases) {
   return Object.fromEntries(cases.map(([name], k) => [name, medians[k]]));
 }
 
+/** Until `pid` is a zombie or reaped (/proc/PID/stat answers ESRCH while the task is on its way out). */
 function waitGone(pid) {
-  while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) {
+  for (;;) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) return;
+    } catch (err) {
+      if (err.code !== 'ESRCH') return; // ENOENT: reaped
+    }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
   }
 }
