@@ -1,12 +1,16 @@
 // Signal names and numbers as callers pass them: `15`, `TERM`, `SIGTERM` (any case); and signalling a set of
 // processes known only by a list of pids that may change under us.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { OcirunError } from './errors';
 import { pidfdOpen, pidfdSignal } from './native';
 
-const byNumber = new Map<number, string>();
-for (const [name, n] of Object.entries(os.constants.signals)) if (!byNumber.has(n)) byNumber.set(n, name);
+/**
+ * The signals by name, from node:os, loaded at first use: create and delete use this module only to signal,
+ * and loading node:os (its module and its binding, which asks uname) cost them ~0.3 ms.
+ */
+let names: Record<string, number> | undefined;
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const signalNumbers = () => (names ??= (require('node:os') as typeof import('node:os')).constants.signals as Record<string, number>);
 
 export function parseSignal(raw: string): number {
   const s = raw.trim();
@@ -16,15 +20,13 @@ export function parseSignal(raw: string): number {
   } else {
     const upper = s.toUpperCase();
     const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-    const n = (os.constants.signals as Record<string, number>)[name];
+    const n = signalNumbers()[name];
     if (n !== undefined) return n;
     const rt = /^SIGRTMIN(?:\+(\d+))?$|^SIGRTMAX(?:-(\d+))?$/.exec(name);
     if (rt) return rt[0].startsWith('SIGRTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[2] ?? 0);
   }
   throw new OcirunError(`invalid signal: ${raw}`);
 }
-
-export const signalName = (n: number) => byNumber.get(n) ?? String(n);
 
 /**
  * Signals every process that `list` names (a cgroup's or a pid namespace's), each through a pidfd: the pids
