@@ -43,4 +43,6 @@ export function startBundle(name: string, cacheName = name): void {
   runBundle(script, name);
 }
 
-if (require.main === module) startBundle('ocirun', startCacheName(process.argv.slice(2)));
+// Run as the main script (the launcher's), not when required (scripts/prepare-start.js, the shim's start). By
+// file name: scripts/bundle.js bundles this file, and inside a bundle `module` is not the file's own.
+if (require.main?.filename === __filename) startBundle('ocirun', startCacheName(process.argv.slice(2)));
