@@ -39,7 +39,8 @@ export function part<T>(name: PartName): T {
     } catch {
       /* not prepared: compiled from source */
     }
-    const script = new vm.Script(`(function (module, exports, require) {${fs.readFileSync(file, 'utf8')}\n})`, { filename: file, cachedData });
+    // Written as one function of (module, exports, require) (scripts/bundle.js): compiled as read.
+    const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData });
     const m = { exports: {} as unknown };
     script.runInThisContext()(m, m.exports, require);
     loaded.set(name, { script, cacheFile });

@@ -45,6 +45,15 @@ execFileSync(process.execPath, [require.resolve('protobufjs-cli/bin/pbjs'), '-t'
   '--no-delimited', '--no-comments', '--no-service', '-o', path.join(dist, 'shim-proto.js'), path.join(dist, 'shim-proto.json')], { stdio: 'inherit' });
 
 const esbuild = require('esbuild');
+// Each bundle is written as one function expression of what its loader passes (lib/cli/start.ts, lib/parts.ts),
+// so that V8 compiles the text exactly as read: a wrapper added at run time made V8 flatten the two into a
+// copy of the whole bundle on the JS heap at every start (177 KB for the CLI, 111 KB for the validator), and
+// that allocation was what filled a create's young generation and cost it a scavenge (~1-2 ms).
+// Whitespace and syntax minified, names kept as written: stack traces (--debug) name the functions. Mangled
+// names with esbuild's keepNames cost more: a helper call per function at every start (Object.defineProperty
+// of its name, ~55 KB of the young generation of a create, which then needed a scavenge before its spawn).
+const minified = { minifyWhitespace: true, minifySyntax: true };
+const wrapped = (params) => ({ banner: { js: `(function (${params}) {` }, footer: { js: '\n})' } });
 // The parts (lib/parts.ts): big modules only some commands use, left out of the bundles and built apart, each
 // to be compiled with a code cache of its own.
 const PARTS = { 'validate-config': 'config/validate-config.js', 'syscalls-other': 'seccomp/syscalls-other.generated.js' };
@@ -59,7 +68,8 @@ for (const [name, file] of Object.entries(PARTS))
     bundle: true,
     platform: 'node',
     target: 'node20',
-    format: 'cjs', // lib/parts.ts wraps it in a function of (module, exports, require)
+    format: 'cjs',
+    ...wrapped('module, exports, require'), // lib/parts.ts runs it so
     minify: true,
     logLevel: 'warning',
   });
@@ -71,9 +81,9 @@ esbuild.buildSync({
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'iife', // dist/shim/start.js wraps it as dist/cli/start.js does the CLI's
-  minify: true,
-  keepNames: true,
+  format: 'iife',
+  ...wrapped('require, __filename, __dirname'), // dist/shim/start.js runs it as dist/cli/start.js does the CLI's
+  ...minified,
   logLevel: 'warning',
   ...parted,
 });
@@ -84,9 +94,9 @@ esbuild.buildSync({
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'iife', // dist/cli/start.js wraps it in a function of (require, __filename, __dirname)
-  minify: true, // less to read and hash at every start; stack traces (--debug) keep the function names
-  keepNames: true,
+  format: 'iife',
+  ...wrapped('require, __filename, __dirname'), // dist/cli/start.js runs it so
+  ...minified,
   logLevel: 'warning',
   ...parted,
 });

@@ -1,5 +1,5 @@
 // The `ocirun` command's entry point, bundled into dist/ocirun.js (scripts/bundle.js). The launcher runs it
-// through dist/cli/start.js, with the V8 code cache made at install; `node dist/ocirun.js ARGS` runs it too.
+// through dist/cli/start.js (`node dist/cli/start.js ARGS`), with the V8 code cache made at install.
 // scripts/prepare-start.js runs it once more at build time, to warm the code paths before the cache is made.
 import { main, setStartMode } from './main';
 import { printErr } from './output';

@@ -15,11 +15,13 @@ export const cacheFileOf = (name: string) => path.join(dist, '..', 'build', 'Rel
 /** The CLI's (scripts/prepare-start.js makes it after a warm-up). */
 export const cacheFile = cacheFileOf('ocirun');
 
-/** A bundle as one function of (require, __filename, __dirname): the same text at build and at run time. */
+/**
+ * A bundle, written by scripts/bundle.js as one function of (require, __filename, __dirname): compiled as read,
+ * the same text at build and at run time.
+ */
 export function compileBundle(cachedData?: Buffer, name = 'ocirun'): vm.Script {
   const file = bundleFile(name);
-  const source = `(function (require, __filename, __dirname) {${fs.readFileSync(file, 'utf8')}\n})`;
-  return new vm.Script(source, { filename: file, cachedData });
+  return new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData });
 }
 
 export function runBundle(script: vm.Script, name = 'ocirun'): void {

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { mountTable } from '../mountinfo';
+import { utcTimestamp } from '../timestamp';
 import { COMMIT, VERSION } from '../version';
 // The rest is loaded by the action that needs it: `start` (once per pod) and `-v` load no runtime code.
 /* eslint-disable @typescript-eslint/no-var-requires */
@@ -117,7 +118,7 @@ async function serve(f: Flags): Promise<number> {
   // not reading never blocks the shim).
   const fifo = fs.existsSync('log') ? new net.Socket({ fd: fs.openSync('log', fs.constants.O_RDWR | fs.constants.O_NONBLOCK), readable: false, writable: true }) : undefined;
   fifo?.on('error', () => undefined);
-  const line = (level: string, msg: string) => fifo?.write(`time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)} runtime=io.containerd.ocirun.v2\n`);
+  const line = (level: string, msg: string) => fifo?.write(`time="${utcTimestamp()}" level=${level} msg=${JSON.stringify(msg)} runtime=io.containerd.ocirun.v2\n`);
   const log = (msg: string) => (f.debug ? line('debug', msg) : undefined);
   process.on('uncaughtException', (err) => {
     line('error', `the shim failed: ${err.stack ?? err.message}`);
