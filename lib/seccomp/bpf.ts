@@ -26,14 +26,21 @@ export interface Insn {
   k: number;
 }
 
+/** struct sock_filter, little-endian, byte by byte (Buffer's write methods cost a call and a check each). */
 export function encode(prog: Insn[]): Buffer {
   const buf = Buffer.alloc(prog.length * 8);
-  prog.forEach((i, n) => {
-    buf.writeUInt16LE(i.code, n * 8);
-    buf.writeUInt8(i.jt, n * 8 + 2);
-    buf.writeUInt8(i.jf, n * 8 + 3);
-    buf.writeUInt32LE(i.k >>> 0, n * 8 + 4);
-  });
+  for (let n = 0, o = 0; n < prog.length; n++, o += 8) {
+    const { code, jt, jf } = prog[n];
+    const k = prog[n].k >>> 0;
+    buf[o] = code & 0xff;
+    buf[o + 1] = (code >>> 8) & 0xff;
+    buf[o + 2] = jt;
+    buf[o + 3] = jf;
+    buf[o + 4] = k & 0xff;
+    buf[o + 5] = (k >>> 8) & 0xff;
+    buf[o + 6] = (k >>> 16) & 0xff;
+    buf[o + 7] = k >>> 24;
+  }
   return buf;
 }
 

@@ -146,62 +146,55 @@ interface Ins {
 const ld = (k: number): Ins => ({ code: BPF.LD_W_ABS, k });
 const j = (code: number, k: number, jt: Target, jf: Target): Ins => ({ code, k, jt, jf });
 
+/** The low-word test of an operator, and (64-bit ABIs) the high-word test in front of it. */
 function condition(c: ArgCmp, bits: 32 | 64, endian: 'le' | 'be'): Ins[] {
   const v = BigInt.asUintN(64, BigInt(c.value));
-  const w = BigInt.asUintN(64, BigInt(c.valueTwo ?? 0));
-  const lo = (x: bigint) => Number(x & 0xffffffffn);
-  const hi = (x: bigint) => Number(x >> 32n);
+  const lo = Number(v & 0xffffffffn);
+  const hi = Number(v >> 32n);
   const LO = 16 + 8 * c.index + (endian === 'be' ? 4 : 0);
   const HI = 16 + 8 * c.index + (endian === 'be' ? 0 : 4);
   const { JMP_JEQ_K: EQ, JMP_JGT_K: GT, JMP_JGE_K: GE } = BPF;
-  // The low-word test of each operator, and (64-bit ABIs) the high-word test in front of it.
-  const tail: Record<Op, Ins[]> = {
-    SCMP_CMP_EQ: [ld(LO), j(EQ, lo(v), 'pass', 'fail')],
-    SCMP_CMP_NE: [ld(LO), j(EQ, lo(v), 'fail', 'pass')],
-    SCMP_CMP_GT: [ld(LO), j(GT, lo(v), 'pass', 'fail')],
-    SCMP_CMP_GE: [ld(LO), j(GE, lo(v), 'pass', 'fail')],
-    SCMP_CMP_LT: [ld(LO), j(GE, lo(v), 'fail', 'pass')],
-    SCMP_CMP_LE: [ld(LO), j(GT, lo(v), 'fail', 'pass')],
-    SCMP_CMP_MASKED_EQ: [ld(LO), { code: BPF.ALU_AND_K, k: lo(v) }, j(EQ, lo(w), 'pass', 'fail')],
-  };
-  if (bits === 32) return tail[c.op];
-  const head: Record<Op, Ins[]> = {
-    SCMP_CMP_EQ: [ld(HI), j(EQ, hi(v), 0, 'fail')],
-    SCMP_CMP_NE: [ld(HI), j(EQ, hi(v), 0, 'pass')],
-    SCMP_CMP_GT: [ld(HI), j(GT, hi(v), 'pass', 0), j(EQ, hi(v), 0, 'fail')],
-    SCMP_CMP_GE: [ld(HI), j(GT, hi(v), 'pass', 0), j(EQ, hi(v), 0, 'fail')],
-    SCMP_CMP_LT: [ld(HI), j(GT, hi(v), 'fail', 0), j(EQ, hi(v), 0, 'pass')],
-    SCMP_CMP_LE: [ld(HI), j(GT, hi(v), 'fail', 0), j(EQ, hi(v), 0, 'pass')],
-    SCMP_CMP_MASKED_EQ: [ld(HI), { code: BPF.ALU_AND_K, k: hi(v) }, j(EQ, hi(w), 0, 'fail')],
-  };
-  return [...head[c.op], ...tail[c.op]];
+  const wide = bits === 64;
+  switch (c.op) {
+    case 'SCMP_CMP_EQ':
+      return wide ? [ld(HI), j(EQ, hi, 0, 'fail'), ld(LO), j(EQ, lo, 'pass', 'fail')] : [ld(LO), j(EQ, lo, 'pass', 'fail')];
+    case 'SCMP_CMP_NE':
+      return wide ? [ld(HI), j(EQ, hi, 0, 'pass'), ld(LO), j(EQ, lo, 'fail', 'pass')] : [ld(LO), j(EQ, lo, 'fail', 'pass')];
+    case 'SCMP_CMP_GT':
+    case 'SCMP_CMP_GE': {
+      const low = [ld(LO), j(c.op === 'SCMP_CMP_GT' ? GT : GE, lo, 'pass', 'fail')];
+      return wide ? [ld(HI), j(GT, hi, 'pass', 0), j(EQ, hi, 0, 'fail'), ...low] : low;
+    }
+    case 'SCMP_CMP_LT':
+    case 'SCMP_CMP_LE': {
+      const low = [ld(LO), j(c.op === 'SCMP_CMP_LT' ? GE : GT, lo, 'fail', 'pass')];
+      return wide ? [ld(HI), j(GT, hi, 'fail', 0), j(EQ, hi, 0, 'pass'), ...low] : low;
+    }
+    case 'SCMP_CMP_MASKED_EQ': {
+      const w = BigInt.asUintN(64, BigInt(c.valueTwo ?? 0));
+      const low = [ld(LO), { code: BPF.ALU_AND_K, k: lo }, j(EQ, Number(w & 0xffffffffn), 'pass', 'fail')];
+      return wide ? [ld(HI), { code: BPF.ALU_AND_K, k: hi }, j(EQ, Number(w >> 32n), 0, 'fail'), ...low] : low;
+    }
+  }
 }
 
 /** One rule: its conditions in order, then its action. 'fail' leads past it, to the next rule. */
-function ruleCode(rule: Rule, a: ArchInfo): Insn[] {
+function ruleCode(rule: Rule, a: ArchInfo, out: Insn[]): void {
   const conds = rule.args.map((c) => condition(c, a.bits, a.endian));
-  const total = conds.reduce((s, c) => s + c.length, 0) + 1;
-  const out: Insn[] = [];
-  let pos = 0;
+  let total = 1;
+  for (const c of conds) total += c.length;
+  let at = 0;
   for (const c of conds) {
-    const end = pos + c.length; // index just past this condition
-    c.forEach((ins, i) => {
-      const at = pos + i;
-      const rel = (t: Target | undefined) => {
-        if (t === undefined) return 0;
-        if (t === 'pass') return end - at - 1;
-        if (t === 'fail') return total - at - 1;
-        return t;
-      };
-      const jt = rel(ins.jt);
-      const jf = rel(ins.jf);
+    const end = at + c.length; // index just past this condition
+    for (const ins of c) {
+      const jt = ins.jt === 'pass' ? end - at - 1 : ins.jt === 'fail' ? total - at - 1 : (ins.jt ?? 0);
+      const jf = ins.jf === 'pass' ? end - at - 1 : ins.jf === 'fail' ? total - at - 1 : (ins.jf ?? 0);
       if (jt > 255 || jf > 255) throw new Error('seccomp: a rule is too long for a conditional jump');
       out.push({ code: ins.code, k: ins.k >>> 0, jt, jf });
-    });
-    pos = end;
+      at++;
+    }
   }
   out.push({ code: BPF.RET_K, k: rule.action, jt: 0, jf: 0 });
-  return out;
 }
 
 /** `if (A == k) { body }`: a short conditional jump when the body fits, else a long `ja` over it. */
@@ -211,28 +204,49 @@ function guarded(k: number, body: Insn[]): Insn[] {
 }
 
 /**
+ * One architecture's rules by syscall number, in profile order. Numbers are kept relative to the table's base
+ * (x32's carry bit 30, which takes them out of V8's small integers: every map operation on them then boxed a
+ * number, and a create spent milliseconds there), and put back in the instructions.
+ */
+interface ArchRules {
+  info: ArchInfo;
+  table: Record<string, number>;
+  base: number;
+  /** By syscall number: the action of a first rule without conditions (later rules never apply), or the rules. */
+  rules: Map<number, number | Rule[]>;
+}
+
+/**
  * The checks of one architecture. A syscall whose first rule has no condition always gets that rule's action:
  * runs of consecutive such numbers with one action become one range test (a default allow-list of several
  * hundred syscalls fits in a few hundred instructions per architecture, several architectures in the kernel's
  * 4096). Syscalls with conditions get their rules in order, then the default.
  */
-function syscallChecks(rules: Map<number, Rule[]>, a: ArchInfo, defaultAction: number): Insn[] {
+function syscallChecks({ info, base, rules }: ArchRules, defaultAction: number): Insn[] {
+  // Loops by index and Map.forEach: this runs once per create, in V8's interpreter, where for-of and
+  // destructuring allocate an iterator result (and an entry array) per step.
   const out: Insn[] = [];
   const fixed = new Map<number, number>();
-  for (const [nr, list] of rules) {
-    if (!list[0].args.length) {
-      fixed.set(nr, list[0].action);
-      continue;
+  const fixedNrs: number[] = [];
+  rules.forEach((list, nr) => {
+    if (typeof list === 'number') {
+      fixed.set(nr, list);
+      fixedNrs.push(nr);
+      return;
     }
-    const body = [...list.flatMap((r) => ruleCode(r, a)), { code: BPF.RET_K, k: defaultAction, jt: 0, jf: 0 }];
-    out.push(...guarded(nr, body));
-  }
-  const nrs = [...fixed.keys()].sort((x, y) => x - y);
+    const body: Insn[] = [];
+    for (let i = 0; i < list.length; i++) ruleCode(list[i], info, body);
+    body.push({ code: BPF.RET_K, k: defaultAction, jt: 0, jf: 0 });
+    const block = guarded(nr + base, body);
+    for (let i = 0; i < block.length; i++) out.push(block[i]);
+  });
+  const nrs = new Uint32Array(fixedNrs).sort();
   for (let i = 0; i < nrs.length; ) {
     const act = fixed.get(nrs[i])!;
     let j = i;
     while (j + 1 < nrs.length && nrs[j + 1] === nrs[j] + 1 && fixed.get(nrs[j + 1]) === act) j++;
-    const [lo, hi] = [nrs[i] >>> 0, nrs[j] >>> 0];
+    const lo = (nrs[i] + base) >>> 0;
+    const hi = (nrs[j] + base) >>> 0;
     if (lo === hi) out.push({ code: BPF.JMP_JEQ_K, k: lo, jt: 0, jf: 1 });
     else out.push({ code: BPF.JMP_JGE_K, k: lo, jt: 0, jf: 2 }, { code: BPF.JMP_JGT_K, k: hi, jt: 1, jf: 0 });
     out.push({ code: BPF.RET_K, k: act, jt: 0, jf: 0 });
@@ -264,31 +278,39 @@ export function compileSeccomp(s: SeccompProfile, opts: CompileOptions = {}): Co
   });
 
   // Rules per architecture and syscall number, in profile order.
-  const perArch = new Map<string, Map<number, Rule[]>>([...arches].map((a) => [a, new Map()]));
+  const perArch = new Map<string, ArchRules>();
+  for (const a of arches) {
+    const info = ARCHES[a];
+    perArch.set(a, { info, table: syscallTable(info.arch), base: info.arch === 'x32' ? X32_BIT : 0, rules: new Map() });
+  }
+  const targets = [...perArch.values()];
   let notify = false;
   (s.syscalls ?? []).forEach((entry, i) => {
     const act = action(entry.action, entry.errnoRet, `/linux/seccomp/syscalls/${i}/action`);
     if (act === defaultAction) return; // runc skips these (libseccomp refuses them)
-    (entry.args ?? []).forEach((a, k) => {
+    const args = entry.args ?? [];
+    args.forEach((a, k) => {
       if (a.index > 5) throw new ConfigError(`/linux/seccomp/syscalls/${i}/args/${k}/index`, 'must be 0 to 5');
       if (!OPS.includes(a.op)) throw new ConfigError(`/linux/seccomp/syscalls/${i}/args/${k}/op`, `unknown operator ${a.op}`);
     });
     notify ||= act === RET_USER_NOTIF;
-    const add = (rules: Map<number, Rule[]>, nr: number, args: ArgCmp[]) => {
-      if (!rules.has(nr)) rules.set(nr, []);
-      rules.get(nr)!.push({ action: act, args });
+    const add = (rules: Map<number, number | Rule[]>, nr: number, ruleArgs: ArgCmp[]) => {
+      const list = rules.get(nr);
+      if (list === undefined) rules.set(nr, ruleArgs.length ? [{ action: act, args: ruleArgs }] : act);
+      else if (typeof list !== 'number') list.push({ action: act, args: ruleArgs });
     };
-    for (const name of entry.names)
-      for (const [archName, rules] of perArch) {
-        const table = syscallTable(ARCHES[archName].arch);
+    for (let n = 0; n < entry.names.length; n++) {
+      const name = entry.names[n];
+      const mux = MULTIPLEXED[name];
+      const muxArgs = mux && [{ index: 0, op: 'SCMP_CMP_EQ' as const, value: mux[1] }, ...args.filter((a) => a.index !== 0)];
+      for (let t = 0; t < targets.length; t++) {
+        const { table, base, rules } = targets[t];
         const nr = table[name];
-        if (nr !== undefined) add(rules, nr, entry.args ?? []); // unknown on this arch: skipped, as runc does
-        const mux = MULTIPLEXED[name];
-        if (mux && table[mux[0]] !== undefined) {
-          const args = [{ index: 0, op: 'SCMP_CMP_EQ' as const, value: mux[1] }, ...(entry.args ?? []).filter((a) => a.index !== 0)];
-          add(rules, table[mux[0]], args);
-        }
+        if (nr !== undefined) add(rules, nr - base, args); // unknown on this arch: skipped, as runc does
+        const muxNr = mux && table[mux[0]];
+        if (muxNr !== undefined) add(rules, muxNr - base, muxArgs!);
       }
+    }
   });
 
   const prog: Insn[] = [{ code: BPF.LD_W_ABS, k: 4, jt: 0, jf: 0 }];
@@ -297,7 +319,7 @@ export function compileSeccomp(s: SeccompProfile, opts: CompileOptions = {}): Co
   const ldNr: Insn = { code: BPF.LD_W_ABS, k: 0, jt: 0, jf: 0 };
   const ret = (k: number): Insn => ({ code: BPF.RET_K, k: k >>> 0, jt: 0, jf: 0 });
   const badArch = 0; // SCMP_ACT_KILL_THREAD
-  const checks = (a: string) => syscallChecks(perArch.get(a)!, ARCHES[a], defaultAction);
+  const checks = (a: string) => syscallChecks(perArch.get(a)!, defaultAction);
   for (const [token, group] of byToken) {
     let block: Insn[];
     if (token === ARCHES.SCMP_ARCH_X86_64.token) {
