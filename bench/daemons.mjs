@@ -30,7 +30,8 @@ const median = (xs) => {
 };
 function time(argv, env) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // In the private directory: conmon writes a file `oom` into its working directory after an OOM kill.
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: dir });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }

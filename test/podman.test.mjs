@@ -34,9 +34,12 @@ const hostPaths = ['/run/ocirun', '/var/lib/containers'].filter((d) => !fs.exist
 const env = { ...process.env, CONTAINERS_CONF: path.join(dir, 'containers.conf') };
 const base = ['--root', path.join(dir, 'storage'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), '--storage-driver', 'vfs'];
 
-/** podman with the private state; { status, stdout, stderr }. */
+/**
+ * podman with the private state; { status, stdout, stderr }. It runs in the test's directory: conmon writes a
+ * file `oom` into its working directory when its container is OOM-killed (left in the checkout before).
+ */
 function podman(args, opts = {}) {
-  const r = spawnSync('podman', [...base, ...args], { env, encoding: 'utf8', timeout: 60_000, ...opts });
+  const r = spawnSync('podman', [...base, ...args], { env, cwd: dir, encoding: 'utf8', timeout: 60_000, ...opts });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function ok(args, opts) {
@@ -47,7 +50,7 @@ function ok(args, opts) {
 /** A command under a real terminal (script(1)); its exit status is the command's. */
 function inTerminal(command) {
   const cmd = ['podman', ...base, ...command].map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8', timeout: 60_000, input: '' });
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, cwd: dir, encoding: 'utf8', timeout: 60_000, input: '' });
   // conmon sends a NUL into the terminal (with runc too); its echo, "^@", lands wherever timing puts it.
   return { status: r.status, stdout: r.stdout.replace(/\r|\^@|\0/g, '') };
 }
@@ -113,8 +116,10 @@ t.test('run --memory and --pids-limit: in effect in the container', async (t) =>
   const out = ok(['run', '--rm', '--memory', '64m', '--pids-limit', '50', image, 'sh', '-c',
     'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max']);
   t.equal(out, '67108864\n50\n', 'the limits, seen in the container\'s own cgroups');
+  const strayBefore = fs.existsSync('oom');
   const hog = podman(['run', '--rm', '--memory', '32m', '--memory-swap', '32m', image, 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1']);
   t.equal(hog.status, 137, 'a memory hog is OOM-killed');
+  t.ok(strayBefore || !fs.existsSync('oom'), "conmon's oom file is left in the test's directory, not in the caller's");
 });
 
 t.test('pause and unpause', async (t) => {
