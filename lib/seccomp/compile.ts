@@ -226,11 +226,9 @@ function syscallChecks({ info, base, rules }: ArchRules, defaultAction: number):
   // Loops by index and Map.forEach: this runs once per create, in V8's interpreter, where for-of and
   // destructuring allocate an iterator result (and an entry array) per step.
   const out: Insn[] = [];
-  const fixed = new Map<number, number>();
   const fixedNrs: number[] = [];
   rules.forEach((list, nr) => {
     if (typeof list === 'number') {
-      fixed.set(nr, list);
       fixedNrs.push(nr);
       return;
     }
@@ -242,9 +240,9 @@ function syscallChecks({ info, base, rules }: ArchRules, defaultAction: number):
   });
   const nrs = new Uint32Array(fixedNrs).sort();
   for (let i = 0; i < nrs.length; ) {
-    const act = fixed.get(nrs[i])!;
+    const act = rules.get(nrs[i]) as number;
     let j = i;
-    while (j + 1 < nrs.length && nrs[j + 1] === nrs[j] + 1 && fixed.get(nrs[j + 1]) === act) j++;
+    while (j + 1 < nrs.length && nrs[j + 1] === nrs[j] + 1 && rules.get(nrs[j + 1]) === act) j++;
     const lo = (nrs[i] + base) >>> 0;
     const hi = (nrs[j] + base) >>> 0;
     if (lo === hi) out.push({ code: BPF.JMP_JEQ_K, k: lo, jt: 0, jf: 1 });
