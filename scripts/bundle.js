@@ -49,11 +49,11 @@ const esbuild = require('esbuild');
 // so that V8 compiles the text exactly as read: a wrapper added at run time made V8 flatten the two into a
 // copy of the whole bundle on the JS heap at every start (177 KB for the CLI, 111 KB for the validator), and
 // that allocation was what filled a create's young generation and cost it a scavenge (~1-2 ms).
+const wrapped = (params) => ({ banner: { js: `(function (${params}) {` }, footer: { js: '\n})' } });
 // Whitespace and syntax minified, names kept as written: stack traces (--debug) name the functions. Mangled
 // names with esbuild's keepNames cost more: a helper call per function at every start (Object.defineProperty
 // of its name, ~55 KB of the young generation of a create, which then needed a scavenge before its spawn).
 const minified = { minifyWhitespace: true, minifySyntax: true };
-const wrapped = (params) => ({ banner: { js: `(function (${params}) {` }, footer: { js: '\n})' } });
 // The parts (lib/parts.ts): big modules only some commands use, left out of the bundles and built apart, each
 // to be compiled with a code cache of its own.
 const PARTS = { 'validate-config': 'config/validate-config.js', 'syscalls-other': 'seccomp/syscalls-other.generated.js' };
