@@ -16,6 +16,7 @@
         "native/src/idmap.cc",
         "native/src/off_thread.cc",
         "native/src/ops.cc",
+        "native/src/oom_watch.cc",
         "native/src/procfs.cc",
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",

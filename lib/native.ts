@@ -128,6 +128,7 @@ interface Addon {
   lock(fd: number): Promise<unknown>;
   tryLock(fd: number): boolean;
   watchExit(pid: number, startTime: string): Promise<void>;
+  watchOom(memoryDir: string, onSignal: () => void): () => void;
   attachDeviceFilter(dir: string, program: Buffer, replace: boolean): void;
   pidfdOpen(pid: number, startTime: string): number;
   pidfdSignal(fd: number, sig: number): boolean;
@@ -303,6 +304,15 @@ export async function lock(fd: number): Promise<void> {
  */
 export function watchExit(pid: number, startTime = ''): Promise<void> {
   return call((a) => a.watchExit(pid, startTime));
+}
+
+/**
+ * Calls `onSignal` whenever the kernel signals an OOM in a cgroup v1 memory directory (or its removal): an
+ * eventfd registered through cgroup.event_control, polled on the event loop without keeping it alive. Returns
+ * the function that ends the watch.
+ */
+export function watchOom(memoryDir: string, onSignal: () => void): () => void {
+  return call((a) => a.watchOom(memoryDir, onSignal));
 }
 
 /**

@@ -343,6 +343,16 @@ t.test('events: --stats is one stats object; the stream reports stats and an oom
   t.ok(lines.some((e) => e.type === 'stats'), 'stats events');
   t.ok(lines.some((e) => e.type === 'oom' && e.id === 'x'), 'an oom event');
   t.ok(state(root, 'x').status === 'running', 'the init survived; only the hog was killed');
+  // An hour between stats: an oom is told when the kernel tells it, not at a tick; the init's end ends the stream.
+  const slow = spawn(bin, ['--root', root, 'events', '--interval', '1h', 'x'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => slow.kill('SIGKILL'));
+  let slowOut = '';
+  slow.stdout.on('data', (d) => (slowOut += d));
+  const ended = new Promise((resolve) => slow.on('exit', (code) => resolve(code)));
+  await waitFor(() => /"type":"oom"/.test(slowOut), 20_000);
+  t.equal(slowOut.split('\n').filter((l) => l.includes('"type":"stats"')).length, 1, 'one stats event: the first, at once');
+  ok(root, ['kill', 'x', 'KILL']);
+  t.equal(await ended, 0, 'the stream ends with the container');
 });
 
 t.test('ps and kill --all: every process of the container, with a shared pid namespace too', async (t) => {

@@ -15,7 +15,7 @@ function read(file: string): string | undefined {
 }
 const int = (s: string | undefined): bigint => (s === undefined || s === '' ? 0n : s === 'max' ? MAX : BigInt(s.split(/\s/)[0]));
 /** "key value" lines (memory.stat, cpu.stat, memory.events) -> map. */
-function keyed(file: string): Record<string, bigint> {
+export function keyed(file: string): Record<string, bigint> {
   const out: Record<string, bigint> = {};
   for (const line of (read(file) ?? '').split('\n')) {
     const [k, v] = line.split(' ');
@@ -118,12 +118,6 @@ function v1Stats(rec: CgroupRecord) {
 
 export function cgroupStats(rec: CgroupRecord): object {
   return rec.mode === 'unified' ? v2Stats(rec.unified!) : v1Stats(rec);
-}
-
-/** How many times the kernel's OOM killer has acted in the container's memory cgroup. */
-export function oomKills(rec: CgroupRecord): bigint {
-  if (rec.mode === 'unified') return keyed(path.join(rec.unified!, 'memory.events')).oom_kill ?? 0n;
-  return rec.v1.memory ? keyed(path.join(rec.v1.memory, 'memory.oom_control')).oom_kill ?? 0n : 0n;
 }
 
 /** JSON with BigInts written as plain numbers. */

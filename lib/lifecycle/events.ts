@@ -1,9 +1,8 @@
-import { cgroupStats, oomKills, toJson } from '../cgroups/stats';
-import { readRecord } from '../state/store';
-import { statusOf } from '../state/status';
+import { cgroupStats, toJson } from '../cgroups/stats';
+import { OomWatch } from '../cgroups/oom';
+import { watchExit } from '../native';
 import { withCgroups } from './with-container';
-import { rootOf, type CommonOptions } from './options';
-import * as path from 'node:path';
+import type { CommonOptions } from './options';
 
 /** One stats event, as `runc events --stats` prints it. */
 export async function stats(id: string, opts?: CommonOptions): Promise<string> {
@@ -11,24 +10,29 @@ export async function stats(id: string, opts?: CommonOptions): Promise<string> {
 }
 
 /**
- * The event stream: a stats event every `intervalMs`, and an `oom` event whenever the OOM killer acts in the
- * container. Ends when the container stops.
+ * The event stream: a stats event at once and then every `intervalMs`, and an `oom` event whenever the OOM
+ * killer acts in the container (the kernel says when: lib/cgroups/oom.ts). Ends when the container stops:
+ * its init's pidfd says when. An event that cannot be made or emitted ends the stream with that error.
  */
 export async function watch(id: string, intervalMs: number, emit: (line: string) => void, opts?: CommonOptions): Promise<void> {
-  const cg = await withCgroups(id, 'events', opts, (c) => c);
-  const root = rootOf(opts);
-  let ooms = oomKills(cg);
-  let next = 0;
-  for (;;) {
-    const rec = readRecord(root, id);
-    if (statusOf(rec, path.join(root, id)) === 'stopped') return;
-    const n = oomKills(cg);
-    if (n > ooms) emit(toJson({ type: 'oom', id }));
-    ooms = n;
-    if (Date.now() >= next) {
-      emit(toJson({ type: 'stats', id, data: cgroupStats(cg) }));
-      next = Date.now() + intervalMs;
+  const { cg, rec } = await withCgroups(id, 'events', opts, (cg, rec) => ({ cg, rec })); // created, running or paused
+  let failed: (err: Error) => void = () => undefined;
+  const failure = new Promise<never>((_, reject) => (failed = reject));
+  const send = (event: () => object) => {
+    try {
+      emit(toJson(event()));
+    } catch (err) {
+      failed(err as Error);
     }
-    await new Promise((r) => setTimeout(r, Math.min(100, intervalMs)));
+  };
+  const tick = () => send(() => ({ type: 'stats', id, data: cgroupStats(cg) }));
+  const oom = new OomWatch(cg, () => send(() => ({ type: 'oom', id })));
+  const timer = setInterval(tick, intervalMs);
+  try {
+    tick();
+    await Promise.race([watchExit(rec.pid, rec.startTime), failure]);
+  } finally {
+    clearInterval(timer);
+    oom.stop();
   }
 }

@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CgroupRecord } from '../cgroups/manager';
-import { cgroupStats, oomKills } from '../cgroups/stats';
+import { cgroupStats } from '../cgroups/stats';
+import { oomKills } from '../cgroups/oom';
 import { any, type Message } from './proto';
 
 type Counters = Record<string, bigint | undefined>;

@@ -23,7 +23,7 @@ import { VERSION } from '../version';
 import type { Publisher } from './events';
 import { decode, encode, timestamp, type Message } from './proto';
 import { metrics } from './metrics';
-import { OomWatch } from './oom';
+import { OomWatch } from '../cgroups/oom';
 import { ProcessIO, type StdioPaths } from './stdio';
 import { readRecord } from '../state/store';
 import { Code, RpcError, type Handler } from './ttrpc';

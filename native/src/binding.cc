@@ -15,8 +15,9 @@
 
 #include "cgroup.h"
 #include "child_watch.h"
-#include "off_thread.h"
 #include "netdev.h"
+#include "off_thread.h"
+#include "oom_watch.h"
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
@@ -576,6 +577,36 @@ Napi::Value WatchExit(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
+// watchOom(memoryDir, onSignal) -> stop(): calls onSignal on the loop thread whenever the kernel signals an
+// OOM (or the removal) of a cgroup v1 memory controller directory, until stop() is called (oom_watch.h).
+class JsOomWatch : public ocirun::OomWatch {
+ public:
+  JsOomWatch(Napi::Function fn) : fn_(Napi::Persistent(fn)), context_(fn.Env(), "ocirun:oom") {}
+
+ protected:
+  void signalled() override {
+    Napi::Env env = fn_.Env();
+    settle_in_scope(env, context_, [&] { fn_.Call({}); });
+  }
+
+ private:
+  Napi::FunctionReference fn_;
+  Napi::AsyncContext context_;
+};
+
+Napi::Value WatchOom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SysError e;
+  auto* watch = new JsOomWatch(info[1].As<Napi::Function>());
+  if (watch->start(loop_of(env), info[0].As<Napi::String>().Utf8Value(), e) < 0) throw to_js_error(env, e);
+  auto live = std::make_shared<JsOomWatch*>(watch);
+  return Napi::Function::New(env, [live](const Napi::CallbackInfo& info) {
+    if (*live) (*live)->stop();
+    *live = nullptr;
+    return info.Env().Undefined();
+  });
+}
+
 // pidfdOpen(pid, startTime) -> fd, or -1 when that process (the one that started at startTime, if given) is
 // gone. The caller closes the fd.
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
@@ -679,7 +710,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
       {"prepareSpawn", PrepareSpawn}, {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
-      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"watchOom", WatchOom}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},
