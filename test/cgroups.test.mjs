@@ -350,7 +350,7 @@ t.test('events: --stats is one stats object; the stream reports stats and an oom
   slow.stdout.on('data', (d) => (slowOut += d));
   const ended = new Promise((resolve) => slow.on('exit', (code) => resolve(code)));
   await waitFor(() => /"type":"oom"/.test(slowOut), 20_000);
-  t.equal(slowOut.split('\n').filter((l) => l.includes('"type":"stats"')).length, 1, 'one stats event: the first, at once');
+  t.notOk(slowOut.includes('"type":"stats"'), 'no stats event before the first interval (as runc)');
   ok(root, ['kill', 'x', 'KILL']);
   t.equal(await ended, 0, 'the stream ends with the container');
 });
