@@ -7,7 +7,8 @@
 //   3. each lifecycle step on its own (create, start, state, kill, delete), against runc's and crun's;
 //   4. the kernel's share that no runtime avoids on a v1/hybrid host: the RCU grace period of the first write
 //      of a pid into a v1 cgroup.procs, measured apart;
-//   5. containers per second through the library in one process, against a `runc run` loop.
+//   5. containers per second through the library in one process, against a `runc run` loop, in alternating
+//      rounds.
 // Every command runs in a clean environment (no NODE_*, UV_* or OPENSSL_CONF), and ocirun once more with the
 // caller's NODE_EXTRA_CA_CERTS and NODE_OPTIONS set, which must change nothing. Inside the cgroup v2 guest
 // (ratios only: it is emulated): scripts/vm/run-guest.sh 'node bench/run.js --runs 10'.
@@ -206,29 +207,52 @@ async function main() {
         `ocirun run / (node -e 0 + grace period): x${(whole['ocirun run'] / (whole['node -e 0'] + grace)).toFixed(2)}`);
     } else console.log('\n(no v1 cgroup hierarchy: no grace period to measure)');
 
+    // Rounds that alternate the library's block with each peer's loop, so that a busy spell of this machine
+    // (or of the guest's emulator) hits both sides of a ratio: the ratio is the median of the rounds'.
     const lib = require(path.join(repo, 'dist', 'index.js'));
-    const n = runs * 3;
-    await lib.run('warm', { root: roots.ocirun, bundle: trueBundle });
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await lib.run(`lib${i}`, { root: roots.ocirun, bundle: trueBundle });
-    const perSec = n / (Number(process.hrtime.bigint() - t0) / 1e9);
-    // The same number at once, eight in flight: what a daemon running many containers gets (the spawns run on
-    // the addon's threads while the JS thread goes on with the others).
-    const t2 = process.hrtime.bigint();
-    let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < n) await lib.run(`par${next++}`, { root: roots.ocirun, bundle: trueBundle });
-    }));
-    const parPerSec = n / (Number(process.hrtime.bigint() - t2) / 1e9);
-    const peerLoops = peers.map(([r, bin, root]) => {
-      const t1 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) time([bin, '--root', root, 'run', '--bundle', trueBundle, `loop${i}`]);
-      return [r, n / (Number(process.hrtime.bigint() - t1) / 1e9)];
+    const rounds = 5;
+    const block = Math.max(2, Math.round((runs * 3) / rounds));
+    const rate = async (work) => {
+      const t0 = process.hrtime.bigint();
+      await work();
+      return block / (Number(process.hrtime.bigint() - t0) / 1e9);
+    };
+    let seq = 0;
+    const inRow = () => rate(async () => {
+      for (let i = 0; i < block; i++) await lib.run(`lib${seq++}`, { root: roots.ocirun, bundle: trueBundle });
     });
-    console.log(`\nLibrary, one process: ${perSec.toFixed(1)} containers/s (run = create+start+wait+delete of \`true\`, ${n} in a row); ` +
-      `${parPerSec.toFixed(1)} containers/s with eight in flight`);
-    for (const [r, rate] of peerLoops)
-      console.log(`  a \`${r} run\` loop: ${rate.toFixed(1)} containers/s; the library: x${(perSec / rate).toFixed(2)} in a row, x${(parPerSec / rate).toFixed(2)} eight at once`);
+    // Eight in flight: what a daemon running many containers gets (the spawns run on the addon's threads while
+    // the JS thread goes on with the others).
+    const eightAtOnce = () => rate(async () => {
+      let left = block;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (left-- > 0) await lib.run(`par${seq++}`, { root: roots.ocirun, bundle: trueBundle });
+      }));
+    });
+    const loop = (bin, root) => rate(async () => {
+      for (let i = 0; i < block; i++) time([bin, '--root', root, 'run', '--bundle', trueBundle, `loop${seq++}`]);
+    });
+    await lib.run('warm', { root: roots.ocirun, bundle: trueBundle });
+    const seen = { row: [], eight: [], peers: peers.map(() => []), rowRatio: peers.map(() => []), eightRatio: peers.map(() => []) };
+    for (let r = 0; r < rounds; r++) {
+      const rowRate = await inRow();
+      const eightRate = await eightAtOnce();
+      seen.row.push(rowRate);
+      seen.eight.push(eightRate);
+      for (const [k, [, bin, root]] of peers.entries()) {
+        const peer = await loop(bin, root);
+        seen.peers[k].push(peer);
+        seen.rowRatio[k].push(rowRate / peer);
+        seen.eightRatio[k].push(eightRate / peer);
+      }
+    }
+    console.log(`\nLibrary, one process (${rounds} rounds of ${block}, alternating with each runtime's loop; medians): ` +
+      `${median(seen.row).toFixed(1)} containers/s in a row (run = create+start+wait+delete of \`true\`), ` +
+      `${median(seen.eight).toFixed(1)} containers/s with eight in flight`);
+    for (const [k, [r]] of peers.entries())
+      console.log(`  a \`${r} run\` loop: ${median(seen.peers[k]).toFixed(1)} containers/s; the library: ` +
+        `x${median(seen.rowRatio[k]).toFixed(2)} in a row, x${median(seen.eightRatio[k]).toFixed(2)} eight at once ` +
+        `(rounds' ratios in a row: ${seen.rowRatio[k].map((x) => x.toFixed(2)).join(' ')})`);
   } finally {
     for (const [r, root] of Object.entries(roots)) {
       const bin = r === 'ocirun' ? ocirunBin : which(r);
