@@ -408,8 +408,14 @@ t.test('pause, update and events refuse a stopped container; ps of one is empty'
   const { root, bundle } = start(t, ['true']);
   ok(root, ['run', '--keep', '--bundle', bundle, 'x']);
   t.match(ocirun(root, ['pause', 'x']).stderr, /container not running/);
-  t.match(ocirun(root, ['update', '--pids-limit', '5', 'x']).stderr, /container x is not running/);
-  t.match(ocirun(root, ['events', '--stats', 'x']).stderr, /container x is not running/);
+  // runc's words, byte for byte.
+  t.equal(ocirun(root, ['update', '--pids-limit', '5', 'x']).stderr, 'ocirun: container not running\n');
+  t.equal(ocirun(root, ['events', '--stats', 'x']).stderr, 'ocirun: container with id x is not running\n');
+  t.equal(ocirun(root, ['events', 'x']).stderr, 'ocirun: container with id x is not running\n');
+  // Go durations, as runc parses --interval: a valid one gets as far as the container's status.
+  for (const d of ['.5s', '1m30s', '1.5h', '250ms', '10\u00b5s']) t.equal(ocirun(root, ['events', '--interval', d, 'x']).stderr, 'ocirun: container with id x is not running\n', d);
+  for (const d of ['0', '0s', '-5s']) t.equal(ocirun(root, ['events', '--interval', d, 'x']).stderr, 'ocirun: duration interval must be greater than 0\n', d);
+  for (const d of ['5', '1x', 's', '.s', '5s5']) t.match(ocirun(root, ['events', '--interval', d, 'x']).stderr, /invalid value for --interval/, d);
   t.equal(ok(root, ['ps', '--format', 'json', 'x']).stdout.trim(), '[]');
 });
 

@@ -26,12 +26,12 @@ t.test('containerd and CRI-O: the cgroup commands', async (t) => {
   t.equal(state(root, 'ctrd').status, 'paused');
   ok(root, ['resume', 'ctrd']);
   t.equal(state(root, 'ctrd').status, 'running');
-  const stream = spawn(bin, ['--root', root, 'events', '--interval=5s', 'ctrd'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stream = spawn(bin, ['--root', root, 'events', '--interval=1s', 'ctrd'], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => stream.kill('SIGKILL'));
   let out = '';
   stream.stdout.on('data', (d) => (out += d));
   await waitFor(() => out.includes('\n'), 10_000);
-  t.equal(JSON.parse(out.split('\n')[0]).type, 'stats', 'events --interval=5s: a stream of JSON lines');
+  t.equal(JSON.parse(out.split('\n')[0]).type, 'stats', 'events --interval=1s: a stream of JSON lines');
 });
 
 t.test('containerd (runc shim)', async (t) => {

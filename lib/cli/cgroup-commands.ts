@@ -15,15 +15,17 @@ export function parseBytes(flag: string, s: string): number {
   return Math.floor(Number(m[1]) * mult);
 }
 
-/** Go durations as runc's --interval takes them: 5s, 100ms, 1m30s. */
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, '\u03bcs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_PART = /(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g;
+const DURATION = /^([-+]?)((?:(?:\d+\.?\d*|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+|0)$/;
+
+/** Go durations as runc's --interval takes them (5s, 100ms, 1m30s, .5s), in ms; like runc, only > 0. */
 export function parseDuration(s: string): number {
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const m = DURATION.exec(s);
+  if (!m) throw new OcirunError(`invalid value for --interval: ${s}`);
   let ms = 0;
-  const rest = s.replace(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g, (_, n, u) => {
-    ms += Number(n) * unit[u];
-    return '';
-  });
-  if (rest || !s || ms <= 0) throw new OcirunError(`invalid value for --interval: ${s}`);
+  for (const [, n, u] of m[2].matchAll(DURATION_PART)) ms += Number(n) * DURATION_UNITS[u];
+  if (m[1] === '-' || !(ms > 0)) throw new OcirunError('duration interval must be greater than 0');
   return ms;
 }
 

@@ -82,8 +82,9 @@ function refusal(op: Operation, id: string, status: Status): string {
     case 'resume':
       return 'container not paused';
     case 'update':
+      return 'container not running'; // runc's ErrNotRunning, from libcontainer's Set
     case 'events':
-      return `container ${id} is not running`;
+      return `container with id ${id} is not running`;
   }
 }
 
