@@ -1,6 +1,6 @@
 // The command line as daemons and users type it: flag forms, --version, help, spec.
 import t from 'tap';
-import { fs, os, path, makeBundle, ocirun, ok, state, testRoot } from './helpers.mjs';
+import { fs, os, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
 
 t.test('--version: three lines callers parse', async (t) => {
   const r = ocirun('/nonexistent', ['--version']);
@@ -36,6 +36,25 @@ t.test('flag forms: --flag value, --flag=value, short, single-dash, repeated (la
   ok(root, ['--systemd-cgroup=false', 'delete', '-f', 'f1']);
   t.equal(state(root, 'f2').status, 'created');
   t.match(ocirun(root, ['--log-format', 'xml', 'state', 'f2']).stderr, /invalid log-format: xml/);
+});
+
+t.test("flags after the arguments, as runc's commands take them (but exec's and ps's, which belong to the process)", async (t) => {
+  const root = testRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  ok(root, ['create', 'f1', '--bundle', bundle]);
+  ok(root, ['run', 'f2', '--bundle=' + bundle, '-d']);
+  t.equal(state(root, 'f1').status, 'created');
+  t.equal(ok(root, ['exec', 'f2', 'echo', '-n', 'x', '--all', '-f']).stdout, 'x --all -f', "exec: what follows the id is the command's");
+  t.match(ok(root, ['ps', 'f2', '-f']).stdout, /^UID +PID +PPID/, "ps: -f after the id is ps(1)'s, not --format");
+  t.equal(ocirun(root, ['delete', 'f1', '--', '--force']).status, 1, 'nothing after -- moves');
+  ok(root, ['kill', 'f1', '--all', 'KILL']); // a boolean flag takes no value: KILL stays the signal
+  await waitFor(() => state(root, 'f1').status === 'stopped');
+  ok(root, ['kill', 'f2', 'KILL', '--all']);
+  await waitFor(() => state(root, 'f2').status === 'stopped');
+  ok(root, ['delete', 'f1', '--force']);
+  ok(root, ['delete', 'f2', '-f']);
+  t.same(fs.readdirSync(root), [], 'both deleted');
+  t.match(ocirun(root, ['pause', 'f2', '--bogus']).stderr, /"pause" requires exactly 1 argument/, 'an unknown flag stays an argument');
 });
 
 t.test('--log with --log-format json: exactly one error line per failure', async (t) => {

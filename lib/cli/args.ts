@@ -1,7 +1,9 @@
 // runc's command-line grammar: global flags, a command, its flags, then positional arguments.
 // `--flag value`, `--flag=value`, `-f value`, single-dash long flags (`-no-subreaper`), repeated flags (the
-// last wins, or all are kept for list flags like `exec -e`), and `--` ending the flags. Flags stop at the first positional argument, so that
-// `exec ID cmd --opt` keeps `--opt` for cmd.
+// last wins, or all are kept for list flags like `exec -e`), and `--` ending the flags. Flags stop at the
+// first positional argument, so that `exec ID cmd --opt` keeps `--opt` for cmd; but as in runc (urfave/cli's
+// argument reordering), most commands first move their own flags from after the arguments to before them:
+// `delete ID --force`, `kill ID TERM --all`.
 import { OcirunError } from '../errors';
 
 export type FlagKind = 'bool' | 'string' | 'int' | 'list';
@@ -27,6 +29,34 @@ const BOOL_WORDS: Record<string, boolean> = { true: true, '1': true, false: fals
 
 function findFlag(specs: FlagSpec[], word: string): FlagSpec | undefined {
   return specs.find((s) => s.name === word || s.short === word);
+}
+
+/**
+ * The command's own flags that follow its arguments, moved in front of them (with the value of a flag that
+ * takes one and has no `=`), as urfave/cli v1 does for runc's commands but `exec` and `ps`. Nothing after `--`
+ * moves; a word that is not one of the command's flags stays where it is. Unlike urfave/cli, the word after
+ * a boolean flag stays an argument (`kill ID --all TERM` signals ID with TERM; runc would take TERM for the id).
+ */
+export function reorderArgs(argv: string[], specs: FlagSpec[]): string[] {
+  const moved: string[] = [];
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const body = arg.startsWith('-') && arg !== '-' ? arg.replace(/^--?/, '') : undefined;
+    const eq = body?.indexOf('=') ?? -1;
+    const spec = body === undefined ? undefined : findFlag(specs, eq >= 0 ? body.slice(0, eq) : body);
+    if (!spec) {
+      args.push(arg);
+      continue;
+    }
+    moved.push(arg);
+    if (spec.kind !== 'bool' && eq < 0 && i + 1 < argv.length) moved.push(argv[++i]);
+  }
+  return [...moved, ...args];
 }
 
 /** Parses flags from argv until the first positional argument (or `--`). */

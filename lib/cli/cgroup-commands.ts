@@ -81,6 +81,7 @@ export const CGROUP_COMMANDS: Command[] = [
     usage: '[command options] <container-id> [ps options]',
     summary: 'list the processes of a container',
     flags: [formatFlag],
+    keepArgOrder: true, // `ps ID -f` is ps(1)'s -f
     args: [1, Infinity],
     async run(f, [id, ...psArgs], g) {
       const format = str(f.format) ?? 'table';

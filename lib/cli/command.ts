@@ -19,6 +19,8 @@ export interface Command {
   summary: string;
   flags: FlagSpec[];
   args: [min: number, max: number];
+  /** Flags only before the arguments, which may look like flags themselves (runc's SkipArgReorder: exec, ps). */
+  keepArgOrder?: boolean;
   /** The exit status when the command fails (1 unless runc uses another: exec's is 255). */
   errorStatus?: number;
   run(flags: FlagValues, args: string[], g: Globals): Promise<number>;

@@ -81,6 +81,7 @@ export const COMMANDS: Command[] = [
     name: 'exec',
     usage: '[command options] <container-id> <command> [args...]',
     summary: 'run a new process in a created or running container',
+    keepArgOrder: true, // what follows the id is the command's
     flags: [
       { name: 'process', short: 'p', kind: 'string', help: 'a JSON file with the whole process (runtime-spec process)' },
       { name: 'tty', short: 't', kind: 'bool', help: 'allocate a terminal' },

@@ -1,7 +1,7 @@
 // The ocirun command: global flags, then one command (see commands.ts). Errors become one message on stderr,
 // one `error` line in the --log file, and exit code 1.
 import * as fs from 'node:fs';
-import { flagHelp, parseFlags } from './args';
+import { flagHelp, parseFlags, reorderArgs } from './args';
 import { GLOBAL_FLAGS } from './global-flags';
 import { COMMANDS, type Command } from './commands';
 import { logLine, type LogConfig } from './log';
@@ -70,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     const rootless = rootlessMode(g.flags.rootless as string | undefined);
     if (systemdCgroup && !fs.existsSync('/run/systemd/system'))
       throw new OcirunError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver');
-    const p = parseFlags(rest, [...cmd.flags, { name: 'help', short: 'h', kind: 'bool', help: 'show help' }], name);
+    const specs = [...cmd.flags, { name: 'help', short: 'h', kind: 'bool' as const, help: 'show help' }];
+    const p = parseFlags(cmd.keepArgOrder ? rest : reorderArgs(rest, specs), specs, name);
     if (p.flags.help) return void print(commandHelp(cmd)), 0;
     const [min, max] = cmd.args;
     if (p.rest.length < min || p.rest.length > max) {
