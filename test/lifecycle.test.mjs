@@ -130,8 +130,13 @@ t.test('list prints a table, json and ids', async (t) => {
   t.same(all.map((c) => [c.id, c.status]), [['l1', 'created'], ['l2', 'created']]);
   t.equal(ok(root, ['list', '-q']).stdout, 'l1\nl2\n');
   const table = ok(root, ['list']).stdout.split('\n');
-  t.match(table[0], /^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER/);
-  t.match(table[1], /^l1\s+\d+\s+created\s+/);
+  t.match(table[0], /^ID {10}PID {9}STATUS {6}BUNDLE +CREATED +OWNER$/, "runc's columns: at least 12 wide");
+  t.match(table[1], /^l1 {10}\d+ +created {5}\S+ +\S+ +root$/);
+  // As runc's list (not its state): the owner is the user that owns the container's state directory.
+  t.equal(all[0].owner, 'root');
+  t.equal(state(root, 'l1').owner, '', 'state leaves it empty, as runc');
+  fs.chownSync(path.join(root, 'l2'), 4321, 0);
+  t.equal(JSON.parse(ok(root, ['list', '--format=json']).stdout)[1].owner, '#4321', 'a uid without a name: #uid');
 });
 
 t.test('annotations appear in state', async (t) => {

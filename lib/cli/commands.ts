@@ -225,5 +225,6 @@ export const COMMANDS: Command[] = [
 function table(all: { id: string; pid: number; status: string; bundle: string; created: string; owner: string }[]): string {
   const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], ...all.map((c) => [c.id, String(c.pid), c.status, c.bundle, c.created, c.owner])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3))).join('') + '\n').join('');
+  // runc's tabwriter: columns at least 12 wide, 3 spaces after the widest cell; the last one not padded.
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(Math.max(widths[i] + 3, 12)))).join('') + '\n').join('');
 }
