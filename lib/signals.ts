@@ -24,6 +24,7 @@ export function parseSignal(raw: string): number {
     if (n !== undefined) return n;
     const rt = /^SIGRTMIN(?:\+(\d+))?$|^SIGRTMAX(?:-(\d+))?$/.exec(name);
     if (rt) return rt[0].startsWith('SIGRTMIN') ? 34 + Number(rt[1] ?? 0) : 64 - Number(rt[2] ?? 0);
+    throw new OcirunError(`unknown signal ${JSON.stringify(raw)}`); // runc's words
   }
   throw new OcirunError(`invalid signal: ${raw}`);
 }

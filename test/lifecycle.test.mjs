@@ -60,7 +60,8 @@ t.test('kill accepts numbers, names, and names with SIG', async (t) => {
   }
   t.match(ocirun(root, ['kill', 'nope', 'TERM']).stderr, /does not exist/);
   ok(root, ['create', '--bundle', bundle, 'k2']);
-  t.match(ocirun(root, ['kill', 'k2', 'NOTASIGNAL']).stderr, /invalid signal/);
+  t.equal(ocirun(root, ['kill', 'k2', 'NOTASIGNAL']).stderr, 'ocirun: unknown signal "NOTASIGNAL"\n', "runc's words");
+  t.equal(ocirun(root, ['kill', 'k2', '65']).stderr, 'ocirun: invalid signal: 65\n');
   ok(root, ['kill', '--all', 'k2', 'KILL']);
   await waitFor(() => state(root, 'k2').status === 'stopped');
   ok(root, ['delete', 'k2']);
