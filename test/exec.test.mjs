@@ -104,7 +104,7 @@ t.test('errors: no pid file on failure, stopped or unknown containers, a missing
   await waitFor(() => state(root, 'x').status === 'stopped');
   const s = ocirun(root, ['exec', 'x', 'true']);
   t.equal(s.status, 255);
-  t.match(s.stderr, /cannot exec in a stopped container/);
+  t.equal(s.stderr, 'ocirun: exec failed: cannot exec in a stopped container\n', "runc's words, its prefix for every exec failure included");
 });
 
 t.test('a --pid-file in a directory that does not exist: a clear error before anything is made', async (t) => {
@@ -112,7 +112,7 @@ t.test('a --pid-file in a directory that does not exist: a clear error before an
   const missing = path.join(os.tmpdir(), `ocirun-no-such-dir-${process.pid}`, 'p');
   const e = ocirun(root, ['exec', '-d', '--pid-file', missing, 'x', 'sleep', '100']);
   t.equal(e.status, 255);
-  t.equal(e.stderr, `ocirun: --pid-file ${missing}: the directory ${path.dirname(missing)} does not exist\n`);
+  t.equal(e.stderr, `ocirun: exec failed: --pid-file ${missing}: the directory ${path.dirname(missing)} does not exist\n`);
   t.equal(JSON.parse(ok(root, ['ps', '--format', 'json', 'x']).stdout).length, 1, 'no process was started');
   const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
   const c = ocirun(root, ['create', '--bundle', bundle, '--pid-file', missing, 'y']);

@@ -23,6 +23,8 @@ export interface Command {
   keepArgOrder?: boolean;
   /** The exit status when the command fails (1 unless runc uses another: exec's is 255). */
   errorStatus?: number;
+  /** Put before the message of a failure once the command line is read (runc's exec: "exec failed: "). */
+  errorPrefix?: string;
   run(flags: FlagValues, args: string[], g: Globals): Promise<number>;
 }
 

@@ -103,6 +103,7 @@ export const COMMANDS: Command[] = [
     ],
     args: [1, Infinity],
     errorStatus: 255,
+    errorPrefix: 'exec failed: ',
     async run(f, [id, ...args], g) {
       if (f.detach === true) await handOver();
       const { exec } = await import('../lifecycle/exec');

@@ -46,6 +46,7 @@ const commandHelp = (c: Command) =>
 export async function main(argv: string[]): Promise<number> {
   const log: LogConfig = { format: 'text', debug: false };
   let failStatus = 1;
+  let failPrefix = '';
   try {
     const g = parseFlags(argv, GLOBAL_FLAGS, 'ocirun');
     log.file = g.flags.log as string | undefined;
@@ -79,13 +80,14 @@ export async function main(argv: string[]): Promise<number> {
       throw new OcirunError(`"${name}" requires ${what} argument(s)\nUsage: ocirun ${name} ${cmd.usage}`);
     }
     failStatus = cmd.errorStatus ?? 1;
+    failPrefix = cmd.errorPrefix ?? '';
     logLine(log, 'debug', `ocirun ${argv.join(' ')}`);
     logLine(log, 'debug', `started from ${startMode}`);
     const warn = (msg: string) => logLine(log, 'warning', msg);
     const debug = log.debug ? (msg: string) => logLine(log, 'debug', msg) : undefined;
     return await cmd.run(p.flags, p.rest, { root: g.flags.root as string | undefined, warn, debug, systemdCgroup, rootless });
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = failPrefix + (err instanceof Error ? err.message : String(err));
     if (log.file) {
       try {
         logLine(log, 'error', msg);
