@@ -333,6 +333,15 @@ t.test('events: --stats is one stats object; the stream reports stats and an oom
   t.ok(one.data.memory.usage.usage > 0, 'memory usage');
   t.ok(one.data.pids.current >= 1 && one.data.pids.limit === 50, 'pids');
   t.ok(one.data.cpu.usage.total > 0, 'cpu time');
+  // runc's stats object: its sections in its order, those this host has no data for present and empty.
+  t.same(Object.keys(one.data), ['cpu', 'cpuset', 'memory', 'pids', 'blkio', 'hugetlb', 'intel_rdt', 'network_interfaces']);
+  t.same(Object.keys(one.data.memory).filter((k) => k !== 'psi'), ['cache', 'usage', 'swap', 'kernel', 'kernelTCP', 'raw'].filter((k) => k in one.data.memory));
+  t.ok('kernel' in one.data.memory && 'kernelTCP' in one.data.memory && one.data.network_interfaces === null);
+  if (v2) t.same(one.data.cpuset.cpus, undefined, 'v2: no cpuset stats (runc reads none)');
+  else {
+    t.ok(one.data.cpuset.cpus.length > 0 && one.data.cpuset.mems.length > 0, 'v1: the cpuset');
+    t.equal(one.data.cpu.usage.percpu_kernel.length, one.data.cpu.usage.percpu.length, 'v1: time per CPU and mode');
+  }
   const stream = spawn(bin, ['--root', root, 'events', '--interval', '200ms', 'x'], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => stream.kill('SIGKILL'));
   let out = '';

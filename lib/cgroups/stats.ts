@@ -28,6 +28,42 @@ function compact<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== 0n && v !== undefined && !(Array.isArray(v) && !v.length))) as Partial<T>;
 }
 const entry = (limit: bigint, usage: bigint, max: bigint, failcnt: bigint) => ({ limit, ...compact({ usage, max }), failcnt });
+/** "0-3,6" -> [0, 1, 2, 3, 6]. */
+const cpuList = (s: string | undefined): bigint[] =>
+  (s ?? '').split(',').filter(Boolean).flatMap((r) => {
+    const [a, b = a] = r.split('-').map(Number);
+    return Array.from({ length: b - a + 1 }, (_, i) => BigInt(a + i));
+  });
+/** runc's v1 cpuset stats; on v2 it reports the same fields, all zero. */
+const cpuset = (read: (name: string) => string | undefined) => ({
+  ...compact({ cpus: cpuList(read('cpus')) }),
+  cpu_exclusive: int(read('cpu_exclusive')),
+  ...compact({ mems: cpuList(read('mems')) }),
+  mem_hardwall: int(read('mem_hardwall')),
+  mem_exclusive: int(read('mem_exclusive')),
+  memory_migrate: int(read('memory_migrate')),
+  memory_spread_page: int(read('memory_spread_page')),
+  memory_spread_slab: int(read('memory_spread_slab')),
+  memory_pressure: int(read('memory_pressure')),
+  sched_load_balance: int(read('sched_load_balance')),
+  sched_relax_domain_level: int(read('sched_relax_domain_level')),
+});
+/** A v2 pressure file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0", "full ...") as runc's psi object. */
+function psi(file: string): object | undefined {
+  const text = read(file);
+  if (text === undefined) return undefined;
+  const out: Record<string, object> = {};
+  for (const line of text.split('\n')) {
+    const [kind, ...kv] = line.split(' ');
+    if (kind !== 'some' && kind !== 'full') continue;
+    const v = Object.fromEntries(kv.map((p) => p.split('=')));
+    out[kind] = { avg10: Number(v.avg10 ?? 0), avg60: Number(v.avg60 ?? 0), avg300: Number(v.avg300 ?? 0), total: int(v.total) };
+  }
+  return out;
+}
+// What runc's stats carry beyond the cgroups: no Intel RDT monitoring here, and no network interfaces (runc
+// reports those only for interfaces its own libcontainer configuration made).
+const EXTRAS = { intel_rdt: {}, network_interfaces: null };
 
 function hugepageSizes(dir: string): string[] {
   try {
@@ -57,21 +93,31 @@ function v2Stats(dir: string) {
   const hugetlb = Object.fromEntries(
     hugepageSizes(dir).map((s) => [s, { ...compact({ usage: int(read(f(`hugetlb.${s}.current`))), max: int(read(f(`hugetlb.${s}.max`))) }), failcnt: keyed(f(`hugetlb.${s}.events`)).max ?? 0n }]),
   );
+  const pressure = (name: string) => {
+    const p = psi(f(name));
+    return p ? { psi: p } : {};
+  };
   return {
     cpu: {
       usage: { ...compact({ total: (cpu.usage_usec ?? 0n) * 1000n }), kernel: (cpu.system_usec ?? 0n) * 1000n, user: (cpu.user_usec ?? 0n) * 1000n },
       throttling: compact({ periods: cpu.nr_periods ?? 0n, throttledPeriods: cpu.nr_throttled ?? 0n, throttledTime: (cpu.throttled_usec ?? 0n) * 1000n }),
+      ...pressure('cpu.pressure'),
     },
+    cpuset: cpuset(() => undefined),
     memory: {
       ...compact({ cache: mem.file ?? 0n }),
       usage: entry(memLimit, memUsage, int(read(f('memory.peak'))), keyed(f('memory.events')).max ?? 0n),
       // runc's v1-compatible view: swap is memory+swap.
       swap: entry(swapLimit === MAX || memLimit === MAX ? MAX : swapLimit + memLimit, swapUsage + memUsage, 0n, 0n),
+      kernel: entry(0n, 0n, 0n, 0n), // v1 only, reported empty as runc does
+      kernelTCP: entry(0n, 0n, 0n, 0n),
       raw: mem,
+      ...pressure('memory.pressure'),
     },
     pids: compact({ current: int(read(f('pids.current'))), limit: read(f('pids.max')) === 'max' ? 0n : int(read(f('pids.max'))) }),
-    blkio: compact({ ioServiceBytesRecursive: ioServiceBytes, ioServicedRecursive: ioServiced }),
+    blkio: { ...compact({ ioServiceBytesRecursive: ioServiceBytes, ioServicedRecursive: ioServiced }), ...pressure('io.pressure') },
     hugetlb,
+    ...EXTRAS,
   };
 }
 
@@ -92,19 +138,29 @@ function v1Stats(rec: CgroupRecord) {
   const hugetlb = Object.fromEntries(
     (hugeDir ? hugepageSizes(hugeDir) : []).map((s) => [s, { ...compact({ usage: int(read(f('hugetlb', `hugetlb.${s}.usage_in_bytes`))), max: int(read(f('hugetlb', `hugetlb.${s}.max_usage_in_bytes`))) }), failcnt: int(read(f('hugetlb', `hugetlb.${s}.failcnt`))) }]),
   );
+  // cpuacct.usage_all: "cpu user system", then one line per CPU, in ns.
+  const perMode = (read(f('cpuacct', 'cpuacct.usage_all')) ?? '').split('\n').slice(1).map((l) => l.split(' ')).filter((p) => p.length === 3);
   return {
     cpu: {
       usage: {
-        ...compact({ total: int(read(f('cpuacct', 'cpuacct.usage'))), percpu: (read(f('cpuacct', 'cpuacct.usage_percpu')) ?? '').split(/\s+/).filter(Boolean).map(BigInt) }),
+        ...compact({
+          total: int(read(f('cpuacct', 'cpuacct.usage'))),
+          percpu: (read(f('cpuacct', 'cpuacct.usage_percpu')) ?? '').split(/\s+/).filter(Boolean).map(BigInt),
+          percpu_kernel: perMode.map((p) => BigInt(p[2])),
+          percpu_user: perMode.map((p) => BigInt(p[1])),
+        }),
         kernel: (acct.system ?? 0n) * ticksToNs,
         user: (acct.user ?? 0n) * ticksToNs,
       },
       throttling: compact({ periods: cpu.nr_periods ?? 0n, throttledPeriods: cpu.nr_throttled ?? 0n, throttledTime: cpu.throttled_time ?? 0n }),
     },
+    cpuset: cpuset((name) => read(f('cpuset', `cpuset.${name}`))),
     memory: {
       ...compact({ cache: mem.total_cache ?? mem.cache ?? 0n }),
       usage: entry(m('limit_in_bytes'), m('usage_in_bytes'), m('max_usage_in_bytes'), m('failcnt')),
       swap: entry(m('memsw.limit_in_bytes'), m('memsw.usage_in_bytes'), m('memsw.max_usage_in_bytes'), m('memsw.failcnt')),
+      kernel: entry(m('kmem.limit_in_bytes'), m('kmem.usage_in_bytes'), m('kmem.max_usage_in_bytes'), m('kmem.failcnt')),
+      kernelTCP: entry(m('kmem.tcp.limit_in_bytes'), m('kmem.tcp.usage_in_bytes'), m('kmem.tcp.max_usage_in_bytes'), m('kmem.tcp.failcnt')),
       raw: mem,
     },
     pids: compact({ current: int(read(f('pids', 'pids.current'))), limit: read(f('pids', 'pids.max')) === 'max' ? 0n : int(read(f('pids', 'pids.max'))) }),
@@ -113,6 +169,7 @@ function v1Stats(rec: CgroupRecord) {
       ioServicedRecursive: blk('blkio.throttle.io_serviced_recursive'),
     }),
     hugetlb,
+    ...EXTRAS,
   };
 }
 
@@ -122,5 +179,5 @@ export function cgroupStats(rec: CgroupRecord): object {
 
 /** JSON with BigInts written as plain numbers. */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `\u0000${v}` : v)).replace(/"\\u0000(\d+)"/g, '$1');
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? `\u0000${v}` : v)).replace(/"\\u0000(-?\d+)"/g, '$1');
 }
