@@ -318,6 +318,10 @@ t.test('update: flags and --resources change the limits of a live container', as
   t.equal(read(cgFile(root, 'x', 'pids', 'pids.max')), '12', 'from stdin');
   const stats = JSON.parse(ok(root, ['events', '--stats', 'x']).stdout);
   t.equal(stats.data.pids.limit, 12, 'events sees the new limit');
+  t.equal(ocirun(root, ['update', '--resources', '/nonexistent/r.json', 'x']).stderr, 'ocirun: --resources /nonexistent/r.json: open: no such file or directory\n');
+  t.match(ocirun(root, ['update', '--resources', '-', 'x'], { input: '{"pids":' }).stderr, /^ocirun: --resources -: not a JSON object of linux.resources: /);
+  t.match(ocirun(root, ['update', '-r', '-', 'x'], { input: '[1]' }).stderr, /^ocirun: --resources -: not a JSON object/);
+  t.equal(read(cgFile(root, 'x', 'pids', 'pids.max')), '12', 'none of them changed anything');
   const bad = ocirun(root, ['update', '--memory', 'lots', 'x']);
   t.equal(bad.status, 1);
   t.match(bad.stderr, /invalid value for --memory: lots/);

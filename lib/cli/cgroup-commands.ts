@@ -55,9 +55,27 @@ const updateFlagSpecs: FlagSpec[] = [
   { name: 'mem-bw-schema', kind: 'string', help: 'Intel RDT: not supported' },
 ];
 
+/** The --resources file (or stdin), named in its errors. */
+function readResources(file: string): Record<string, Record<string, unknown>> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new OcirunError(`--resources ${file}: open: ${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')}`);
+  }
+  try {
+    const r = JSON.parse(text);
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw new Error('not an object');
+    return r;
+  } catch (err) {
+    throw new OcirunError(`--resources ${file}: not a JSON object of linux.resources: ${(err as Error).message}`);
+  }
+}
+
 function updateResources(f: FlagValues): Resources {
   const file = str(f.resources);
-  const r: Record<string, Record<string, unknown>> = file ? JSON.parse(fs.readFileSync(file === '-' ? 0 : file, 'utf8')) : {};
+  const r = file ? readResources(file) : {};
   if (f['l3-cache-schema'] || f['mem-bw-schema']) throw new OcirunError('Intel RDT is not supported');
   for (const [flag, section, field, kind] of UPDATE_FLAGS) {
     const v = str(f[flag]);
