@@ -58,6 +58,8 @@ t.test('resource writes for v2 and v1', async (t) => {
   t.same(v1Writes(r).map((w) => [w.controller, w.file, w.value]), [
     ['memory', 'memory.limit_in_bytes', '100'], ['memory', 'memory.memsw.limit_in_bytes', '100'],
     ['cpu', 'cpu.cfs_period_us', '50000'], ['cpu', 'cpu.cfs_quota_us', '-1'], ['pids', 'pids.max', 'max']]);
+  t.same(v1Writes({ memory: { limit: -1 } }).map((w) => [w.file, w.value, !!w.optional]),
+    [['memory.limit_in_bytes', '-1', false], ['memory.memsw.limit_in_bytes', '-1', true]], 'unlimited memory, swap unsaid: memory+swap unlimited where swap is accounted (runc)');
   t.throws(() => v2Writes({ network: { classID: 1 } }), /\/linux\/resources\/network: net_cls and net_prio are cgroup v1 controllers/);
   t.throws(() => v2Writes({ unified: { '../escape': '1' } }), /\/linux\/resources\/unified\/\.\.\/escape: not a controller interface file name/);
   t.throws(() => v2Writes({ unified: { 'cgroup.procs': '1' } }), /not a controller interface file name/, 'no cgroup.* core files');

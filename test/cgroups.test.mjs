@@ -327,6 +327,21 @@ t.test('update: flags and --resources change the limits of a live container', as
   t.match(bad.stderr, /invalid value for --memory: lots/);
 });
 
+t.test('update --memory -1 without --memory-swap: memory+swap unlimited too, as runc', async (t) => {
+  const { root } = running(t, ['sleep', '100'], { memory: { limit: 67108864, swap: 67108864 } });
+  const limits = () => (v2
+    ? [read(cgFile(root, 'x', 'memory', 'memory.max')), read(cgFile(root, 'x', 'memory', 'memory.swap.max'))]
+    : [read(cgFile(root, 'x', 'memory', 'memory.limit_in_bytes')), read(cgFile(root, 'x', 'memory', 'memory.memsw.limit_in_bytes'))]);
+  // v1 reads an unlimited value back as the page counter's maximum in bytes.
+  const unlimited = (v) => (v2 ? v === 'max' : BigInt(v) >= 2n ** 62n);
+  t.same(limits(), v2 ? ['67108864', '0'] : ['67108864', '67108864']);
+  ok(root, ['update', '--memory', '-1', 'x']); // v1 refused it before: memory above the old memory+swap
+  t.ok(limits().every(unlimited), `both unlimited: ${limits()}`);
+  ok(root, ['update', '--memory', '32m', 'x']);
+  t.equal(limits()[0], String(32 << 20), 'a limit again');
+  t.ok(unlimited(limits()[1]), 'memory+swap stays unlimited');
+});
+
 t.test('events: --stats is one stats object; the stream reports stats and an oom', async (t) => {
   const hog = 'while true; do sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; done'; // an OOM kill every second
   const { root } = running(t, ['sh', '-c', hog], { memory: { limit: 33554432, swap: 33554432 }, pids: { limit: 50 } });

@@ -136,6 +136,9 @@ export function v1Writes(r: Resources): CgroupWrite[] {
       if (m.swap !== -1 && m.limit !== undefined && m.limit !== -1 && m.swap < m.limit)
         throw new ConfigError(`${R}/memory/swap`, 'memory+swap limit should be >= memory limit');
       put('memory', 'memory.memsw.limit_in_bytes', m.swap, `${R}/memory/swap`);
+    } else if (m.limit === -1) {
+      // Unlimited memory and no swap given: memory+swap unlimited too, where the kernel accounts swap (runc).
+      w.push({ controller: 'memory', file: 'memory.memsw.limit_in_bytes', value: '-1', field: `${R}/memory/swap`, optional: true });
     }
     if (m.reservation !== undefined && m.reservation !== 0)
       put('memory', 'memory.soft_limit_in_bytes', m.reservation, `${R}/memory/reservation`);

@@ -18,6 +18,9 @@ export async function update(id: string, changes: Resources, opts?: CommonOption
     const current = (linux.resources ?? {}) as Resources;
     const merged: Resources = { ...current };
     const patch: Resources = {};
+    // As runc's update: memory made unlimited without a word on swap makes memory+swap unlimited too (else the
+    // old memory+swap limit would stay below it, which v1 refuses).
+    if (changes.memory?.limit === -1 && changes.memory.swap === undefined) changes = { ...changes, memory: { ...changes.memory, swap: -1 } };
     for (const s of SECTIONS) {
       const change = changes[s];
       if (change === undefined) continue;
