@@ -16,7 +16,8 @@ export function oomKills(rec: CgroupRecord): bigint {
 /**
  * Calls `onOom` each time the count of OOM kills has grown since the last look (several kills between two
  * looks are one call). Does not keep the process alive. A cgroup without a memory controller (or already
- * removed) has nothing to watch; a cgroup removed while watched ends the notifications.
+ * removed, or one the kernel will not watch) has nothing to watch; a cgroup removed while watched ends the
+ * notifications.
  */
 export class OomWatch {
   private seen = 0n;
@@ -33,8 +34,9 @@ export class OomWatch {
         watcher.on('error', () => this.stop()); // the cgroup went away
         this.end = () => watcher.close();
       } else if (cgroup?.v1.memory) this.end = watchOom(cgroup.v1.memory, look);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    } catch {
+      // No memory controller there, or the cgroup is gone: nothing to watch (check() still counts on demand, as
+      // the shim does when the init exits). A watch never fails what it serves.
     }
     this.seen = cgroup ? oomKills(cgroup) : 0n; // after the watch began: every kill from here on is told
   }
