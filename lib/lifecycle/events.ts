@@ -12,7 +12,8 @@ export async function stats(id: string, opts?: CommonOptions): Promise<string> {
 /**
  * The event stream: a stats event every `intervalMs` (the first after one interval, as runc's), and an `oom`
  * event whenever the OOM killer acts in the container (the kernel says when: lib/cgroups/oom.ts). Ends when
- * the container stops: its init's pidfd says when. An event that cannot be made or emitted ends the stream with that error.
+ * the container stops: its init's pidfd says when. An event that cannot be made or emitted ends the stream
+ * with that error.
  */
 export async function watch(id: string, intervalMs: number, emit: (line: string) => void, opts?: CommonOptions): Promise<void> {
   const { cg, rec } = await withCgroups(id, 'events', opts, (cg, rec) => ({ cg, rec })); // created, running or paused
