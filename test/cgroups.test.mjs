@@ -327,6 +327,16 @@ t.test('update: flags and --resources change the limits of a live container', as
   t.match(bad.stderr, /invalid value for --memory: lots/);
 });
 
+t.test('kill KILL of a paused container thaws it, so that it stops and delete needs no --force (runc)', async (t) => {
+  const { root } = running(t, ['sh', '-c', 'sleep 100 & sleep 100'], {});
+  ok(root, ['pause', 'x']);
+  t.equal(state(root, 'x').status, 'paused');
+  ok(root, ['kill', 'x', 'KILL']);
+  await waitFor(() => state(root, 'x').status === 'stopped');
+  ok(root, ['delete', 'x']);
+  t.same(fs.readdirSync(root), []);
+});
+
 t.test('update --memory -1 without --memory-swap: memory+swap unlimited too, as runc', async (t) => {
   const { root } = running(t, ['sleep', '100'], { memory: { limit: 67108864, swap: 67108864 } });
   const limits = () => (v2

@@ -3,6 +3,7 @@ import { parseSignal, signalListed } from '../signals';
 import * as fs from 'node:fs';
 import { pidfdOpen, pidfdSignal } from '../native';
 import { containerPids } from './processes';
+import { thawTree } from '../cgroups/freezer';
 import type { CommonOptions } from './options';
 import { withContainer } from './with-container';
 import type { ContainerRecord } from '../state/store';
@@ -17,14 +18,18 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
   const n = typeof sig === 'number' ? sig : parseSignal(sig);
   // kill --all checks nothing: with cgroups, a stopped container's leftovers (its init gone, the rest in a
   // shared pid namespace) are still found; without, nothing is known once the init is gone.
-  await withContainer(id, opts?.all ? undefined : 'kill', opts, ({ rec, status }) => {
+  await withContainer(id, opts?.all ? undefined : 'kill', opts, async ({ rec, status }) => {
     if (opts?.all) {
       if (status === 'stopped' && !rec.cgroup) return;
       const sent = signalListed(() => containerPids(rec), n);
       opts.onDebug?.(`kill --all: signal ${n} to ${sent} process(es), each through a pidfd`);
-      return;
+    } else signalInit(rec, n, opts);
+    // On v1 a frozen process dies only once thawed (v2 lets SIGKILL through, but the cgroup stays frozen for
+    // what is left): SIGKILL to a paused container thaws it, as runc does, so that it stops and can be deleted.
+    if (n === 9 && status === 'paused' && rec.cgroup) {
+      await thawTree(rec.cgroup);
+      opts?.onDebug?.('kill: SIGKILL to a paused container: thawed, so that it dies');
     }
-    signalInit(rec, n, opts);
   });
 }
 
