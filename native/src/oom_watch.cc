@@ -54,7 +54,11 @@ int OomWatch::start(uv_loop_t* loop, const std::string& memory_dir, SysError& e)
   fd_ = efd;
   poll_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
-  rc = uv_poll_start(&poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
+  rc = uv_poll_start(&poll_, UV_READABLE, [](uv_poll_t* h, int status, int) {
+    if (status < 0) {  // the fd went bad: nothing more will come; the handle waits for stop()
+      uv_poll_stop(h);
+      return;
+    }
     auto* w = static_cast<OomWatch*>(h->data);
     uint64_t count;
     while (read(w->fd_, &count, sizeof count) > 0) {
