@@ -27,6 +27,14 @@ export interface Parsed {
 
 const BOOL_WORDS: Record<string, boolean> = { true: true, '1': true, false: false, '0': false };
 
+/** `--name=value`, `-name`, `-n`: the flag's name and its value after `=`; undefined for an argument. */
+function flagWord(arg: string): { word: string; value: string | undefined } | undefined {
+  if (!arg.startsWith('-') || arg === '-') return undefined;
+  const body = arg.replace(/^--?/, '');
+  const eq = body.indexOf('=');
+  return eq >= 0 ? { word: body.slice(0, eq), value: body.slice(eq + 1) } : { word: body, value: undefined };
+}
+
 function findFlag(specs: FlagSpec[], word: string): FlagSpec | undefined {
   return specs.find((s) => s.name === word || s.short === word);
 }
@@ -46,15 +54,14 @@ export function reorderArgs(argv: string[], specs: FlagSpec[]): string[] {
       args.push(...argv.slice(i));
       break;
     }
-    const body = arg.startsWith('-') && arg !== '-' ? arg.replace(/^--?/, '') : undefined;
-    const eq = body?.indexOf('=') ?? -1;
-    const spec = body === undefined ? undefined : findFlag(specs, eq >= 0 ? body.slice(0, eq) : body);
+    const flag = flagWord(arg);
+    const spec = flag && findFlag(specs, flag.word);
     if (!spec) {
       args.push(arg);
       continue;
     }
     moved.push(arg);
-    if (spec.kind !== 'bool' && eq < 0 && i + 1 < argv.length) moved.push(argv[++i]);
+    if (spec.kind !== 'bool' && flag.value === undefined && i + 1 < argv.length) moved.push(argv[++i]);
   }
   return [...moved, ...args];
 }
@@ -69,13 +76,12 @@ export function parseFlags(argv: string[], specs: FlagSpec[], context: string): 
       i++;
       break;
     }
-    if (!arg.startsWith('-') || arg === '-') break;
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    const word = eq >= 0 ? body.slice(0, eq) : body;
+    const flag = flagWord(arg);
+    if (!flag) break;
+    const { word } = flag;
     const spec = findFlag(specs, word);
     if (!spec) throw new OcirunError(`${context}: flag provided but not defined: -${word}`);
-    let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
+    let value = flag.value;
     if (spec.kind === 'bool') {
       if (value === undefined) flags[spec.name] = true;
       else if (value in BOOL_WORDS) flags[spec.name] = BOOL_WORDS[value];
