@@ -33,6 +33,9 @@ export class SystemError extends OcirunError {
   }
 }
 
+/** What a failed fs call of Node's says, without its code and path: "no such file or directory". */
+export const errnoText = (e: NodeJS.ErrnoException) => e.message.replace(/^\w+: /, '').replace(/,.*$/, '');
+
 /**
  * A failed fs call of Node's, as a SystemError that names what was being done, the syscall and the path:
  * "cgroup: mkdir /sys/fs/cgroup/x: permission denied (EACCES)". (Node's own message for a failed write
@@ -40,7 +43,7 @@ export class SystemError extends OcirunError {
  */
 export function systemErrorFrom(err: unknown, what: string, syscall: string, path: string, step: Step): SystemError {
   const e = err as NodeJS.ErrnoException;
-  const text = e.code ? `${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')} (${e.code})` : String(err);
+  const text = e.code ? `${errnoText(e)} (${e.code})` : String(err);
   return new SystemError(`${what}: ${syscall} ${path}: ${text}`, { code: e.code, errno: e.errno, syscall, path, step });
 }
 

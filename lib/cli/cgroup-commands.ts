@@ -1,6 +1,6 @@
 // The commands that act on a container's cgroups: pause, resume, ps, update, events.
 import * as fs from 'node:fs';
-import { OcirunError } from '../errors';
+import { errnoText, OcirunError } from '../errors';
 import type { Resources } from '../cgroups/types';
 import { str, type FlagSpec, type FlagValues } from './args';
 import { formatFlag, idCommand, type Command } from './command';
@@ -61,8 +61,7 @@ function readResources(file: string): Record<string, Record<string, unknown>> {
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new OcirunError(`--resources ${file}: open: ${e.message.replace(/^\w+: /, '').replace(/,.*$/, '')}`);
+    throw new OcirunError(`--resources ${file}: open: ${errnoText(err as NodeJS.ErrnoException)}`);
   }
   try {
     const r = JSON.parse(text);
