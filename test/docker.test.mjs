@@ -9,6 +9,7 @@ import t from 'tap';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { bin, fs, hostMountsUnder, hostOnlyTests, os, path, repo, waitFor } from './helpers.mjs';
 import { holdContainerdHostDirs } from './helpers/containerd.mjs';
+import { inTerminal as onPty } from './helpers/terminal.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-docker-'));
 const sock = path.join(dir, 'docker.sock');
@@ -52,8 +53,11 @@ const mode = networkMode();
 const networking = !mode.why;
 const ipForward = '/proc/sys/net/ipv4/ip_forward';
 const ipForwardBefore = fs.readFileSync(ipForward, 'utf8');
+/** The filter table's FORWARD policy: dockerd sets DROP when it turns forwarding on, and it is put back. */
+const forwardPolicy = (save) => /^:FORWARD (\w+)/m.exec(spawnSync(save, ['-t', 'filter'], { encoding: 'utf8' }).stdout ?? '')?.[1];
+const forwardBefore = networking ? [['iptables', forwardPolicy('iptables-save')], ['ip6tables', forwardPolicy('ip6tables-save')]] : [];
 
-/** What dockerd made in the network stack: its chains and rules (iptables-restore of the rest), docker0. */
+/** What dockerd made in the network stack: its chains and rules (iptables-restore of the rest), the FORWARD policy, docker0. */
 function removeDockerNetworking() {
   for (const [save, restore] of [['iptables-save', 'iptables-restore'], ['ip6tables-save', 'ip6tables-restore']]) {
     const rules = spawnSync(save, { encoding: 'utf8' });
@@ -62,6 +66,7 @@ function removeDockerNetworking() {
     const r = spawnSync(restore, { input: kept, encoding: 'utf8' });
     if (r.status !== 0) console.error(`docker test: ${restore} failed: ${r.stderr}`);
   }
+  for (const [cmd, policy] of forwardBefore) if (policy) spawnSync(cmd, ['-P', 'FORWARD', policy]);
   if (spawnSync('ip', ['link', 'show', 'docker0']).status === 0) spawnSync('ip', ['link', 'del', 'docker0']);
   fs.writeFileSync(ipForward, ipForwardBefore);
 }
@@ -86,12 +91,10 @@ function ok(args, opts) {
   if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
-/** A command under a real terminal (script(1)); its exit status is the command's. */
+/** A command under a real terminal; its exit status is the command's. */
 function inTerminal(args) {
-  const cmd = ['/usr/bin/docker', ...args].map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8', timeout: 60_000, input: '' });
-  // A NUL sent into the terminal echoes as "^@" wherever timing puts it (podman's conmon does the same).
-  return { status: r.status, stdout: r.stdout.replace(/\r|\^@|\0/g, '') };
+  const r = onPty(['/usr/bin/docker', ...args].map((a) => `'${a}'`).join(' '), { env });
+  return { status: r.status, stdout: r.out };
 }
 const inspect = (name, format) => ok(['inspect', '--format', format, name]).trim();
 /** Inside a container: a file of its own cgroup, v1 controller or v2. */

@@ -2,9 +2,9 @@
 // own), on a config from `ocirun spec --rootless`. On this host (cgroup v1 controllers, none delegated) a
 // rootless container has no cgroups of its own.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { bin, fs, hostMountsUnder, path, waitFor } from './helpers.mjs';
 import { makeUser, podmanScenario, rootlessHome, runAs, SUB } from './helpers/rootless.mjs';
+import { inTerminal } from './helpers/terminal.mjs';
 
 const user = makeUser(t, 'ocirun-rootless');
 const { uid, gid } = user;
@@ -83,16 +83,15 @@ t.test('what the user cannot reach, the container cannot either; refusals leave 
   }
 });
 
-t.test('a terminal, rootless: run in the foreground through a real terminal (script(1)) as the user', async (t) => {
+t.test('a terminal, rootless: run in the foreground through a real terminal as the user', async (t) => {
   const h = home(t, (c) => {
     c.process.terminal = true;
     c.process.args = ['sh', '-c', 'tty; stat -c %u /proc/self/fd/0; echo done'];
   });
-  const r = spawnSync('script', ['-qec', `${bin} run tty`, '/dev/null'], {
-    cwd: h.bundle, uid, gid, env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_RUNTIME_DIR: h.xdg }, encoding: 'utf8', timeout: 30_000,
+  const { status, out } = inTerminal(`${bin} run tty`, {
+    cwd: h.bundle, uid, gid, env: { PATH: process.env.PATH, HOME: '/nonexistent', XDG_RUNTIME_DIR: h.xdg },
   });
-  const out = (r.stdout ?? '').replace(/[\r\0]|\^@/g, '');
-  t.equal(r.status, 0, out);
+  t.equal(status, 0, out);
   t.match(out, /^\/dev\/pts\/0\n0\ndone\n/, 'a pty of the container\'s own, owned by its root');
   t.same(fs.readdirSync(h.root), []);
 });

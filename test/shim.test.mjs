@@ -5,10 +5,11 @@
 // leaves nothing: no state under the shim's root, no socket, no mount, no shim. Then Kubernetes' way: a pod
 // through the CRI API on the RuntimeClass handler of docs/containerd.md, all its containers in one shim.
 import t from 'tap';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { bin, fs, hostOnlyTests, os, path, repo, waitFor } from './helpers.mjs';
 import { Containerd, containerdConfig } from './helpers/containerd.mjs';
+import { inTerminal as onPty } from './helpers/terminal.mjs';
 import { CriClient, decode, str } from './cri-client.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-'));
@@ -46,11 +47,8 @@ const shims = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filte
   }
 });
 const mountsUnder = (d) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(d));
-/** A real terminal for ctr -t: script(1), its output without the CRs and NULs a pty adds. */
-const inTerminal = (command) => {
-  const r = spawnSync('script', ['-qec', `stty cols 91 rows 33; ${command}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, out: (r.stdout ?? '').replace(/[\r\0]|\^@/g, '') };
-};
+/** A real terminal for ctr -t, 91 columns by 33 rows. */
+const inTerminal = (command) => onPty(`stty cols 91 rows 33; ${command}`);
 
 t.before(async () => {
   await containerd.acquire();

@@ -1,8 +1,9 @@
 // Terminals: the console socket (as conmon and containerd receive the pty master), and the foreground
-// terminal of run and exec driven through a real terminal (script(1)).
+// terminal of run and exec driven through a real terminal (helpers/terminal.mjs).
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { bin, fs, os, path, makeBundle, ok, state, testRoot, waitFor } from './helpers.mjs';
+import { inTerminal } from './helpers/terminal.mjs';
 
 function tmp(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-tty-'));
@@ -62,21 +63,13 @@ t.test('console socket: the pty master goes to the caller before create returns'
   await waitFor(() => state(root, 'cs').status === 'stopped');
 });
 
-/** Runs a shell command line inside script(1): a real terminal for ocirun. */
-function inTerminal(cmdline, input = '') {
-  const r = spawnSync('script', ['-qec', cmdline, '/dev/null'], { input, encoding: 'utf8', timeout: 30_000 });
-  // Now and then a NUL reaches script(1)'s terminal as its stdin (a closed pipe) ends, echoed as "^@"; where
-  // it comes from is not pinned down (the container writes none), so the comparison ignores it.
-  return { status: r.status, out: (r.stdout ?? '').replace(/[\r\0]|\^@/g, '') };
-}
-
 t.test('run in the foreground with a terminal: raw mode, size, input, exit status', async (t) => {
   const root = testRoot(t);
   const bundle = makeBundle(t, (c) => {
     c.process.terminal = true;
     c.process.args = ['sh', '-c', 'tty; stty size; read x; echo got:$x; exit 4'];
   });
-  const r = inTerminal(`stty rows 30 cols 100; ${bin} --root ${root} run --bundle ${bundle} fg; echo "rc=$?"; stty -a | grep -o -- '-\\?icanon' | head -1`, 'hello\n');
+  const r = inTerminal(`stty rows 30 cols 100; ${bin} --root ${root} run --bundle ${bundle} fg; echo "rc=$?"; stty -a | grep -o -- '-\\?icanon' | head -1`, { input: 'hello\n' });
   // Line by line: the typed input is echoed by the pty whenever it arrives, possibly between these lines.
   t.match(r.out, /^\/dev\/pts\/0$/m, 'a pty');
   t.match(r.out, /^30 100$/m, 'with the caller\'s window size');
