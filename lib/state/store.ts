@@ -177,7 +177,6 @@ function writeRecord(dir: string, rec: ContainerRecord): void {
   fs.renameSync(tmp, path.join(dir, 'state.json'));
 }
 
-/** Reads a record without the lock: state.json is only ever replaced by rename, so a read sees a whole one. */
 /** state.json that is there but cannot be read as a record (truncated, emptied, edited by hand). */
 export class DamagedState extends OcirunError {
   constructor(readonly id: string, why: string) {
@@ -185,6 +184,7 @@ export class DamagedState extends OcirunError {
   }
 }
 
+/** Reads a record without the lock: state.json is only ever replaced by rename, so a read sees a whole one. */
 export function readRecord(root: string, id: string): ContainerRecord {
   checkId(id);
   let text: string;
