@@ -11,7 +11,7 @@
 //      rounds.
 // Every command runs in a clean environment (no NODE_*, UV_* or OPENSSL_CONF), and ocirun once more with the
 // caller's NODE_EXTRA_CA_CERTS and NODE_OPTIONS set, which must change nothing. Inside the cgroup v2 guest
-// (ratios only: it is emulated): scripts/vm/run-guest.sh 'node bench/run.js --runs 10'.
+// (ratios only: it is emulated): scripts/vm/run-guest.sh 'node bench/run.js --runs 20'.
 //
 //   sudo node bench/run.js [--runs N]
 'use strict';
