@@ -139,6 +139,7 @@ interface Addon {
   unmountDetach(target: string): void;
   openFifo(path: string, write: boolean): number;
   pipe(): [number, number];
+  dupFd(fd: number): number;
   prepareSpawn(initPath: string): boolean;
 }
 
@@ -359,6 +360,11 @@ export function unmountDetach(target: string): void {
 /** A blocking pipe (close-on-exec): [read end, write end]. */
 export function pipe(): [number, number] {
   return call((a) => a.pipe());
+}
+
+/** A close-on-exec copy of `fd` (the same open file). */
+export function dupFd(fd: number): number {
+  return call((a) => a.dupFd(fd));
 }
 
 /** A fifo opened without waiting for its other side, then blocking; `write`: read-write (always a reader). */

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tty from 'node:tty';
 import { spawn } from 'node:child_process';
-import { openFifo, pipe } from '../native';
+import type { Writable } from 'node:stream';
+import { dupFd, openFifo, pipe } from '../native';
 
 export interface StdioPaths {
   stdin: string;
@@ -62,11 +63,27 @@ function startLogger(uri: string, ctx: LogContext): { stdout: number; stderr: nu
 }
 
 /** An output the shim itself writes (a terminal's copy): a fifo as a non-blocking stream, or a file. */
-function outputStream(where: string): NodeJS.WritableStream {
+function outputStream(where: string): Writable {
   if (where.startsWith('file://')) return fs.createWriteStream(new URL(where).pathname, { flags: 'a', mode: 0o640 });
   const s = new net.Socket({ fd: fs.openSync(where, fs.constants.O_RDWR | fs.constants.O_NONBLOCK), readable: false, writable: true });
   s.on('error', () => s.destroy());
   return s;
+}
+
+/** What a pty master whose other side is closed still holds (non-blocking: libuv made it so). */
+function readToEnd(fd: number): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const buf = Buffer.allocUnsafe(65536);
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      return chunks; // EIO: nothing more; EAGAIN: a side still open, which the stream's end says is not so
+    }
+    if (n === 0) return chunks;
+    chunks.push(buf.subarray(0, n));
+  }
 }
 
 export class ProcessIO {
@@ -137,16 +154,32 @@ export class ProcessIO {
       this.copies.push(() => input.destroy());
     }
     const reader = new tty.ReadStream(master);
+    // libuv ends a pty master's stream when the other side hangs up even if the kernel still holds output (it
+    // takes a short read after POLLHUP for the end: libuv issue 4992). What is left is read through a copy of
+    // the fd, until the kernel's EIO says there is no more.
+    const rest = dupFd(master);
     return new Promise((resolve) => {
       let finished = false;
       const finish = () => {
         if (finished) return;
         finished = true;
         reader.destroy();
+        for (const chunk of readToEnd(rest)) if (out && !out.destroyed) out.write(chunk);
+        fs.closeSync(rest);
         if (out) out.end(resolve);
         else resolve();
       };
-      reader.on('data', (chunk: Buffer) => out?.write(chunk));
+      // Backpressure: while the output is full (a containerd that reads slowly, or not at all), the pty is not
+      // read either, and the process blocks on its terminal as it would on a pipe; nothing piles up here.
+      reader.on('data', (chunk: Buffer) => {
+        if (!out || out.destroyed || out.write(chunk)) return;
+        reader.pause();
+        const resume = () => {
+          out.off('drain', resume).off('close', resume);
+          reader.resume();
+        };
+        out.on('drain', resume).on('close', resume);
+      });
       // EIO: every fd of the pty's other side is closed.
       reader.on('error', finish);
       reader.on('end', finish);

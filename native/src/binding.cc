@@ -692,6 +692,14 @@ Napi::Value OpenFifo(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// dupFd(fd) -> fd: a close-on-exec copy (ops.h).
+Napi::Value DupFd(const Napi::CallbackInfo& info) {
+  SysError e;
+  int fd = -1;
+  if (ocirun::dup_fd(info[0].As<Napi::Number>().Int32Value(), &fd, e) < 0) throw to_js_error(info.Env(), e);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 // prepareSpawn(initPath) -> boolean: the stub's sealed copy, made on an addon thread (spawn.h).
 Napi::Value PrepareSpawn(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "prepareSpawn: initPath must be a string");
@@ -714,7 +722,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},
-      {"openFifo", OpenFifo}, {"pipe", Pipe}};
+      {"openFifo", OpenFifo}, {"pipe", Pipe}, {"dupFd", DupFd}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
   return exports;
 }

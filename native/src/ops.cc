@@ -85,6 +85,11 @@ int make_pipe(int fds[2], SysError& e) {
   return 0;
 }
 
+int dup_fd(int fd, int* out, SysError& e) {
+  *out = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return *out < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "") : 0;
+}
+
 int open_fifo(const char* path, bool write, int* fd, SysError& e) {
   *fd = open(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
   if (*fd < 0) return fail(e, "open", path);

@@ -40,5 +40,8 @@ int make_pipe(int fds[2], SysError& e);
 // ENXIO or, later, EPIPE); else O_RDONLY. Close-on-exec.
 int open_fifo(const char* path, bool write, int* fd, SysError& e);
 
+// A second fd for the file `fd` is open on (F_DUPFD_CLOEXEC): the same open file, flags and offset shared.
+int dup_fd(int fd, int* out, SysError& e);
+
 
 }  // namespace ocirun

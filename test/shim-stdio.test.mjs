@@ -1,0 +1,87 @@
+// The shim's copy of a terminal's output (lib/shim/stdio.ts: the pty master into containerd's stdout fifo).
+// While nobody reads the fifo, the copy must stop reading the pty, so that the process blocks on its terminal
+// as it would on a pipe, instead of the shim (one per pod or namespace, long-lived) holding all it cannot
+// write in memory. And what a process writes just before it exits must all arrive: libuv ends a pty master's
+// stream at the hangup with output still in the kernel (libuv issue 4992).
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { fs, os, path, repo } from './helpers.mjs';
+
+// Runs in a node process that python started with a fresh pty's master and slave as fds argv[2] and argv[3].
+const copier = `
+const fs = require('node:fs');
+const net = require('node:net');
+const { spawn } = require('node:child_process');
+const { ProcessIO } = require(${JSON.stringify(path.join(repo, 'dist', 'shim', 'stdio.js'))});
+const [master, slave, fifo, mode] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5]];
+const total = mode === 'tail' ? 256 << 10 : 8 << 20;
+(async () => {
+  const io = new ProcessIO({ stdin: '', stdout: fifo, stderr: '' }, true, { id: 'c', namespace: 'ns' });
+  const copied = io.attachTerminal(master);
+  // The container's process: its output written to its terminal, then it exits.
+  const writer = spawn('dd', ['if=/dev/zero', 'bs=64k', 'count=' + (total >> 16), 'status=none'], { stdio: ['ignore', slave, 'inherit'] });
+  fs.closeSync(slave);
+  if (mode === 'tail') {
+    // Read all along, as containerd does.
+    let received = 0;
+    const reader = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
+    reader.on('data', (chunk) => (received += chunk.length));
+    await new Promise((r) => reader.on('end', r));
+    await copied;
+    console.log(JSON.stringify({ received }));
+    return;
+  }
+  const exit = new Promise((r) => writer.on('exit', r));
+  let exited = false;
+  exit.then(() => (exited = true));
+  const written = () => Number(/wchar: (\\d+)/.exec(fs.readFileSync('/proc/' + writer.pid + '/io', 'utf8'))[1]);
+  // Until the writer is done (nothing held it back) or has written nothing more for a second (it is blocked).
+  let last = -1;
+  for (let still = 0; !exited && still < 20; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    const w = exited ? last : written();
+    still = w === last ? still + 1 : 0;
+    last = w;
+  }
+  const heldBack = !exited;
+  const writtenUnread = exited ? total : last;
+  const buffers = process.memoryUsage().arrayBuffers;
+  // Then containerd reads: everything arrives, the writer ends, and so does the copy.
+  let received = 0;
+  const reader = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
+  reader.on('data', (chunk) => (received += chunk.length));
+  const eof = new Promise((r) => reader.on('end', r));
+  const status = await exit;
+  await copied;
+  await eof;
+  console.log(JSON.stringify({ heldBack, writtenUnread, buffers, received, status }));
+})();
+`;
+
+/** The copier on a fresh pty (python opens it), with the fifo at `fifo`; its JSON report. */
+function copy(t, mode) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-stdio-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fifo = path.join(dir, 'stdout');
+  spawnSync('mkfifo', [fifo]);
+  const script = path.join(dir, 'copier.cjs');
+  fs.writeFileSync(script, copier);
+  const start = `import os, sys; m, s = os.openpty(); os.set_inheritable(m, True); os.set_inheritable(s, True)
+os.execv(sys.argv[1], [sys.argv[1], sys.argv[2], str(m), str(s), *sys.argv[3:]])`;
+  const r = spawnSync('python3', ['-c', start, process.execPath, script, fifo, mode], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+t.test('a terminal\'s output nobody reads: the process is held back, nothing piles up in the shim, nothing is lost', async (t) => {
+  const out = copy(t, 'hold');
+  t.ok(out.heldBack, 'the writer is blocked while the fifo is not read');
+  t.ok(out.writtenUnread < 1 << 20, `it got at most a few buffers' worth out before that (${out.writtenUnread} bytes)`);
+  t.ok(out.buffers < 4 << 20, `the copier holds no more than that (${out.buffers} bytes of buffers)`);
+  t.equal(out.received, 8 << 20, 'every byte arrives once the fifo is read');
+  t.equal(out.status, 0, 'and the writer ends');
+});
+
+t.test('what a process writes to its terminal just before it exits all arrives (ten times over)', async (t) => {
+  for (let round = 1; round <= 10; round++) t.equal(copy(t, 'tail').received, 256 << 10, `round ${round}`);
+});
