@@ -17,6 +17,7 @@
         "native/src/off_thread.cc",
         "native/src/ops.cc",
         "native/src/oom_watch.cc",
+        "native/src/writable_wait.cc",
         "native/src/procfs.cc",
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",

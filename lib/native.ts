@@ -140,6 +140,8 @@ interface Addon {
   openFifo(path: string, write: boolean): number;
   pipe(): [number, number];
   dupFd(fd: number): number;
+  setNonBlocking(fd: number): void;
+  whenWritable(fd: number, onReady: (status: number) => void): () => void;
   prepareSpawn(initPath: string): boolean;
 }
 
@@ -360,6 +362,19 @@ export function unmountDetach(target: string): void {
 /** A blocking pipe (close-on-exec): [read end, write end]. */
 export function pipe(): [number, number] {
   return call((a) => a.pipe());
+}
+
+/**
+ * Calls `onReady` once `fd` can be written (polled on the event loop, through a copy of the fd: `fd` may be
+ * closed meanwhile), with a negative libuv error if polling failed. Returns a cancel: then it is not called.
+ */
+export function whenWritable(fd: number, onReady: (status: number) => void): () => void {
+  return call((a) => a.whenWritable(fd, onReady));
+}
+
+/** O_NONBLOCK on the open file `fd` refers to (on every fd of it). */
+export function setNonBlocking(fd: number): void {
+  call((a) => a.setNonBlocking(fd));
 }
 
 /** A close-on-exec copy of `fd` (the same open file). */

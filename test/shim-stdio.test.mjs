@@ -2,7 +2,8 @@
 // While nobody reads the fifo, the copy must stop reading the pty, so that the process blocks on its terminal
 // as it would on a pipe, instead of the shim (one per pod or namespace, long-lived) holding all it cannot
 // write in memory. And what a process writes just before it exits must all arrive: libuv ends a pty master's
-// stream at the hangup with output still in the kernel (libuv issue 4992).
+// stream at the hangup with output still in the kernel (libuv issue 4992). The other way, input the process
+// has not read yet waits in the shim when the pty is full, rather than being dropped.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { fs, os, path, repo } from './helpers.mjs';
@@ -15,7 +16,34 @@ const { spawn } = require('node:child_process');
 const { ProcessIO } = require(${JSON.stringify(path.join(repo, 'dist', 'shim', 'stdio.js'))});
 const [master, slave, fifo, mode] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5]];
 const total = mode === 'tail' ? 256 << 10 : 8 << 20;
+const readAll = (file) => {
+  const reader = new net.Socket({ fd: fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
+  const chunks = [];
+  reader.on('data', (chunk) => chunks.push(chunk));
+  return new Promise((r) => reader.on('end', () => r(Buffer.concat(chunks))));
+};
 (async () => {
+  if (mode === 'input') {
+    // A process that reads its terminal only after two seconds (by then a megabyte of input is waiting), then
+    // counts it up to the end-of-file character. Meanwhile the copier's event loop must go on: a timer of
+    // 100 ms fires before the process starts reading.
+    const io = new ProcessIO({ stdin: fifo + '.in', stdout: fifo, stderr: '' }, true, { id: 'c', namespace: 'ns' });
+    const copied = io.attachTerminal(master);
+    const output = readAll(fifo);
+    const started = fifo + '.started';
+    const proc = spawn('sh', ['-c', 'stty -echo; sleep 2; date +%s%3N > ' + started + '; wc -c'], { stdio: [slave, slave, slave] });
+    fs.closeSync(slave);
+    const typing = new net.Socket({ fd: fs.openSync(fifo + '.in', fs.constants.O_WRONLY | fs.constants.O_NONBLOCK), readable: false, writable: true });
+    const timer = new Promise((r) => setTimeout(() => r(Date.now()), 100));
+    typing.end(Buffer.concat([Buffer.from(('x'.repeat(99) + '\\n').repeat(10000)), Buffer.from([4])]));
+    const status = await new Promise((r) => proc.on('exit', r));
+    await copied;
+    io.close();
+    const counted = Number(/(\\d+)\\s*$/.exec((await output).toString())?.[1]); // after the echo of what came before stty -echo
+    const loopWentOn = (await timer) < Number(fs.readFileSync(started, 'utf8'));
+    console.log(JSON.stringify({ counted, status, loopWentOn }));
+    return;
+  }
   const io = new ProcessIO({ stdin: '', stdout: fifo, stderr: '' }, true, { id: 'c', namespace: 'ns' });
   const copied = io.attachTerminal(master);
   // The container's process: its output written to its terminal, then it exits.
@@ -63,7 +91,7 @@ function copy(t, mode) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-shim-stdio-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fifo = path.join(dir, 'stdout');
-  spawnSync('mkfifo', [fifo]);
+  spawnSync('mkfifo', [fifo, `${fifo}.in`]);
   const script = path.join(dir, 'copier.cjs');
   fs.writeFileSync(script, copier);
   const start = `import os, sys; m, s = os.openpty(); os.set_inheritable(m, True); os.set_inheritable(s, True)
@@ -84,4 +112,11 @@ t.test('a terminal\'s output nobody reads: the process is held back, nothing pil
 
 t.test('what a process writes to its terminal just before it exits all arrives (ten times over)', async (t) => {
   for (let round = 1; round <= 10; round++) t.equal(copy(t, 'tail').received, 256 << 10, `round ${round}`);
+});
+
+t.test('a megabyte typed into a terminal whose process reads it later: the shim goes on meanwhile, and all of it arrives', async (t) => {
+  const out = copy(t, 'input');
+  t.equal(out.status, 0);
+  t.ok(out.loopWentOn, 'the event loop did not wait for the process to read');
+  t.equal(out.counted, 1_000_000, 'every byte before the end-of-file character');
 });

@@ -10,7 +10,7 @@ import * as net from 'node:net';
 import * as tty from 'node:tty';
 import { spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { dupFd, openFifo, pipe } from '../native';
+import { dupFd, openFifo, pipe, setNonBlocking, whenWritable } from '../native';
 
 export interface StdioPaths {
   stdin: string;
@@ -70,7 +70,49 @@ function outputStream(where: string): Writable {
   return s;
 }
 
-/** What a pty master whose other side is closed still holds (non-blocking: libuv made it so). */
+/**
+ * containerd's stdin into the pty master (`to`, a copy of the master's fd, owned and closed here). A pty holds
+ * only so much input its process has not read: what does not fit waits, and the fifo is not read meanwhile,
+ * until the master can be written again; nothing is dropped. Returns the stop.
+ */
+function copyInput(input: net.Socket, to: number): () => void {
+  let pending: Buffer[] = [];
+  let cancelWait: (() => void) | undefined;
+  let stopped = false;
+  const flush = () => {
+    while (pending.length) {
+      let n: number;
+      try {
+        n = fs.writeSync(to, pending[0]);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+        pending = []; // EIO: the process side is gone, and its input with it
+        break;
+      }
+      pending[0] = pending[0].subarray(n);
+      if (!pending[0].length) pending.shift();
+    }
+    if (!pending.length) return void input.resume();
+    input.pause();
+    cancelWait ??= whenWritable(to, () => {
+      cancelWait = undefined;
+      if (!stopped) flush();
+    });
+  };
+  input.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    flush();
+  });
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    cancelWait?.();
+    pending = [];
+    fs.closeSync(to);
+  };
+}
+
+/** What a (non-blocking) pty master whose other side is closed still holds. */
 function readToEnd(fd: number): Buffer[] {
   const chunks: Buffer[] = [];
   for (;;) {
@@ -141,19 +183,19 @@ export class ProcessIO {
     // The copy never blocks the shim: a fifo is written through a non-blocking socket of libuv's (a
     // containerd that stopped reading holds the data back, not the event loop).
     const out = this.paths.stdout ? outputStream(this.paths.stdout) : undefined;
+    // Non-blocking: libuv leaves a pty master blocking (it cannot reopen one), and a full terminal would then
+    // stop the whole shim in the input's write. libuv reads it either way.
+    setNonBlocking(master);
+    const reader = new tty.ReadStream(master);
     if (this.paths.stdin) {
       const input = new net.Socket({ fd: fs.openSync(this.paths.stdin, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
-      input.on('data', (chunk) => {
-        try {
-          fs.writeSync(master, chunk);
-        } catch {
-          /* the process side is gone */
-        }
-      });
       input.on('error', () => input.destroy());
-      this.copies.push(() => input.destroy());
+      const stop = copyInput(input, dupFd(master));
+      this.copies.push(() => {
+        input.destroy();
+        stop();
+      });
     }
-    const reader = new tty.ReadStream(master);
     // libuv ends a pty master's stream when the other side hangs up even if the kernel still holds output (it
     // takes a short read after POLLHUP for the end: libuv issue 4992). What is left is read through a copy of
     // the fd, until the kernel's EIO says there is no more.

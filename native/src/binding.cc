@@ -21,6 +21,7 @@
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
+#include "writable_wait.h"
 #include "subreaper.h"
 #include "terminal.h"
 #include "unix_socket.h"
@@ -607,6 +608,41 @@ Napi::Value WatchOom(const Napi::CallbackInfo& info) {
   });
 }
 
+// whenWritable(fd, onReady) -> cancel(): calls onReady(status) once, on the loop thread, when fd can be written
+// (status 0) or polling it failed (a negative libuv error); cancel() before that means it is never called
+// (writable_wait.h).
+class JsWritableWait : public ocirun::WritableWait {
+ public:
+  JsWritableWait(Napi::Function fn, std::shared_ptr<JsWritableWait*> self)
+      : fn_(Napi::Persistent(fn)), context_(fn.Env(), "ocirun:writable"), self_(std::move(self)) {
+    *self_ = this;
+  }
+  ~JsWritableWait() override { *self_ = nullptr; }
+
+ protected:
+  void ready(int status) override {
+    Napi::Env env = fn_.Env();
+    settle_in_scope(env, context_, [&] { fn_.Call({Napi::Number::New(env, status)}); });
+  }
+
+ private:
+  Napi::FunctionReference fn_;
+  Napi::AsyncContext context_;
+  std::shared_ptr<JsWritableWait*> self_;  // what cancel() finds: null once the wait is gone
+};
+
+Napi::Value WhenWritable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SysError e;
+  auto self = std::make_shared<JsWritableWait*>(nullptr);
+  auto* wait = new JsWritableWait(info[1].As<Napi::Function>(), self);
+  if (wait->start(loop_of(env), info[0].As<Napi::Number>().Int32Value(), e) < 0) throw to_js_error(env, e);
+  return Napi::Function::New(env, [self](const Napi::CallbackInfo& info) {
+    if (*self) (*self)->cancel();
+    return info.Env().Undefined();
+  });
+}
+
 // pidfdOpen(pid, startTime) -> fd, or -1 when that process (the one that started at startTime, if given) is
 // gone. The caller closes the fd.
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
@@ -700,6 +736,13 @@ Napi::Value DupFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// setNonBlocking(fd): O_NONBLOCK on its open file (ops.h).
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::set_nonblocking(info[0].As<Napi::Number>().Int32Value(), e) < 0) throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
 // prepareSpawn(initPath) -> boolean: the stub's sealed copy, made on an addon thread (spawn.h).
 Napi::Value PrepareSpawn(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "prepareSpawn: initPath must be a string");
@@ -718,11 +761,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
       {"prepareSpawn", PrepareSpawn}, {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
-      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"watchOom", WatchOom}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"watchOom", WatchOom}, {"whenWritable", WhenWritable}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},
-      {"openFifo", OpenFifo}, {"pipe", Pipe}, {"dupFd", DupFd}};
+      {"openFifo", OpenFifo}, {"pipe", Pipe}, {"dupFd", DupFd}, {"setNonBlocking", SetNonBlocking}};
   for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
   return exports;
 }

@@ -90,6 +90,12 @@ int dup_fd(int fd, int* out, SysError& e) {
   return *out < 0 ? fail(e, "fcntl(F_DUPFD_CLOEXEC)", "") : 0;
 }
 
+int set_nonblocking(int fd, SysError& e) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return fail(e, "fcntl(F_SETFL, O_NONBLOCK)", "");
+  return 0;
+}
+
 int open_fifo(const char* path, bool write, int* fd, SysError& e) {
   *fd = open(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
   if (*fd < 0) return fail(e, "open", path);

@@ -43,5 +43,8 @@ int open_fifo(const char* path, bool write, int* fd, SysError& e);
 // A second fd for the file `fd` is open on (F_DUPFD_CLOEXEC): the same open file, flags and offset shared.
 int dup_fd(int fd, int* out, SysError& e);
 
+// O_NONBLOCK on the open file `fd` refers to (and so on every fd of it).
+int set_nonblocking(int fd, SysError& e);
+
 
 }  // namespace ocirun
