@@ -57,8 +57,9 @@ t.test('started from the code cache, through a symlink too', async (t) => {
 
 /**
  * strace -f's output with each call on one line: a call another thread interrupted is written in two pieces
- * (`openat(..., O_RDONLY|O_CLOEXEC <unfinished ...>`, later `<... openat resumed>) = 20`), which a pattern for the
- * whole call would not match (create's addon thread, copying the init stub meanwhile, does that at random).
+ * (`openat(..., O_RDONLY|O_CLOEXEC <unfinished ...>`, later `<... openat resumed>)       = 20`, padded to align the
+ * result), which a pattern for the whole call would not match (create's addon thread, copying the init stub
+ * meanwhile, does that at random). The pieces are joined, without the padding.
  */
 function joinResumed(text) {
   const pending = new Map();
@@ -68,7 +69,7 @@ function joinResumed(text) {
     const resumed = /^(\d+)\s+<\.\.\. \w+ resumed>(.*)$/.exec(line);
     if (unfinished) pending.set(unfinished[1], out.push(`${unfinished[1]}  ${unfinished[2]}`) - 1);
     else if (resumed && pending.has(resumed[1])) {
-      out[pending.get(resumed[1])] += resumed[2];
+      out[pending.get(resumed[1])] += resumed[2].replace(/^\)\s+=/, ') =');
       pending.delete(resumed[1]);
     } else out.push(line);
   }
