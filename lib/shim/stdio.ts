@@ -94,10 +94,15 @@ function copyInput(input: net.Socket, to: number): () => void {
     }
     if (!pending.length) return void input.resume();
     input.pause();
-    cancelWait ??= whenWritable(to, () => {
-      cancelWait = undefined;
-      if (!stopped) flush();
-    });
+    try {
+      cancelWait ??= whenWritable(to, () => {
+        cancelWait = undefined;
+        if (!stopped) flush();
+      });
+    } catch {
+      pending = []; // no fd left to wait with (EMFILE): this input is lost, the next may fit
+      input.resume();
+    }
   };
   input.on('data', (chunk: Buffer) => {
     pending.push(chunk);

@@ -21,10 +21,10 @@
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
-#include "writable_wait.h"
 #include "subreaper.h"
 #include "terminal.h"
 #include "unix_socket.h"
+#include "writable_wait.h"
 
 namespace {
 

@@ -1,14 +1,13 @@
 #include "writable_wait.h"
 
-#include <fcntl.h>
 #include <unistd.h>
+
+#include "ops.h"
 
 namespace ocirun {
 
 int WritableWait::start(uv_loop_t* loop, int fd, SysError& e) {
-  fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (fd_ < 0) {
-    fail(e, "fcntl(F_DUPFD_CLOEXEC)", "");
+  if (dup_fd(fd, &fd_, e) < 0) {
     delete this;
     return -1;
   }
