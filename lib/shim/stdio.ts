@@ -73,7 +73,7 @@ function outputStream(where: string): Writable {
 /**
  * containerd's stdin into the pty master (`to`, a copy of the master's fd, owned and closed here). A pty holds
  * only so much input its process has not read: what does not fit waits, and the fifo is not read meanwhile,
- * until the master can be written again; nothing is dropped. Returns the stop.
+ * until the master can be written again (dropped only once the process side is gone). Returns the stop.
  */
 function copyInput(input: net.Socket, to: number): () => void {
   let pending: Buffer[] = [];
@@ -185,12 +185,12 @@ export class ProcessIO {
    * `done` resolves when the pty's other side is closed and its output is written.
    */
   attachTerminal(master: number): Promise<void> {
-    // The copy never blocks the shim: a fifo is written through a non-blocking socket of libuv's (a
-    // containerd that stopped reading holds the data back, not the event loop).
-    const out = this.paths.stdout ? outputStream(this.paths.stdout) : undefined;
     // Non-blocking: libuv leaves a pty master blocking (it cannot reopen one), and a full terminal would then
     // stop the whole shim in the input's write. libuv reads it either way.
     setNonBlocking(master);
+    // The copy never blocks the shim: a fifo is written through a non-blocking socket of libuv's (a
+    // containerd that stopped reading holds the data back, not the event loop).
+    const out = this.paths.stdout ? outputStream(this.paths.stdout) : undefined;
     const reader = new tty.ReadStream(master);
     if (this.paths.stdin) {
       const input = new net.Socket({ fd: fs.openSync(this.paths.stdin, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
