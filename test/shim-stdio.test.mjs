@@ -16,6 +16,7 @@ const { spawn } = require('node:child_process');
 const { ProcessIO } = require(${JSON.stringify(path.join(repo, 'dist', 'shim', 'stdio.js'))});
 const [master, slave, fifo, mode] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5]];
 const total = mode === 'tail' ? 256 << 10 : 8 << 20;
+/** Everything written to the fifo \`file\` until its last writer closes it, as containerd reads it. */
 const readAll = (file) => {
   const reader = new net.Socket({ fd: fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
   const chunks = [];
@@ -51,10 +52,7 @@ const readAll = (file) => {
   fs.closeSync(slave);
   if (mode === 'tail') {
     // Read all along, as containerd does.
-    let received = 0;
-    const reader = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
-    reader.on('data', (chunk) => (received += chunk.length));
-    await new Promise((r) => reader.on('end', r));
+    const received = (await readAll(fifo)).length;
     await copied;
     console.log(JSON.stringify({ received }));
     return;
@@ -75,13 +73,10 @@ const readAll = (file) => {
   const writtenUnread = exited ? total : last;
   const buffers = process.memoryUsage().arrayBuffers;
   // Then containerd reads: everything arrives, the writer ends, and so does the copy.
-  let received = 0;
-  const reader = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
-  reader.on('data', (chunk) => (received += chunk.length));
-  const eof = new Promise((r) => reader.on('end', r));
+  const output = readAll(fifo);
   const status = await exit;
   await copied;
-  await eof;
+  const received = (await output).length;
   console.log(JSON.stringify({ heldBack, writtenUnread, buffers, received, status }));
 })();
 `;
