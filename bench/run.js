@@ -8,7 +8,8 @@
 //   4. the kernel's share that no runtime avoids on a v1/hybrid host: the RCU grace period of the first write
 //      of a pid into a v1 cgroup.procs, measured apart;
 //   5. containers per second through the library in one process, against a `runc run` loop, in alternating
-//      rounds.
+//      rounds;
+//   6. where a library container's time goes, step by step (from the debug lines the library reports).
 // Every command runs in a clean environment (no NODE_*, UV_* or OPENSSL_CONF), and ocirun once more with the
 // caller's NODE_EXTRA_CA_CERTS and NODE_OPTIONS set, which must change nothing. Inside the cgroup v2 guest
 // (ratios only: it is emulated): scripts/vm/run-guest.sh 'node bench/run.js --runs 20'.
@@ -150,6 +151,44 @@ function gracePeriod() {
   return median(samples);
 }
 
+// A library container's steps, each ending at the debug line that follows it (lib/lifecycle: create, start,
+// delete), in order.
+const STEPS = [
+  ['config read, validated and planned', /^config: /],
+  ['state directory', /^state: /],
+  ['cgroups made', /^cgroups/],
+  ['cgroups claimed', /^spawn: clone3/],
+  ['spawn (the kernel, the child, the init stub)', /^spawn: init \d+ is ready/],
+  ['record, hooks, commit', /^commit: /],
+  ['start', /^start: /],
+  ['the exit, then delete', /^delete: /],
+];
+
+/**
+ * Where a library container's time goes: `n` runs in a row, each step timed from the debug lines the library
+ * gives its onDebug. Means, not medians: inside the guest the clock moves in 4 ms steps, which only a mean
+ * of many containers averages out.
+ */
+async function stepTimes(lib, root, bundle, n, nextId) {
+  const sums = new Array(STEPS.length + 1).fill(0);
+  let counted = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const seen = [];
+    const t0 = performance.now();
+    await lib.run(nextId(), { root, bundle, onDebug: (msg) => seen.push([msg, performance.now()]) });
+    const end = performance.now();
+    const at = STEPS.map(([, re]) => seen.find(([msg]) => re.test(msg))?.[1]);
+    if (at.some((t) => t === undefined)) continue;
+    [...at, end].forEach((t, k) => (sums[k] += t - (k ? at[k - 1] : t0)));
+    total += end - t0;
+    counted++;
+  }
+  if (!counted) return console.log('\n(no container gave all its debug lines: steps not timed)');
+  const parts = [...STEPS.map(([name]) => name), 'the rest'].map((name, k) => `${name} ${(sums[k] / counted).toFixed(2)}`);
+  console.log(`\nWhere a library container's time goes (${counted} in a row, mean ms): ${parts.join(', ')}; in all ${(total / counted).toFixed(2)}`);
+}
+
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root');
   const had = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'].filter((k) => process.env[k]);
@@ -253,6 +292,7 @@ async function main() {
       console.log(`  a \`${r} run\` loop: ${median(seen.peers[k]).toFixed(1)} containers/s; the library: ` +
         `x${median(seen.rowRatio[k]).toFixed(2)} in a row, x${median(seen.eightRatio[k]).toFixed(2)} eight at once ` +
         `(rounds' ratios in a row: ${seen.rowRatio[k].map((x) => x.toFixed(2)).join(' ')})`);
+    await stepTimes(lib, roots.ocirun, trueBundle, rounds * block, () => `steps${seq++}`);
   } finally {
     for (const [r, root] of Object.entries(roots)) {
       const bin = r === 'ocirun' ? ocirunBin : which(r);
