@@ -2,8 +2,9 @@
 // While nobody reads the fifo, the copy must stop reading the pty, so that the process blocks on its terminal
 // as it would on a pipe, instead of the shim (one per pod or namespace, long-lived) holding all it cannot
 // write in memory. And what a process writes just before it exits must all arrive: libuv ends a pty master's
-// stream at the hangup with output still in the kernel (libuv issue 4992). The other way, input the process
-// has not read yet waits in the shim when the pty is full, rather than being dropped.
+// stream at the hangup with output still in the kernel (libuv issue 4992). When a background process keeps the
+// terminal open after the exit, the copy still ends at the exit, with all the process wrote. The other way,
+// input the process has not read yet waits in the shim when the pty is full, rather than being dropped.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { fs, os, path, repo } from './helpers.mjs';
@@ -15,7 +16,7 @@ const net = require('node:net');
 const { spawn } = require('node:child_process');
 const { ProcessIO } = require(${JSON.stringify(path.join(repo, 'dist', 'shim', 'stdio.js'))});
 const [master, slave, fifo, mode] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5]];
-const total = mode === 'tail' ? 256 << 10 : 8 << 20;
+const total = mode === 'tail' || mode === 'held' ? 256 << 10 : 8 << 20;
 /** Everything written to the fifo \`file\` until its last writer closes it, as containerd reads it. */
 const readAll = (file) => {
   const reader = new net.Socket({ fd: fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
@@ -43,6 +44,22 @@ const readAll = (file) => {
     const counted = Number(/(\\d+)\\s*$/.exec((await output).toString())?.[1]); // after the echo of what came before stty -echo
     const loopWentOn = (await timer) < Number(fs.readFileSync(started, 'utf8'));
     console.log(JSON.stringify({ counted, status, loopWentOn }));
+    return;
+  }
+  if (mode === 'held') {
+    // After the process's exit its terminal stays open (a background process of its holds it: here, this
+    // process keeps the slave): at the exit (the shim's processExited) the copy takes what the pty holds and
+    // ends, instead of waiting for the other side to close.
+    const io = new ProcessIO({ stdin: '', stdout: fifo, stderr: '' }, true, { id: 'c', namespace: 'ns' });
+    const copied = io.attachTerminal(master);
+    const output = readAll(fifo);
+    const writer = spawn('dd', ['if=/dev/zero', 'bs=64k', 'count=' + (total >> 16), 'status=none'], { stdio: ['ignore', slave, 'inherit'] });
+    await new Promise((r) => writer.on('exit', r));
+    io.processExited();
+    await copied;
+    const received = (await output).length;
+    fs.closeSync(slave);
+    console.log(JSON.stringify({ received }));
     return;
   }
   const io = new ProcessIO({ stdin: '', stdout: fifo, stderr: '' }, true, { id: 'c', namespace: 'ns' });
@@ -107,6 +124,10 @@ t.test('a terminal\'s output nobody reads: the process is held back, nothing pil
 
 t.test('what a process writes to its terminal just before it exits all arrives (ten times over)', async (t) => {
   for (let round = 1; round <= 10; round++) t.equal(copy(t, 'tail').received, 256 << 10, `round ${round}`);
+});
+
+t.test('a terminal a background process keeps open: at the exit the copy ends with all the process wrote (ten times over)', async (t) => {
+  for (let round = 1; round <= 10; round++) t.equal(copy(t, 'held').received, 256 << 10, `round ${round}`);
 });
 
 t.test('a megabyte typed into a terminal whose process reads it later: the shim goes on meanwhile, and all of it arrives', async (t) => {

@@ -48,7 +48,7 @@ const shims = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filte
 });
 const mountsUnder = (d) => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m?.startsWith(d));
 /** A real terminal for ctr -t, 91 columns by 33 rows. */
-const inTerminal = (command) => onPty(`stty cols 91 rows 33; ${command}`);
+const inTerminal = (command, opts) => onPty(`stty cols 91 rows 33; ${command}`, opts);
 
 t.before(async () => {
   await containerd.acquire();
@@ -135,6 +135,26 @@ onHost('ctr run -t through a real terminal: the pty, its size, the exit status',
   t.equal(r.status, 3, r.out);
   t.match(r.out, /\/dev\/pts\/0\n33 91\n/);
   await nothingLeft(t, ['s4']);
+});
+
+onHost('exec -t whose background process keeps the terminal open: the exit and the output come at the exit', async (t) => {
+  ok(run(['-d', image, 's8', 'sleep', '1000']));
+  t.teardown(() => {
+    // Gone already when the test passed; when it failed, what ctr still waits for goes with the task.
+    ctr(['task', 'rm', '-f', 's8']);
+    ctr(['container', 'rm', 's8']);
+  });
+  // The background sleep ignores SIGHUP and holds the pty for 1000 s after sh exits: the shim told the exit
+  // only once every holder had closed it, and ctr waited that long (with runc's shim it returns at once).
+  const r = inTerminal(`ctr --address ${sock} --namespace ${ns} task exec -t --fifo-dir ${path.join(dir, 'fifo')} --exec-id bg s8 sh -c "trap '' HUP; sleep 1000 & echo started; exit 4"`, { timeout: 30_000 });
+  t.equal(r.status, 4, r.out);
+  t.match(r.out, /^started\n/, 'its output');
+  t.equal(ok(['task', 'ps', 's8']).trim().split('\n').length - 1, 2, 'while the background process still runs beside the init');
+  ok(['task', 'kill', '--all', '-s', 'SIGKILL', 's8']);
+  await waitFor(() => taskStatus('s8') === 'STOPPED', 10_000);
+  ok(['task', 'rm', 's8']);
+  ok(['container', 'rm', 's8']);
+  await nothingLeft(t, ['s8']);
 });
 
 onHost('stdin through the fifo: what ctr run is given on its stdin reaches the process, which sees its end', async (t) => {

@@ -117,20 +117,32 @@ function copyInput(input: net.Socket, to: number): () => void {
   };
 }
 
-/** What a (non-blocking) pty master whose other side is closed still holds. */
-function readToEnd(fd: number): Buffer[] {
+/**
+ * At most this much is read from a pty once its process has exited: what the process wrote is in the pty's
+ * buffers by then (the kernel holds some tens of KiB at most); more can only come from a background process
+ * that still holds the terminal and writes on.
+ */
+const AT_EXIT_LIMIT = 1 << 20;
+
+/**
+ * What a non-blocking pty master holds: read until EIO (its other side closed), EAGAIN (open, but empty: the
+ * kernel hands the master what the other side's writes left pending before it says so) or `limit` bytes.
+ */
+function readAvailable(fd: number, limit = Infinity): Buffer[] {
   const chunks: Buffer[] = [];
-  for (;;) {
+  for (let total = 0; total < limit; ) {
     const buf = Buffer.allocUnsafe(65536);
     let n: number;
     try {
       n = fs.readSync(fd, buf, 0, buf.length, null);
     } catch {
-      return chunks; // EIO: nothing more; EAGAIN: a side still open, which the stream's end says is not so
+      return chunks; // EIO: nothing more; EAGAIN: nothing now
     }
     if (n === 0) return chunks;
     chunks.push(buf.subarray(0, n));
+    total += n;
   }
+  return chunks;
 }
 
 export class ProcessIO {
@@ -140,6 +152,9 @@ export class ProcessIO {
   readonly ready: Promise<void> = Promise.resolve();
   private readonly owned: number[] = [];
   private copies: (() => void)[] = [];
+  /** A terminal's copy: ends it after what the pty holds now (processExited), or drops what is unwritten. */
+  private endOutput?: () => void;
+  private dropOutput?: () => void;
 
   constructor(
     readonly paths: StdioPaths,
@@ -182,7 +197,8 @@ export class ProcessIO {
 
   /**
    * A terminal: containerd's stdin fifo is copied into the pty master and the master's output into stdout.
-   * `done` resolves when the pty's other side is closed and its output is written.
+   * The copy ends when the pty's other side is closed, or at processExited; the promise resolves once its
+   * output is written (or dropped by discard).
    */
   attachTerminal(master: number): Promise<void> {
     // Non-blocking: libuv leaves a pty master blocking (it cannot reopen one), and a full terminal would then
@@ -207,15 +223,18 @@ export class ProcessIO {
     const rest = dupFd(master);
     return new Promise((resolve) => {
       let finished = false;
-      const finish = () => {
+      const finish = (limit = Infinity) => {
         if (finished) return;
         finished = true;
         reader.destroy();
-        for (const chunk of readToEnd(rest)) if (out && !out.destroyed) out.write(chunk);
+        for (const chunk of readAvailable(rest, limit)) if (out && !out.destroyed) out.write(chunk);
         fs.closeSync(rest);
-        if (out) out.end(resolve);
-        else resolve();
+        if (!out) return resolve();
+        out.once('close', resolve);
+        out.end(resolve);
       };
+      this.endOutput = () => finish(AT_EXIT_LIMIT);
+      this.dropOutput = () => out?.destroy();
       // Backpressure: while the output is full (a containerd that reads slowly, or not at all), the pty is not
       // read either, and the process blocks on its terminal as it would on a pipe; nothing piles up here.
       reader.on('data', (chunk: Buffer) => {
@@ -228,9 +247,23 @@ export class ProcessIO {
         out.on('drain', resume).on('close', resume);
       });
       // EIO: every fd of the pty's other side is closed.
-      reader.on('error', finish);
-      reader.on('end', finish);
+      reader.on('error', () => finish());
+      reader.on('end', () => finish());
     });
+  }
+
+  /**
+   * The process has exited: a terminal's copy takes what the pty holds now and ends, without waiting for the
+   * pty's other side to close. A background process may hold that for as long as it lives, and the exit is not
+   * to wait for it: containerd's runc shim ends its copy at the exit too (dropping what the pty still held).
+   */
+  processExited(): void {
+    this.endOutput?.();
+  }
+
+  /** Delete: a terminal's output that no reader took yet is dropped (its fifo closed). */
+  discard(): void {
+    this.dropOutput?.();
   }
 
   /** CloseIO: containerd closed stdin; with a terminal, the copy stops. */

@@ -40,7 +40,6 @@ class Proc {
   consoleFd = -1;
   /** An exec'd process, held from its start: Kill signals it through this, never by its number. */
   pidfd = -1;
-  output: Promise<void> = Promise.resolve();
   readonly done: Promise<void>;
   private finish!: () => void;
 
@@ -53,9 +52,13 @@ class Proc {
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
 
-  /** Its exit, once the pty's last output is out: 128+N for signal N, as runc's shim reports it. */
-  async exited(exit: Exit): Promise<void> {
-    await this.output;
+  /**
+   * Its exit, recorded at once (128+N for signal N, as runc's shim reports it). A terminal's copy takes what the
+   * pty holds and ends: the output is queued before its fifo's EOF, which containerd's client waits for before
+   * it deletes the process; a background process that keeps the terminal open does not hold the exit back.
+   */
+  exited(exit: Exit): void {
+    this.io?.processExited();
     this.exitStatus = exit.signal ? 128 + exit.signal : exit.code;
     this.exitedAt = new Date();
     this.status = 'stopped';
@@ -110,7 +113,7 @@ export class TaskService {
     return p;
   }
 
-  /** A process's exit: recorded, then TaskExit (after the last output, before Wait answers). */
+  /** A process's exit: recorded, then TaskExit, as containerd's runc shim does it (Wait answers then too). */
   private watch(c: Container, p: Proc, exited: Promise<Exit>): void {
     void exited.then(async (exit) => {
       if (p === c.init) {
@@ -118,7 +121,7 @@ export class TaskService {
         c.oom?.check();
         c.oom?.stop();
       }
-      await p.exited(exit);
+      p.exited(exit);
       await this.events.publish('containerd.events.TaskExit', {
         container_id: c.id, id: p.execId || c.id, pid: p.pid, exit_status: p.exitStatus, exited_at: timestamp(p.exitedAt!),
       });
@@ -141,7 +144,7 @@ export class TaskService {
         init.pid = made.state.pid;
         if (made.consoleFd >= 0) {
           init.consoleFd = made.consoleFd;
-          init.output = init.io.attachTerminal(made.consoleFd);
+          void init.io.attachTerminal(made.consoleFd);
         }
         c.cgroup = readRecord(this.root, req.id).cgroup;
         c.oom = new OomWatch(c.cgroup, () => void this.events.publish('containerd.events.TaskOOM', { container_id: c.id }));
@@ -178,7 +181,7 @@ export class TaskService {
         p.status = 'running';
         if (e.consoleFd >= 0) {
           p.consoleFd = e.consoleFd;
-          p.output = p.io.attachTerminal(e.consoleFd);
+          void p.io.attachTerminal(e.consoleFd);
         }
         this.watch(c, p, e.exited);
       } catch (err) {
@@ -220,6 +223,7 @@ export class TaskService {
       const c = this.container(req.id);
       const p = this.proc(req.id, req.exec_id);
       if (p.status === 'running' || p.status === 'paused') throw new RpcError(Code.FAILED_PRECONDITION, `cannot delete a ${p.status} process`);
+      p.io?.discard(); // a terminal's output nobody read: containerd's client reads it all before it deletes
       if (req.exec_id) {
         c.execs.delete(req.exec_id);
       } else {
