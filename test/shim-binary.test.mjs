@@ -20,11 +20,12 @@ const { decode } = await import(path.join(repo, 'dist', 'shim', 'proto.js'));
 const SOCKETS = '/run/containerd/s';
 const KEY = 'io.kubernetes.cri.sandbox-id';
 let release;
-let madeSockets = false;
+/** The host directories this file makes (the shim's sockets' and state's, and their parent): removed at the end. */
+let madeDirs = [];
 
 t.before(async () => {
   release = await holdContainerdHostDirs();
-  madeSockets = !fs.existsSync(SOCKETS);
+  madeDirs = [SOCKETS, '/run/containerd/ocirun', '/run/containerd'].filter((d) => !fs.existsSync(d));
   fs.mkdirSync(SOCKETS, { recursive: true, mode: 0o711 });
 });
 t.teardown(() => {
@@ -36,7 +37,7 @@ t.teardown(() => {
   }
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(shimRoot, { recursive: true, force: true });
-  if (madeSockets) try { fs.rmdirSync(SOCKETS); } catch { /* not empty: not only ours */ }
+  for (const d of madeDirs) try { fs.rmdirSync(d); } catch { /* not empty: not only ours */ }
   release?.();
 });
 
