@@ -2,7 +2,7 @@ import { OcirunError } from '../errors';
 import { parseSignal, signalListed } from '../signals';
 import * as fs from 'node:fs';
 import { pidfdOpen, pidfdSignal } from '../native';
-import { containerPids } from './processes';
+import { containerPids, ownPidNamespace } from './processes';
 import { thawTree } from '../cgroups/freezer';
 import type { CommonOptions } from './options';
 import { withContainer } from './with-container';
@@ -39,8 +39,7 @@ export async function kill(id: string, sig: string | number = 'SIGTERM', opts?: 
  * goes to every process of the container's cgroup, as runc does.
  */
 export function signalInit(rec: ContainerRecord, n: number, opts?: CommonOptions): void {
-  const ownPidNs = (rec.spec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
-  if (n === 9 && !ownPidNs && rec.cgroup) {
+  if (n === 9 && !ownPidNamespace(rec.spec) && rec.cgroup) {
     const sent = signalListed(() => containerPids(rec), n);
     opts?.onDebug?.(`kill: no pid namespace of its own: SIGKILL to ${sent} process(es) of the cgroup`);
     return;

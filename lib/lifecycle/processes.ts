@@ -5,6 +5,7 @@ import { holdChild, pidfdOpen, sendFd, watchExit, type Exit } from '../native';
 import { OcirunError, SystemError } from '../errors';
 import type { ConsoleProxy } from './console';
 import type { ContainerRecord } from '../state/store';
+import type { Spec } from '../config/spec';
 import { isAlive } from '../state/status';
 import { cgroupPids } from '../cgroups/manager';
 
@@ -16,10 +17,13 @@ function pidNamespace(pid: number | string): string | undefined {
   }
 }
 
+/** The container has a pid namespace of its own: its init's death ends every process in it. */
+export const ownPidNamespace = (spec: Spec): boolean => (spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+
 export function containerPids(rec: ContainerRecord): number[] {
   if (rec.cgroup) return cgroupPids(rec.cgroup);
   if (!isAlive(rec.pid, rec.startTime)) return [];
-  const ownNs = (rec.spec.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
+  const ownNs = ownPidNamespace(rec.spec);
   const ns = pidNamespace(rec.pid);
   if (!ownNs || !ns) return [rec.pid];
   const pids = [rec.pid];
