@@ -138,12 +138,12 @@ onHost('ctr run -t through a real terminal: the pty, its size, the exit status',
 });
 
 onHost('exec -t whose background process keeps the terminal open: the exit and the output come at the exit', async (t) => {
-  ok(run(['-d', image, 's8', 'sleep', '1000']));
   t.teardown(() => {
     // Gone already when the test passed; when it failed, what ctr still waits for goes with the task.
     ctr(['task', 'rm', '-f', 's8']);
     ctr(['container', 'rm', 's8']);
   });
+  ok(run(['-d', image, 's8', 'sleep', '1000']));
   // The background sleep ignores SIGHUP and holds the pty for 1000 s after sh exits: the shim told the exit
   // only once every holder had closed it, and ctr waited that long (with runc's shim it returns at once).
   const r = inTerminal(`ctr --address ${sock} --namespace ${ns} task exec -t --fifo-dir ${path.join(dir, 'fifo')} --exec-id bg s8 sh -c "trap '' HUP; sleep 1000 & echo started; exit 4"`, { timeout: 30_000 });
@@ -155,6 +155,41 @@ onHost('exec -t whose background process keeps the terminal open: the exit and t
   ok(['task', 'rm', 's8']);
   ok(['container', 'rm', 's8']);
   await nothingLeft(t, ['s8']);
+});
+
+onHost('an init that exits in a shared pid namespace: its execs are ended, and their exits told before its own', async (t) => {
+  // In the host's pid namespace nothing ends the exec with the init (the kernel empties only a pid namespace of
+  // the container's own): the shim does, as containerd's runc shim does, and tells the init's exit last.
+  t.teardown(() => {
+    ctr(['task', 'rm', '-f', 's9']);
+    ctr(['container', 'rm', 's9']);
+  });
+  ok(run(['-d', '--with-ns', `pid:/proc/${process.pid}/ns/pid`, image, 's9', 'sleep', '1000']));
+  ok(['task', 'exec', '--fifo-dir', path.join(dir, 'fifo'), '-d', '--exec-id', 'x', 's9', 'sleep', '1000']);
+  const log = path.join(dir, 'events-s9');
+  const out = fs.openSync(log, 'w');
+  const events = spawn('ctr', ['--address', sock, 'events'], { stdio: ['ignore', out, 'ignore'] });
+  fs.closeSync(out);
+  t.teardown(() => events.kill());
+  // Subscribed once an event of ours shows up (a pause and resume, again until one does).
+  await waitFor(() => {
+    if (fs.readFileSync(log, 'utf8').includes('/tasks/resumed')) return true;
+    ok(['task', 'pause', 's9']);
+    ok(['task', 'resume', 's9']);
+    return false;
+  }, 10_000);
+  const exits = () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('/tasks/exit')).map((l) => JSON.parse(l.slice(l.indexOf('{'))).id);
+  // The init dies on its own (not through the shim, which would signal every process of the container).
+  const initPid = Number(ok(['task', 'ls']).split('\n').find((l) => l.startsWith('s9 ')).trim().split(/\s+/)[1]);
+  const execPid = ok(['task', 'ps', 's9']).trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])).find((p) => p !== initPid);
+  process.kill(initPid, 'SIGKILL');
+  await waitFor(() => exits().length === 2, 10_000);
+  t.same(exits(), ['x', 's9'], "the exec's exit first, then the init's");
+  t.notOk(fs.existsSync(`/proc/${execPid}`), 'the exec is gone');
+  t.equal(taskStatus('s9'), 'STOPPED');
+  ok(['task', 'rm', 's9']);
+  ok(['container', 'rm', 's9']);
+  await nothingLeft(t, ['s9']);
 });
 
 onHost('stdin through the fifo: what ctr run is given on its stdin reaches the process, which sees its end', async (t) => {

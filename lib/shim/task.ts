@@ -12,6 +12,7 @@ import type { Resources } from '../cgroups/types';
 import { createContainer } from '../lifecycle/create';
 import { destroy } from '../lifecycle/delete';
 import { execStarted } from '../lifecycle/exec';
+import { ownPidNamespace } from '../lifecycle/processes';
 import { kill } from '../lifecycle/kill';
 import { pause } from '../lifecycle/pause';
 import { ps } from '../lifecycle/ps';
@@ -78,6 +79,12 @@ interface Container {
   execs: Map<string, Proc>;
   /** Its cgroups, from ocirun's record at create (none: rootless without delegation). */
   cgroup?: CgroupRecord;
+  /** It has a pid namespace of its own, which the kernel empties when the init dies. */
+  ownPidNs: boolean;
+  /** The init has exited (its exit may not be told yet): no exec starts any more. */
+  initGone: boolean;
+  /** Execs being started: the init's exit waits for each to run or fail. */
+  starting: Set<Promise<void>>;
   oom?: OomWatch;
 }
 
@@ -113,13 +120,26 @@ export class TaskService {
     return p;
   }
 
-  /** A process's exit: recorded, then TaskExit, as containerd's runc shim does it (Wait answers then too). */
+  /**
+   * A process's exit: recorded, then TaskExit (Wait answers then too), in containerd's runc shim's order: the
+   * init's comes after the exits of the execs that were running, which end with it (the kernel empties the
+   * init's pid namespace; a container without one of its own is emptied here, as the runc shim empties it).
+   */
   private watch(c: Container, p: Proc, exited: Promise<Exit>): void {
     void exited.then(async (exit) => {
       if (p === c.init) {
+        c.initGone = true;
         // An OOM kill of the init is told before its exit; the watch ends with it.
         c.oom?.check();
         c.oom?.stop();
+        await Promise.allSettled(c.starting);
+        const running = [...c.execs.values()].filter((e) => e.status === 'running');
+        if (!c.ownPidNs) {
+          // Its cgroup's processes, and the execs through the pidfds held for them (a container without cgroups).
+          await kill(c.id, 9, { root: this.root, all: true }).catch((err) => this.log(`emptying ${c.id} after its init's exit: ${(err as Error).message}`));
+          for (const e of running) if (e.pidfd >= 0) pidfdSignal(e.pidfd, 9);
+        }
+        await Promise.all(running.map((e) => e.done));
       }
       p.exited(exit);
       await this.events.publish('containerd.events.TaskExit', {
@@ -134,7 +154,7 @@ export class TaskService {
       if (req.checkpoint) throw new RpcError(Code.UNIMPLEMENTED, 'ocirun does not restore checkpoints');
       const paths = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr };
       const init = new Proc('', paths, req.terminal);
-      const c: Container = { id: req.id, bundle: req.bundle, rootfsMounted: false, init, execs: new Map() };
+      const c: Container = { id: req.id, bundle: req.bundle, rootfsMounted: false, init, execs: new Map(), ownPidNs: true, initGone: false, starting: new Set() };
       try {
         this.mountRootfs(c, req.rootfs);
         init.io = new ProcessIO(paths, req.terminal, { id: req.id, namespace: this.namespace });
@@ -146,7 +166,9 @@ export class TaskService {
           init.consoleFd = made.consoleFd;
           void init.io.attachTerminal(made.consoleFd);
         }
-        c.cgroup = readRecord(this.root, req.id).cgroup;
+        const rec = readRecord(this.root, req.id);
+        c.cgroup = rec.cgroup;
+        c.ownPidNs = ownPidNamespace(rec.spec);
         c.oom = new OomWatch(c.cgroup, () => void this.events.publish('containerd.events.TaskOOM', { container_id: c.id }));
         this.containers.set(req.id, c);
         this.watch(c, init, made.init.exited);
@@ -171,22 +193,15 @@ export class TaskService {
         void this.events.publish('containerd.events.TaskStart', { container_id: c.id, pid: p.pid });
         return { pid: p.pid };
       }
-      p.io = new ProcessIO(p.paths, p.terminal, { id: req.id, namespace: this.namespace });
+      // The init's exit is told after the exits of its execs: none may start once it has exited (the runc shim
+      // refuses too), and one being started then is waited for.
+      if (c.initGone) throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} is stopped`);
+      const starting = this.startExec(c, p);
+      c.starting.add(starting);
       try {
-        await p.io.ready;
-        const e = await execStarted(req.id, { root: this.root, process: { ...p.spec!, terminal: p.terminal }, stdio: p.io.fds, onWarning: this.log });
-        p.io.spawned();
-        p.pid = e.pid;
-        p.pidfd = pidfdOpen(e.pid); // our child, not reaped before its exit is handled here: still this process
-        p.status = 'running';
-        if (e.consoleFd >= 0) {
-          p.consoleFd = e.consoleFd;
-          void p.io.attachTerminal(e.consoleFd);
-        }
-        this.watch(c, p, e.exited);
-      } catch (err) {
-        p.io.close();
-        throw err;
+        await starting;
+      } finally {
+        c.starting.delete(starting);
       }
       void this.events.publish('containerd.events.TaskExecStarted', { container_id: c.id, exec_id: req.exec_id, pid: p.pid });
       return { pid: p.pid };
@@ -195,7 +210,7 @@ export class TaskService {
     Exec: async (req) => {
       const c = this.container(req.id);
       if (c.execs.has(req.exec_id)) throw new RpcError(Code.ALREADY_EXISTS, `process ${req.exec_id}: already exists`);
-      if (c.init.status === 'stopped') throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} is stopped`);
+      if (c.initGone) throw new RpcError(Code.FAILED_PRECONDITION, `container ${req.id} is stopped`);
       const spec = JSON.parse(Buffer.from(req.spec?.value ?? []).toString('utf8') || '{}') as Process;
       c.execs.set(req.exec_id, new Proc(req.exec_id, { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr }, req.terminal, spec));
       void this.events.publish('containerd.events.TaskExecAdded', { container_id: c.id, exec_id: req.exec_id });
@@ -209,9 +224,10 @@ export class TaskService {
     },
 
     Kill: async (req) => {
+      const c = this.container(req.id);
       const p = this.proc(req.id, req.exec_id);
       if (!req.exec_id) {
-        if (p.status === 'stopped' && !req.all) throw new RpcError(Code.NOT_FOUND, 'process already finished');
+        if ((p.status === 'stopped' || c.initGone) && !req.all) throw new RpcError(Code.NOT_FOUND, 'process already finished');
         await kill(req.id, req.signal, { root: this.root, all: req.all });
       } else {
         if (p.status !== 'running' || p.pidfd < 0 || !pidfdSignal(p.pidfd, req.signal)) throw new RpcError(Code.NOT_FOUND, 'process already finished');
@@ -336,6 +352,27 @@ export class TaskService {
       });
     }
     return out;
+  }
+
+  /** An exec process, made and started in the container; its exit watched. */
+  private async startExec(c: Container, p: Proc): Promise<void> {
+    p.io = new ProcessIO(p.paths, p.terminal, { id: c.id, namespace: this.namespace });
+    try {
+      await p.io.ready;
+      const e = await execStarted(c.id, { root: this.root, process: { ...p.spec!, terminal: p.terminal }, stdio: p.io.fds, onWarning: this.log });
+      p.io.spawned();
+      p.pid = e.pid;
+      p.pidfd = pidfdOpen(e.pid); // our child, not reaped before its exit is handled here: still this process
+      p.status = 'running';
+      if (e.consoleFd >= 0) {
+        p.consoleFd = e.consoleFd;
+        void p.io.attachTerminal(e.consoleFd);
+      }
+      this.watch(c, p, e.exited);
+    } catch (err) {
+      p.io.close();
+      throw err;
+    }
   }
 
   /** containerd's rootfs mounts (a snapshotter's overlay or bind) onto <bundle>/rootfs. */
