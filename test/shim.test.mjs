@@ -178,7 +178,8 @@ onHost('an init that exits in a shared pid namespace: its execs are ended, and t
     ok(['task', 'resume', 's9']);
     return false;
   }, 10_000);
-  const exits = () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('/tasks/exit')).map((l) => JSON.parse(l.slice(l.indexOf('{'))).id);
+  const exits = () => fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('/tasks/exit'))
+    .map((l) => JSON.parse(l.slice(l.indexOf('{')))).filter((e) => e.container_id === 's9').map((e) => e.id);
   // The init dies on its own (not through the shim, which would signal every process of the container).
   const initPid = Number(ok(['task', 'ls']).split('\n').find((l) => l.startsWith('s9 ')).trim().split(/\s+/)[1]);
   const execPid = ok(['task', 'ps', 's9']).trim().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0])).find((p) => p !== initPid);
