@@ -66,15 +66,25 @@ export async function create(id: string, opts: CreateOptions): Promise<Container
   return (await createContainer(id, opts, false)).state;
 }
 
+export interface Created {
+  state: ContainerState;
+  consoleFd: number;
+  init: Spawned;
+  /** With `keepLocked`: the container as recorded, its directory still locked (the caller releases it). */
+  held?: { rec: ContainerRecord; dir: ContainerDir };
+}
+
 /**
  * create, for `run` too: with `foregroundTerminal`, a terminal without a console socket is allowed and its
- * pty master is returned for the caller to proxy.
+ * pty master is returned for the caller to proxy; with `keepLocked`, nobody else may act on the container
+ * until the caller releases it (run's start follows at once, without reading back what this create wrote).
  */
 export async function createContainer(
   id: string,
   opts: CreateOptions,
   foregroundTerminal: boolean,
-): Promise<{ state: ContainerState; consoleFd: number; init: Spawned }> {
+  keepLocked = false,
+): Promise<Created> {
   await turn();
   const root = rootOf(opts);
   checkId(id);
@@ -202,9 +212,9 @@ export async function createContainer(
     unlockPath?.(); // only once what we made is gone: a create waiting for it looks at what is there then
     throw err;
   }
-  dir.release();
+  if (!keepLocked) dir.release();
   // The state as this create left it (its record is on disk, its init waits on exec.fifo): not read back.
-  return { state: publicState(committed!, 'created'), consoleFd, init: spawned! };
+  return { state: publicState(committed!, 'created'), consoleFd, init: spawned!, ...(keepLocked ? { held: { rec: committed!, dir } } : {}) };
 }
 
 /** Lowering it below our own needs CAP_SYS_RESOURCE: the error names the file and the errno. */

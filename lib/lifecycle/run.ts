@@ -2,7 +2,7 @@ import { waitForeground } from './processes';
 import { createContainer, type CreateOptions } from './create';
 import { proxyConsole, type ConsoleProxy } from './console';
 import { destroy } from './delete';
-import { start } from './start';
+import { startLocked } from './start';
 
 export interface RunOptions extends CreateOptions {
   /** Return once the container has started instead of waiting for it. */
@@ -18,11 +18,17 @@ export interface RunOptions extends CreateOptions {
  * it); the init is this process's child, reaped here either way.
  */
 export async function run(id: string, opts: RunOptions): Promise<number> {
-  const { consoleFd, init } = await createContainer(id, opts, !opts.detach);
+  // Created and started under one hold of its lock, as one command: nobody else's start, kill or delete comes
+  // in between, and start acts on the record create just wrote instead of reading it back.
+  const { consoleFd, init, held } = await createContainer(id, opts, !opts.detach, true);
   let proxy: ConsoleProxy | undefined;
   try {
-    if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
-    await start(id, opts);
+    try {
+      if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
+      await startLocked(held!, opts);
+    } finally {
+      held!.dir.release();
+    }
   } catch (err) {
     proxy?.close();
     await destroy(id, { ...opts, force: true }).catch(() => {});
