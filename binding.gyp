@@ -33,25 +33,57 @@
     },
     {
       "target_name": "ocirun-init",
-      "type": "executable",
-      "sources": [
-        "native/src/init/main.cc",
-        "native/src/init/control.cc",
-        "native/src/init/process.cc",
-        "native/src/init/privileges.cc",
-        "native/src/init/hooks.cc",
-        "native/src/hooks.cc",
-        "native/src/procfs.cc"
-      ],
-      "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-      "ldflags": ["-static", "-s"]
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "build-init",
+          "inputs": [
+            "native/src/init/main.cc",
+            "native/src/init/control.cc",
+            "native/src/init/process.cc",
+            "native/src/init/privileges.cc",
+            "native/src/init/hooks.cc",
+            "native/src/hooks.cc",
+            "native/src/procfs.cc",
+            "native/src/init/init.h",
+            "native/src/control.h",
+            "native/src/error.h",
+            "native/src/fmt.h",
+            "native/src/hooks.h",
+            "native/src/procfs.h",
+            "native/src/steps.h",
+            "native/src/sync.h",
+            "native/src/unix_socket.h",
+            "scripts/build-static.sh"
+          ],
+          "outputs": ["<(PRODUCT_DIR)/ocirun-init"],
+          "action": ["sh", "scripts/build-static.sh", "<(PRODUCT_DIR)/ocirun-init", "<@(_inputs)"]
+        }
+      ]
     },
     {
       "target_name": "ocirun-launch",
-      "type": "executable",
-      "sources": ["native/src/launcher/main.cc", "native/src/launcher/shim_binary.cc", "native/src/launcher/shim_start.cc", "native/src/launcher/shim_delete.cc", "native/src/launcher/sandbox_id.cc", "native/src/launcher/sha256.cc"],
-      "cflags_cc": ["-std=c++17", "-Os", "-Wall", "-Wextra"],
-      "ldflags": ["-static", "-s"]
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "build-launcher",
+          "inputs": [
+            "native/src/launcher/main.cc",
+            "native/src/launcher/shim_binary.cc",
+            "native/src/launcher/shim_start.cc",
+            "native/src/launcher/shim_delete.cc",
+            "native/src/launcher/sandbox_id.cc",
+            "native/src/launcher/sha256.cc",
+            "native/src/launcher/sandbox_id.h",
+            "native/src/launcher/sha256.h",
+            "native/src/launcher/shim_binary.h",
+            "native/src/launcher/shim_internal.h",
+            "scripts/build-static.sh"
+          ],
+          "outputs": ["<(PRODUCT_DIR)/ocirun-launch"],
+          "action": ["sh", "scripts/build-static.sh", "<(PRODUCT_DIR)/ocirun-launch", "<@(_inputs)"]
+        }
+      ]
     }
   ]
 }

@@ -19,6 +19,7 @@ command -v strace >/dev/null || need+=(strace)              # fault injection: h
 command -v crun >/dev/null || need+=(crun)                  # the benchmarks' other peer (cgroup v2 guest)
 [ -x /lib/systemd/systemd ] || need+=(systemd)              # PID 1 of the cgroup v2 guest (the systemd driver)
 command -v dbus-daemon >/dev/null || need+=(dbus)           # the guest's system bus; a private bus for the D-Bus client
+command -v musl-gcc >/dev/null || need+=(musl-tools)         # the static programs' C library (scripts/build-static.sh)
 command -v newuidmap >/dev/null || need+=(uidmap)           # rootless: subordinate id ranges (test/rootless)
 if [ "${#need[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "setup: please install: ${need[*]}" >&2; exit 1; }

@@ -535,8 +535,8 @@ Napi::Value AttachDeviceFilter(const Napi::CallbackInfo& info) {
 // sendFd(socketPath, payload, fd): one message with the fd attached (SCM_RIGHTS).
 Napi::Value SendFd(const Napi::CallbackInfo& info) {
   SysError e;
-  if (ocirun::send_fd_to(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
-                         info[2].As<Napi::Number>().Int32Value(), e) < 0)
+  std::string path = info[0].As<Napi::String>().Utf8Value(), payload = info[1].As<Napi::String>().Utf8Value();
+  if (ocirun::send_fd_to(path.c_str(), payload.data(), payload.size(), info[2].As<Napi::Number>().Int32Value(), e) < 0)
     throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }

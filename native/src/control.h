@@ -13,7 +13,7 @@
 // contract.test.mjs checks that its tags are these.
 #pragma once
 
-#include <cstdint>
+#include <stdint.h>
 
 namespace ocirun {
 

@@ -5,9 +5,9 @@
 // on its stack and send it to the parent as one message; the parent turns it into a JS error in binding.cc.
 #pragma once
 
-#include <cerrno>
-#include <cstddef>
-#include <cstdint>
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "fmt.h"
 #include "steps.h"

@@ -1,7 +1,7 @@
 // Allocation-free formatting for code that runs in a cloned child (no snprintf, no locale, no malloc).
 #pragma once
 
-#include <cstddef>
+#include <stddef.h>
 
 namespace ocirun {
 

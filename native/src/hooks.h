@@ -8,7 +8,7 @@
 // (glibc's takes locks): a raw clone, then execve.
 #pragma once
 
-#include <cstddef>
+#include <stddef.h>
 
 #include "error.h"
 

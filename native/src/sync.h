@@ -42,7 +42,7 @@
 //   find it. exec runs the same protocol without the rootfs part, joining the container instead.
 #pragma once
 
-#include <cstdint>
+#include <stdint.h>
 
 #include "error.h"
 

@@ -55,7 +55,8 @@ int deliver_pty_master(const std::string& console_socket, int master, int* kept,
     *kept = master;  // foreground: the caller proxies it
     return 0;
   }
-  int rc = send_fd_to(console_socket, "/dev/ptmx", master, e);
+  static const char kPayload[] = "/dev/ptmx";
+  int rc = send_fd_to(console_socket.c_str(), kPayload, sizeof kPayload - 1, master, e);
   close(master);
   if (rc < 0) set_step(e, kStepConsoleSocket);
   return rc;

@@ -5,14 +5,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <string>
-
 #include "error.h"
 
 namespace ocirun {
 
-// Connects to the AF_UNIX stream socket at `path` and sends `payload` with `fd` attached, in one message.
-int send_fd_to(const std::string& path, const std::string& payload, int fd, SysError& e);
+// Connects to the AF_UNIX stream socket at `path` and sends `payload` (`len` bytes) with `fd` attached, in one
+// message. Plain C types: the init stub includes this header, and it is built without the C++ library.
+int send_fd_to(const char* path, const char* payload, size_t len, int fd, SysError& e);
 
 // Sends/receives one message with at most one fd attached (fd -1: none). Inline: the init stub uses them too.
 inline ssize_t send_with_fd(int sock, const void* buf, size_t len, int fd) {

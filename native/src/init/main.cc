@@ -21,15 +21,36 @@ namespace {
 
 [[noreturn]] void die_by_signal(int sig) { _exit(128 + sig); }
 
+// The kernel's own sigaction call: libc's refuses the signals its threads use (glibc 32-33, musl 32-34), and
+// the stub, which has no threads, catches 34 as runc's init does whatever libc it is built with. x86-64 and
+// arm64 share this layout of the kernel's struct; x86-64 also wants a restorer, which die_by_signal, never
+// returning, never reaches.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+constexpr unsigned long kSaRestorer = 0x04000000;
+
+void catch_signal(int sig) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  KernelSigaction sa = {die_by_signal, kSaRestorer, reinterpret_cast<void (*)()>(die_by_signal), 0};
+  syscall(SYS_rt_sigaction, sig, &sa, nullptr, sizeof sa.mask);
+#else
+  struct sigaction sa = {};
+  sa.sa_handler = die_by_signal;
+  sigaction(sig, &sa, nullptr);
+#endif
+}
+
 // As pid 1 of its namespace the stub would ignore every signal it has no handler for; a `kill` of a created
 // container must end it, as it ends runc's. Handlers are reset to the default by the exec of the process.
 void exit_on_terminating_signals() {
   static const int kSignals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGUSR1,   SIGUSR2, SIGPIPE, SIGALRM,
                                  SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR};
-  struct sigaction sa = {};
-  sa.sa_handler = die_by_signal;
-  for (int sig : kSignals) sigaction(sig, &sa, nullptr);
-  for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++) sigaction(sig, &sa, nullptr);
+  for (int sig : kSignals) catch_signal(sig);
+  for (int sig = 34; sig <= 64; sig++) catch_signal(sig);  // the real-time signals a program may use
 }
 
 void report_ready_and_wait(const Control& c, int notify_fd) {

@@ -130,7 +130,7 @@ void apply_rlimits(const Control& c) {
     struct rlimit r = {c.rlimits[i].soft, c.rlimits[i].hard};
     unsigned res = unsigned(c.rlimits[i].resource);
     const char* name = res < sizeof kRlimitNames / sizeof *kRlimitNames ? kRlimitNames[res] : "";
-    if (setrlimit(__rlimit_resource(res), &r) < 0) fail(ocirun::kStepRlimits, "setrlimit", name, errno);
+    if (setrlimit(static_cast<decltype(RLIMIT_CPU)>(res), &r) < 0) fail(ocirun::kStepRlimits, "setrlimit", name, errno);
   }
 }
 

@@ -1,6 +1,6 @@
 #include "sandbox_id.h"
 
-#include <cstring>
+#include <string.h>
 
 namespace launcher {
 

@@ -4,7 +4,7 @@
 // the strings it compares; as JSON.parse, a later duplicate key wins.
 #pragma once
 
-#include <cstddef>
+#include <stddef.h>
 
 namespace launcher {
 

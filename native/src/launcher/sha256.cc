@@ -1,7 +1,7 @@
 #include "sha256.h"
 
-#include <cstdint>
-#include <cstring>
+#include <stdint.h>
+#include <string.h>
 
 namespace launcher {
 

@@ -2,7 +2,7 @@
 // which must be the one the test suite and an earlier shim compute with Node's crypto.
 #pragma once
 
-#include <cstddef>
+#include <stddef.h>
 
 namespace launcher {
 
