@@ -290,6 +290,25 @@ export function cgroupPids(rec: CgroupRecord): number[] {
 }
 
 /**
+ * Whether no process is left in the container's cgroup tree. Under cgroup2 its cgroup.events answers for the
+ * whole subtree in one read (the kernel's populated count: a zombie is not counted, as cgroup.procs does not
+ * list one); under v1 only the walk of cgroupPids can.
+ */
+export function cgroupEmpty(rec: CgroupRecord): boolean {
+  if (rec.unified && rec.mode !== 'legacy') {
+    let events: string;
+    try {
+      events = fs.readFileSync(path.join(rec.unified, 'cgroup.events'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true; // no cgroup, nobody in it
+      return cgroupPids(rec).length === 0;
+    }
+    return /^populated 0$/m.test(events);
+  }
+  return cgroupPids(rec).length === 0;
+}
+
+/**
  * SIGKILL to every process of the container (cgroup.kill where the kernel has it, else pid by pid through
  * pidfds), then waits until the cgroup is empty: v2 says so in cgroup.events. A frozen task dies only once
  * thawed.
@@ -300,7 +319,7 @@ export async function killAll(rec: CgroupRecord, timeoutMs = 10_000): Promise<vo
     if (killFile && fs.existsSync(killFile)) fs.writeFileSync(killFile, '1');
     else signalListed(() => cgroupPids(rec), 9);
   };
-  if (!cgroupPids(rec).length) return;
+  if (cgroupEmpty(rec)) return;
   kill();
   await thawTree(rec).catch(() => undefined);
   await waitUntil(() => cgroupPids(rec).length === 0, {
