@@ -1,6 +1,6 @@
 // The command line as daemons and users type it: flag forms, --version, help, spec.
 import t from 'tap';
-import { fs, os, path, makeBundle, ocirun, ok, state, testRoot, waitFor } from './helpers.mjs';
+import { bin, fs, os, path, makeBundle, ocirun, ok, spawn, state, testRoot, waitFor } from './helpers.mjs';
 
 t.test('--version: three lines callers parse', async (t) => {
   const r = ocirun('/nonexistent', ['--version']);
@@ -108,4 +108,28 @@ t.test("an unknown command or help topic: runc's words, exit status 3", async (t
   const help = ocirun('/x', ['help']);
   t.equal(help.status, 0);
   t.match(help.stdout, /^ocirun: an OCI container runtime/);
+});
+
+t.test('output to a full non-blocking pipe is all written before the command exits', async (t) => {
+  const root = testRoot(t);
+  const big = 'x'.repeat(3 << 20);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.annotations = { big };
+  });
+  ok(root, ['create', '--bundle', bundle, 'big']);
+  // A caller whose stdout is non-blocking (a Node parent's own pipe is): the first write fills the socket and
+  // the next answers EAGAIN, so the rest waits in a stream, which the command must drain before it exits.
+  const setNonBlockingThenExec =
+    'import fcntl, os, sys; fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK); os.execv(sys.argv[1], sys.argv[1:])';
+  const child = spawn('python3', ['-c', setNonBlockingThenExec, bin, '--root', root, 'state', 'big'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = [];
+  let err = '';
+  child.stdout.on('data', (chunk) => out.push(chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
+  const status = await new Promise((resolve) => child.on('close', resolve));
+  t.equal(status, 0, err);
+  const text = Buffer.concat(out).toString();
+  t.equal(text.length > big.length, true, `all of the state came through (${text.length} bytes)`);
+  t.equal(JSON.parse(text).annotations.big, big);
 });

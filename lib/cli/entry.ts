@@ -2,7 +2,7 @@
 // through dist/cli/start.js (`node dist/cli/start.js ARGS`), with the V8 code cache made at install.
 // scripts/prepare-start.js runs it once more at build time, to warm the code paths before the cache is made.
 import { main, setStartMode } from './main';
-import { printErr } from './output';
+import { printErr, written } from './output';
 
 interface StartHooks {
   /** Set by dist/cli/start.js: how the bundle was compiled. */
@@ -17,11 +17,39 @@ if (hooks.__ocirunWarmUp) {
   hooks.__ocirunWarmUp((require('./warm-up') as typeof import('./warm-up')).warmUp);
 } else {
   if (hooks.__ocirunStart) setStartMode(hooks.__ocirunStart);
+  const stdio = watchStdioStreams();
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    async (code) => {
+      await written(); // what a full non-blocking pipe made wait in a stream: no exit waits for it
+      // Node's own exit puts back the flags and terminal modes its stdio streams changed: needed only if
+      // the command made one (a terminal proxied, an output that fell back to a stream).
+      if (!stdio.used) (require('../native') as typeof import('../native')).exitWithoutTeardown(code);
+      process.exit(code);
+    },
     (err) => {
       printErr(`ocirun: ${err && err.stack ? err.stack : err}\n`);
       process.exit(1);
     },
   );
+}
+
+/** Notes whether the command ever asks for process.stdin, stdout or stderr (Node makes them on first use). */
+function watchStdioStreams(): { used: boolean } {
+  const seen = { used: false };
+  for (const name of ['stdin', 'stdout', 'stderr'] as const) {
+    const made = Object.getOwnPropertyDescriptor(process, name)?.get;
+    if (!made) {
+      seen.used = true; // not a getter as in Node 20: assume the worst
+      continue;
+    }
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        seen.used = true;
+        return made.call(process);
+      },
+    });
+  }
+  return seen;
 }
