@@ -22,7 +22,7 @@ if (hooks.__ocirunWarmUp) {
     async (code) => {
       await written(); // what a full non-blocking pipe made wait in a stream: no exit waits for it
       // Node's own exit puts back the flags and terminal modes its stdio streams changed: needed only if
-      // the command made one (a terminal proxied, an output that fell back to a stream).
+      // the command made one (a terminal proxied, an output that fell back to a stream). Otherwise _exit(2).
       if (!stdio.used) (require('../native') as typeof import('../native')).exitWithoutTeardown(code);
       process.exit(code);
     },

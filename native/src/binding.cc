@@ -758,7 +758,7 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
 }
 
 // exitNow(code): the process ends here, through _exit(2), without Node's teardown (its platform's worker
-// threads joined, V8 disposed: 0.5-0.9 ms of every command). Only the CLI calls it, once all it wrote is out.
+// threads joined, V8 disposed: ~1 ms of every command). Only the CLI calls it, once all it wrote is out.
 Napi::Value ExitNow(const Napi::CallbackInfo& info) { _exit(info[0].As<Napi::Number>().Int32Value()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
