@@ -19,6 +19,7 @@ import { turn } from '../turn';
 import { rootOf, type CommonOptions } from './options';
 import { sendPidfd } from './processes';
 import { publicState, type ContainerState } from './state';
+import type { Held } from './with-container';
 import { utcTimestamp } from '../timestamp';
 
 export interface CreateOptions extends CommonOptions {
@@ -71,7 +72,7 @@ export interface Created {
   consoleFd: number;
   init: Spawned;
   /** With `keepLocked`: the container as recorded, its directory still locked (the caller releases it). */
-  held?: { rec: ContainerRecord; dir: ContainerDir };
+  held?: Held;
 }
 
 /**

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import { statusOf } from '../state/status';
-import type { ContainerDir, ContainerRecord } from '../state/store';
 import { OcirunError } from '../errors';
 import type { CommonOptions } from './options';
-import { withContainer } from './with-container';
+import { withContainer, type Held } from './with-container';
 import { runHooks } from '../hooks';
 import { signalInit } from './kill';
 import { waitGone } from './processes';
@@ -18,7 +17,7 @@ export async function start(id: string, opts?: CommonOptions): Promise<void> {
  * start, of a container whose directory the caller holds locked and whose status it knows to be `created`
  * (run, straight after its create; an init that has died since is found at the fifo).
  */
-export async function startLocked({ rec, dir }: { rec: ContainerRecord; dir: ContainerDir }, opts?: CommonOptions): Promise<void> {
+export async function startLocked({ rec, dir }: Held, opts?: CommonOptions): Promise<void> {
   let fd: number;
   try {
     // Non-blocking: ENXIO means nobody holds the fifo any more, i.e. the init is gone.

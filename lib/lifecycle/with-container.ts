@@ -13,6 +13,9 @@ export interface Opened {
   status: Status;
 }
 
+/** A container whose directory the holder has locked, with its record as it stands. */
+export type Held = Pick<Opened, 'rec' | 'dir'>;
+
 /** `op` undefined: the verb checks the status itself (kill --all, delete --force). */
 export async function withContainer<T>(
   id: string,
