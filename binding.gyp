@@ -21,6 +21,7 @@
         "native/src/procfs.cc",
         "native/src/rootfs.cc",
         "native/src/safe_path.cc",
+        "native/src/state_dir.cc",
         "native/src/terminal.cc",
         "native/src/unix_socket.cc",
         "native/src/vfork_clone.cc"

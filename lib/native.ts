@@ -132,7 +132,8 @@ interface Addon {
   attachDeviceFilter(dir: string, program: Buffer, replace: boolean): void;
   pidfdOpen(pid: number, startTime: string): number;
   pidfdSignal(fd: number, sig: number): boolean;
-  renameNoReplace(from: string, to: string): void;
+  makeStateDir(root: string, tmp: string, name: string, record: string): number;
+  replaceFileAt(dirfd: number, name: string, tmpName: string, data: string, mode: number, shownDir: string): void;
   moveNetDevice(fromNs: string, name: string, toNs: string, newName: string): void;
   writeProcFile(rel: string, data: string): void;
   mountFs(type: string, source: string, target: string, flags: number, data: string): void;
@@ -355,9 +356,19 @@ export function moveNetDevice(fromNs: string, name: string, toNs: string, newNam
   call((a) => a.moveNetDevice(fromNs, name, toNs, newName));
 }
 
-/** rename(2) that fails with EEXIST rather than replace what is at `to` (an empty directory included). */
-export function renameNoReplace(from: string, to: string): void {
-  return call((a) => a.renameNoReplace(from, to));
+/**
+ * A container's state directory made in one call (native/src/state_dir.h): <root>/<tmp> made, opened, locked and
+ * given its first state.json, then renamed to <root>/<name> without replacing anything. The locked directory's
+ * fd; 'exists' when something is at <root>/<name>, 'no-root' when <root> is missing (nothing is made then).
+ */
+export function makeStateDir(root: string, tmp: string, name: string, record: string): number | 'exists' | 'no-root' {
+  const r = call((a) => a.makeStateDir(root, tmp, name, record));
+  return r >= 0 ? r : r === -1 ? 'exists' : 'no-root';
+}
+
+/** `name` in the directory open as `dirfd` replaced by `data` atomically (written under `tmpName`, renamed). */
+export function replaceFileAt(dirfd: number, name: string, tmpName: string, data: string, mode: number, shownDir: string): void {
+  call((a) => a.replaceFileAt(dirfd, name, tmpName, data, mode, shownDir));
 }
 
 /** Writes /proc/<rel> through a procfs checked as such, never through a mount or link placed on the way. */

@@ -48,7 +48,7 @@ export async function warmPlanAndState(dir: string, root: string): Promise<void>
 export async function warmState(dir: string, root: string, spec = defaultSpec()): Promise<void> {
   await attempt(async () => {
     const rec = { id: 'warm-up', pid: 0, startTime: '', bundle: dir, rootfs: dir, created: utcTimestamp(), owner: '', spec };
-    const d = await ContainerDir.create(root, 'warm-up', rec);
+    const d = ContainerDir.create(root, 'warm-up', rec);
     d.write(rec);
     publicState(d.read(), 'stopped');
     d.release();

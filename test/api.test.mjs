@@ -44,6 +44,25 @@ t.test('errors are typed: ConfigError with a pointer, SystemError with errno fie
   });
 });
 
+t.test('the state root: made when missing, refused naming its path when it is not a directory', async (t) => {
+  const top = apiRoot(t);
+  const bundle = makeBundle(t, (c) => (c.process.args = ['true']));
+  const root = path.join(top, 'not', 'yet');
+  await ocirun.create('fresh', { root, bundle });
+  t.equal(fs.statSync(root).mode & 0o777, 0o711, 'made, and only traversable by others');
+  t.equal(fs.statSync(path.join(root, 'fresh', 'state.json')).mode & 0o777, 0o600, 'the record is the owner\'s alone');
+  await t.rejects(ocirun.create('fresh', { root, bundle }), { message: 'container "fresh" already exists' });
+  t.same(fs.readdirSync(root), ['fresh'], 'the refused create left nothing beside it');
+  await ocirun.delete('fresh', { root, force: true });
+
+  const file = path.join(top, 'a-file');
+  fs.writeFileSync(file, '');
+  await t.rejects(ocirun.create('x', { root: file, bundle }), {
+    name: 'SystemError', code: 'ENOTDIR', syscall: 'open', path: file,
+    message: `container "x": making its state directory: open ${file}: Not a directory`,
+  });
+});
+
 t.test('run returns the exit status; containers per second from one process', async (t) => {
   const root = apiRoot(t);
   const bundle = makeBundle(t, (c) => (c.process.args = ['sh', '-c', 'exit 5']));

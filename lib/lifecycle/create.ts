@@ -140,7 +140,7 @@ export async function createContainer(
     `new namespaces ${nsNames(plan.cloneFlags) || 'none'}${plan.cgroupNamespace ? ' +cgroup' : ''}, joined ${plan.joins.map((j) => j.path).join(' ') || 'none'}`);
   if (cgroups) cgroups.record.created = dirsToMake(cgroups.record);
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
-  const dir = await ContainerDir.create(root, id, rec);
+  const dir = ContainerDir.create(root, id, rec);
   let recordedDirs = cgroups?.record.created.join('\n');
   let unlockPath: (() => void) | undefined;
   let pid = 0;

@@ -21,6 +21,7 @@
 #include "ops.h"
 #include "procfs.h"
 #include "spawn.h"
+#include "state_dir.h"
 #include "subreaper.h"
 #include "terminal.h"
 #include "unix_socket.h"
@@ -662,10 +663,26 @@ Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), delivered);
 }
 
-// renameNoReplace(from, to): a rename that never replaces what is at `to`.
-Napi::Value RenameNoReplace(const Napi::CallbackInfo& info) {
+// makeStateDir(root, tmp, name, record) -> fd of the new, locked directory; -1: <root>/<name> exists; -2: <root>
+// is missing (state_dir.h).
+Napi::Value MakeStateDir(const Napi::CallbackInfo& info) {
   SysError e;
-  if (ocirun::rename_noreplace(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str(), e) < 0)
+  std::string root = info[0].As<Napi::String>().Utf8Value(), tmp = info[1].As<Napi::String>().Utf8Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value(), record = info[3].As<Napi::String>().Utf8Value();
+  ocirun::MakeStateDir outcome;
+  int fd = -1;
+  if (ocirun::make_state_dir(root.c_str(), tmp.c_str(), name.c_str(), record.data(), record.size(), &outcome, &fd, e) < 0)
+    throw to_js_error(info.Env(), e);
+  return Napi::Number::New(info.Env(), outcome == ocirun::MakeStateDir::Made ? fd : outcome == ocirun::MakeStateDir::Exists ? -1 : -2);
+}
+
+// replaceFileAt(dirfd, name, tmpName, data, mode, shownDir): `name` in that directory replaced atomically.
+Napi::Value ReplaceFileAt(const Napi::CallbackInfo& info) {
+  SysError e;
+  std::string name = info[1].As<Napi::String>().Utf8Value(), tmp = info[2].As<Napi::String>().Utf8Value();
+  std::string data = info[3].As<Napi::String>().Utf8Value(), shown = info[5].As<Napi::String>().Utf8Value();
+  if (ocirun::replace_file_at(info[0].As<Napi::Number>().Int32Value(), name.c_str(), tmp.c_str(), data.data(), data.size(),
+                              mode_t(info[4].As<Napi::Number>().Uint32Value()), shown.c_str(), e) < 0)
     throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }
@@ -766,11 +783,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static const std::pair<const char*, Fn> kFunctions[] = {
       {"prepareSpawn", PrepareSpawn}, {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
       {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"watchOom", WatchOom}, {"whenWritable", WhenWritable}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
-      {"renameNoReplace", RenameNoReplace}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
+      {"makeStateDir", MakeStateDir}, {"replaceFileAt", ReplaceFileAt}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},
       {"openFifo", OpenFifo}, {"pipe", Pipe}, {"dupFd", DupFd}, {"setNonBlocking", SetNonBlocking}, {"exitNow", ExitNow}};
-  for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn));
+  for (const auto& [name, fn] : kFunctions) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;
 }
 

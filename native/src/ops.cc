@@ -50,11 +50,6 @@ int pidfd_signal(int fd, int sig, bool* delivered, SysError& e) {
   return errno == ESRCH ? 0 : fail(e, "pidfd_send_signal", "");
 }
 
-int rename_noreplace(const char* from, const char* to, SysError& e) {
-  if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) return fail(e, "renameat2", to);
-  return 0;
-}
-
 int try_lock_exclusive(int fd, bool* locked, SysError& e) {
   while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) return *locked = false, 0;

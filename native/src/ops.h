@@ -19,9 +19,6 @@ int open_pidfd(pid_t pid, const char* start_time, int* fd, SysError& e);
 // pidfd_send_signal: *delivered is false when the process has exited (ESRCH). Signal 0 only checks that.
 int pidfd_signal(int fd, int sig, bool* delivered, SysError& e);
 
-// renameat2(RENAME_NOREPLACE): EEXIST when `to` exists, whatever it is (an empty directory included).
-int rename_noreplace(const char* from, const char* to, SysError& e);
-
 // flock(LOCK_EX|LOCK_NB): *locked says whether the lock was free (and is now ours).
 int try_lock_exclusive(int fd, bool* locked, SysError& e);
 
