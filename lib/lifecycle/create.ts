@@ -80,6 +80,8 @@ export interface Created {
  * pty master is returned for the caller to proxy; with `keepLocked`, nobody else may act on the container
  * until the caller releases it (run's start follows at once, without reading back what this create wrote).
  */
+export async function createContainer(id: string, opts: CreateOptions, foregroundTerminal: boolean, keepLocked: true): Promise<Created & { held: Held }>;
+export async function createContainer(id: string, opts: CreateOptions, foregroundTerminal: boolean, keepLocked?: false): Promise<Created>;
 export async function createContainer(
   id: string,
   opts: CreateOptions,

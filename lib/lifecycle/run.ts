@@ -25,9 +25,9 @@ export async function run(id: string, opts: RunOptions): Promise<number> {
   try {
     try {
       if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
-      await startLocked(held!, opts);
+      await startLocked(held, opts);
     } finally {
-      held!.dir.release();
+      held.dir.release();
     }
   } catch (err) {
     proxy?.close();
