@@ -4,7 +4,8 @@
 // time. Sections:
 //   1. a whole container (`run` of `true`);
 //   2. one CLI command that makes no container (--version, state, list);
-//   3. each lifecycle step on its own (create, start, state, kill, delete), against runc's and crun's;
+//   3. each lifecycle step on its own (create, start, state, kill, delete), against runc's and crun's, and a
+//      create of a config that carries a daemon's seccomp profile (podman's default, where podman is installed);
 //   4. the kernel's share that no runtime avoids on a v1/hybrid host: the RCU grace period of the first write
 //      of a pid into a v1 cgroup.procs, measured apart;
 //   5. containers per second through the library in one process, against a `runc run` loop, in alternating
@@ -35,7 +36,7 @@ function which(cmd) {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-function makeBundle(args) {
+function makeBundle(args, edit = () => {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-bench-'));
   fs.chmodSync(dir, 0o755);
   execFileSync('bash', [path.join(repo, 'scripts', 'mkrootfs.sh'), path.join(dir, 'rootfs')]);
@@ -43,8 +44,30 @@ function makeBundle(args) {
   const c = defaultSpec();
   c.process.terminal = false;
   c.process.args = args;
+  edit(c);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c));
   return dir;
+}
+
+/**
+ * The seccomp profile a daemon passes with every container: podman's default (containers-common's
+ * /usr/share/containers/seccomp.json), put in the runtime-spec's form for this machine's architecture and the
+ * config's capabilities, as podman does. Undefined where it is not installed.
+ */
+function daemonSeccomp(caps) {
+  const file = '/usr/share/containers/seccomp.json';
+  const arch = { x64: ['amd64', 'SCMP_ARCH_X86_64'], arm64: ['arm64', 'SCMP_ARCH_AARCH64'] }[process.arch];
+  if (!arch || !fs.existsSync(file)) return undefined;
+  const p = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const applies = ({ includes: inc = {}, excludes: exc = {} }) =>
+    (!inc.arches?.length || inc.arches.includes(arch[0])) && (inc.caps ?? []).every((c) => caps.includes(c)) &&
+    !(exc.arches ?? []).includes(arch[0]) && !(exc.caps ?? []).some((c) => caps.includes(c));
+  return {
+    defaultAction: p.defaultAction,
+    defaultErrnoRet: p.defaultErrnoRet,
+    architectures: [arch[1], ...((p.archMap ?? []).find((m) => m.architecture === arch[1])?.subArchitectures ?? [])],
+    syscalls: p.syscalls.filter(applies).map(({ names, action, args, errnoRet }) => ({ names, action, ...(args ? { args } : {}), ...(errnoRet !== undefined ? { errnoRet } : {}) })),
+  };
 }
 
 // stderr goes to a file, not a pipe: a container made by create keeps create's stdio, and a pipe would not
@@ -93,14 +116,21 @@ function waitGone(pid) {
   }
 }
 
-/** Each lifecycle step alone, for every runtime, alternating runtimes per cycle. */
-function lifecycleSteps(runtimes, bundle, nodeMs) {
-  const steps = ['create', 'start', 'state', 'kill', 'delete'];
+/**
+ * Each lifecycle step alone, for every runtime, alternating runtimes per cycle; and, with `daemonBundle`, the
+ * create of a config with a daemon's seccomp profile (then deleted, untimed).
+ */
+function lifecycleSteps(runtimes, bundle, nodeMs, daemonBundle) {
+  const steps = ['create', 'start', 'state', 'kill', 'delete', ...(daemonBundle ? ['create, seccomp'] : [])];
   const samples = Object.fromEntries(runtimes.map(([name]) => [name, Object.fromEntries(steps.map((s) => [s, []]))]));
   for (let i = 0; i < runs; i++)
     for (const [name, bin, root] of runtimes) {
       const id = `step-${i}`;
       const cmd = (...a) => [bin, '--root', root, ...a];
+      if (daemonBundle) {
+        samples[name]['create, seccomp'].push(time(cmd('create', '--bundle', daemonBundle, `${id}-sec`)));
+        spawnSync(bin, ['--root', root, 'delete', '--force', `${id}-sec`], { env: cleanEnv });
+      }
       samples[name].create.push(time(cmd('create', '--bundle', bundle, id)));
       samples[name].start.push(time(cmd('start', id)));
       samples[name].state.push(time(cmd('state', id)));
@@ -109,12 +139,13 @@ function lifecycleSteps(runtimes, bundle, nodeMs) {
       waitGone(pid);
       samples[name].delete.push(time(cmd('delete', id)));
     }
-  console.log(`\nEach step alone (${runs} cycles; median ms; in brackets: over node -e 0; ratio to runc)`);
-  console.log(`  ${'step'.padEnd(10)}${runtimes.map(([n]) => n.padStart(24)).join('')}`);
+  console.log(`\nEach step alone (${runs} cycles; median ms; in brackets: over node -e 0; ratio to runc)` +
+    (daemonBundle ? '; "create, seccomp": a config with podman\'s default seccomp profile' : ''));
+  console.log(`  ${'step'.padEnd(16)}${runtimes.map(([n]) => n.padStart(24)).join('')}`);
   for (const s of steps) {
     const m = runtimes.map(([n]) => median(samples[n][s]));
     const base = m[runtimes.findIndex(([n]) => n === 'runc')] ?? m[0];
-    console.log(`  ${s.padEnd(10)}${m.map((v) => `${v.toFixed(1)} [${(v - nodeMs).toFixed(1).padStart(5)}] x${(v / base).toFixed(2)}`.padStart(24)).join('')}`);
+    console.log(`  ${s.padEnd(16)}${m.map((v) => `${v.toFixed(1)} [${(v - nodeMs).toFixed(1).padStart(5)}] x${(v / base).toFixed(2)}`.padStart(24)).join('')}`);
   }
 }
 
@@ -197,6 +228,8 @@ async function main() {
     `ocirun is ${path.relative(repo, ocirunBin)}${ocirunBin === launcher ? ' (what an installed bin/ocirun is)' : ''}.`);
   const trueBundle = makeBundle(['true']);
   const sleepBundle = makeBundle(['sleep', '100']);
+  const seccomp = daemonSeccomp(require(path.join(repo, 'dist', 'index.js')).defaultSpec().process.capabilities.bounding);
+  const daemonBundle = seccomp && makeBundle(['sleep', '100'], (c) => (c.linux.seccomp = seccomp));
   const roots = {};
   for (const r of ['ocirun', 'runc', 'crun']) roots[r] = fs.mkdtempSync(path.join(os.tmpdir(), `bench-${r}-`));
   const node = ['node -e 0', () => [process.execPath, '-e', '0']];
@@ -236,7 +269,7 @@ async function main() {
     ]);
     spawnSync(ocirunBin, ['--root', roots.ocirun, 'delete', '--force', 'idle'], { env: cleanEnv });
 
-    lifecycleSteps([['ocirun', ocirunBin, roots.ocirun], ...peers], sleepBundle, cli['node -e 0']);
+    lifecycleSteps([['ocirun', ocirunBin, roots.ocirun], ...peers], sleepBundle, cli['node -e 0'], daemonBundle);
 
     const grace = gracePeriod();
     if (grace !== undefined) {
@@ -301,6 +334,7 @@ async function main() {
     }
     fs.rmSync(trueBundle, { recursive: true, force: true });
     fs.rmSync(sleepBundle, { recursive: true, force: true });
+    if (daemonBundle) fs.rmSync(daemonBundle, { recursive: true, force: true });
   }
 }
 
