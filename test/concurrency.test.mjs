@@ -46,6 +46,7 @@ t.test('two creates of one id: exactly one wins', async (t) => {
     const rs = await Promise.all([cli(root, ['create', '--bundle', bundle, 'same']), cli(root, ['create', '--bundle', bundle, 'same'])]);
     t.same(rs.map((r) => r.status).sort(), [0, 1]);
     t.match(rs.find((r) => r.status === 1).stderr, /container "same" already exists/);
+    t.same(fs.readdirSync(root), ['same'], 'the loser left nothing of its own (no hidden directory half made)');
     ok(root, ['delete', '--force', 'same']);
   }
 });
