@@ -71,7 +71,7 @@ export class ContainerDir {
    * Makes a new container directory with its first record, locked, in one step: it is prepared and locked
    * under a hidden name (one `list` skips) and renamed into place without replacing anything, so nobody can
    * see a container without its record, or a record nobody holds; of two racing creates exactly one wins.
-   * One native call (native/src/state_dir.h): nine syscalls, without Node's fs layer around each.
+   * One native call (native/src/state_dir.h): its dozen syscalls without Node's fs layer around each.
    */
   static create(root: string, id: string, rec: ContainerRecord): ContainerDir {
     checkId(id);
