@@ -54,6 +54,9 @@ t.test('the state root: made when missing, refused naming its path when it is no
   await t.rejects(ocirun.create('fresh', { root, bundle }), { message: 'container "fresh" already exists' });
   t.same(fs.readdirSync(root), ['fresh'], 'the refused create left nothing beside it');
   await ocirun.delete('fresh', { root, force: true });
+  t.same(fs.readdirSync(root), [], 'a created container\'s directory (exec.fifo and all) is gone with it');
+  t.equal(await ocirun.run('ran', { root, bundle }), 0);
+  t.same(fs.readdirSync(root), [], 'and so is a started one\'s');
 
   const file = path.join(top, 'a-file');
   fs.writeFileSync(file, '');

@@ -158,15 +158,23 @@ export class ContainerDir {
   }
 }
 
-/** A container's directory holds files (and rarely a directory): unlinked one by one, without fs.rmSync's walk. */
+/**
+ * A container's directory holds files (and rarely a directory), removed without fs.rmSync's walk. A started
+ * container's holds its record alone (start unlinks exec.fifo): unlinked by name, then the directory, which is
+ * listed only when something else is left in it.
+ */
 function removeTree(dir: string): void {
-  let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    fs.unlinkSync(path.join(dir, 'state.json'));
   } catch {
-    return; // not there: renaming it away failed and it was removed in place
+    /* none (a damaged container's), or the directory is not there */
   }
-  for (const n of names) {
+  try {
+    return fs.rmdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // renaming it away failed and it was removed in place
+  }
+  for (const n of fs.readdirSync(dir)) {
     try {
       fs.unlinkSync(path.join(dir, n));
     } catch {
