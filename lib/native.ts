@@ -133,7 +133,7 @@ interface Addon {
   pidfdOpen(pid: number, startTime: string): number;
   pidfdSignal(fd: number, sig: number): boolean;
   makeStateDir(root: string, tmp: string, name: string, record: string): number;
-  replaceFileAt(dirfd: number, name: string, tmpName: string, data: string, mode: number, shownDir: string): void;
+  replaceFileAt(dirfd: number, name: string, data: string, mode: number, shownDir: string): void;
   moveNetDevice(fromNs: string, name: string, toNs: string, newName: string): void;
   writeProcFile(rel: string, data: string): void;
   mountFs(type: string, source: string, target: string, flags: number, data: string): void;
@@ -366,9 +366,9 @@ export function makeStateDir(root: string, tmp: string, name: string, record: st
   return r >= 0 ? r : r === -1 ? 'exists' : 'no-root';
 }
 
-/** `name` in the directory open as `dirfd` replaced by `data` atomically (written under `tmpName`, renamed). */
-export function replaceFileAt(dirfd: number, name: string, tmpName: string, data: string, mode: number, shownDir: string): void {
-  call((a) => a.replaceFileAt(dirfd, name, tmpName, data, mode, shownDir));
+/** `name` in the directory open as `dirfd` replaced by `data` atomically (written as `.<name>.<pid>`, renamed). */
+export function replaceFileAt(dirfd: number, name: string, data: string, mode: number, shownDir: string): void {
+  call((a) => a.replaceFileAt(dirfd, name, data, mode, shownDir));
 }
 
 /** Writes /proc/<rel> through a procfs checked as such, never through a mount or link placed on the way. */

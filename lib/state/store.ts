@@ -131,7 +131,7 @@ export class ContainerDir {
   write(rec: ContainerRecord): void {
     if (this.fd < 0) throw new Error(`container "${this.id}": its record is written only while its lock is held`);
     try {
-      replaceFileAt(this.fd, 'state.json', `.state.json.${process.pid}`, JSON.stringify(rec), 0o600, this.dir);
+      replaceFileAt(this.fd, 'state.json', JSON.stringify(rec), 0o600, this.dir);
     } catch (err) {
       throw aboutState(this.id, 'writing its record', err);
     }

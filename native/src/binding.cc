@@ -676,13 +676,13 @@ Napi::Value MakeStateDir(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), outcome == ocirun::MakeStateDir::Made ? fd : outcome == ocirun::MakeStateDir::Exists ? -1 : -2);
 }
 
-// replaceFileAt(dirfd, name, tmpName, data, mode, shownDir): `name` in that directory replaced atomically.
+// replaceFileAt(dirfd, name, data, mode, shownDir): `name` in that directory replaced atomically.
 Napi::Value ReplaceFileAt(const Napi::CallbackInfo& info) {
   SysError e;
-  std::string name = info[1].As<Napi::String>().Utf8Value(), tmp = info[2].As<Napi::String>().Utf8Value();
-  std::string data = info[3].As<Napi::String>().Utf8Value(), shown = info[5].As<Napi::String>().Utf8Value();
-  if (ocirun::replace_file_at(info[0].As<Napi::Number>().Int32Value(), name.c_str(), tmp.c_str(), data.data(), data.size(),
-                              mode_t(info[4].As<Napi::Number>().Uint32Value()), shown.c_str(), e) < 0)
+  std::string name = info[1].As<Napi::String>().Utf8Value(), data = info[2].As<Napi::String>().Utf8Value();
+  std::string shown = info[4].As<Napi::String>().Utf8Value();
+  if (ocirun::replace_file_at(info[0].As<Napi::Number>().Int32Value(), name.c_str(), data.data(), data.size(),
+                              mode_t(info[3].As<Napi::Number>().Uint32Value()), shown.c_str(), e) < 0)
     throw to_js_error(info.Env(), e);
   return info.Env().Undefined();
 }

@@ -26,8 +26,9 @@ int write_all(int fd, const char* data, size_t len) {
 
 }  // namespace
 
-int replace_file_at(int dirfd, const char* name, const char* tmp_name, const char* data, size_t len, mode_t mode,
-                    const char* shown, SysError& e) {
+int replace_file_at(int dirfd, const char* name, const char* data, size_t len, mode_t mode, const char* shown, SysError& e) {
+  char tmp_name[256];
+  snprintf(tmp_name, sizeof tmp_name, ".%s.%d", name, int(getpid()));
   int fd = openat(dirfd, tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) return fail(e, "open", join(shown, tmp_name).c_str());
   if (write_all(fd, data, len) < 0) {
@@ -65,13 +66,11 @@ int make_state_dir(const char* root, const char* tmp, const char* name, const ch
   }
   // From here on, a failure removes the directory and whatever was written in it.
   std::string tmp_path = join(root, tmp);
-  char own_tmp[40];
-  snprintf(own_tmp, sizeof own_tmp, ".state.json.%d", int(getpid()));
   int dfd = openat(rootfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   int rc = 0;
   if (dfd < 0) rc = fail(e, "open", tmp_path.c_str());
   else if (flock(dfd, LOCK_EX | LOCK_NB) < 0) rc = fail(e, "flock", tmp_path.c_str());
-  else if (replace_file_at(dfd, "state.json", own_tmp, record, len, 0600, tmp_path.c_str(), e) < 0) rc = -1;
+  else if (replace_file_at(dfd, "state.json", record, len, 0600, tmp_path.c_str(), e) < 0) rc = -1;
   else if (renameat2(rootfd, tmp, rootfd, name, RENAME_NOREPLACE) < 0) {
     if (errno == EEXIST) *outcome = MakeStateDir::Exists;
     else rc = fail(e, "renameat2", join(root, name).c_str());

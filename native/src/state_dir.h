@@ -19,9 +19,8 @@ enum class MakeStateDir { Made, Exists, NoRoot };
 int make_state_dir(const char* root, const char* tmp, const char* name, const char* record, size_t len,
                    MakeStateDir* outcome, int* fd, SysError& e);
 
-// Replaces `name` in the directory `dirfd` with `data`, atomically: written to `tmp_name` there (mode), then
-// renamed over it. `shown` names the directory in errors.
-int replace_file_at(int dirfd, const char* name, const char* tmp_name, const char* data, size_t len, mode_t mode,
-                    const char* shown, SysError& e);
+// Replaces `name` in the directory `dirfd` with `data`, atomically: written to `.<name>.<pid>` there (mode),
+// then renamed over it. `shown` names the directory in errors.
+int replace_file_at(int dirfd, const char* name, const char* data, size_t len, mode_t mode, const char* shown, SysError& e);
 
 }  // namespace ocirun
