@@ -221,6 +221,8 @@ export interface Spawned {
   syncFd: number;
   /** The pty master, when the process has a terminal and no console socket took it; else -1. */
   consoleFd: number;
+  /** The init's start time (/proc/PID/stat's 22nd field), read while it set up; '' if that read failed. */
+  startTime: string;
   /**
    * Settles when the process (a child of this one) exits, with its status when it is reaped here (see
    * setReaping and holdChild; else code and signal are 0). It does not keep this process alive.

@@ -193,7 +193,7 @@ export async function createContainer(
     if (bundle.spec.process.oomScoreAdj !== undefined) setOomScoreAdj(pid, bundle.spec.process.oomScoreAdj);
     if (bundle.spec.linux?.netDevices) moveNetDevicesIn(bundle.spec, pid, debug);
     delete rec.creating;
-    committed = { ...rec, pid, startTime: processStartTime(pid) ?? '' };
+    committed = { ...rec, pid, startTime: spawned.startTime };
     dir.write(committed);
     // The namespaces exist and the process waits: the runtime-namespace hooks of create run now. (runc runs
     // them before pivot_root; a hook that looks into the container's mounts sees them after it here.)

@@ -342,6 +342,7 @@ Napi::Object spawned_object(Napi::Env env, const ocirun::Spawned& s) {
   r.Set("notifyFd", s.notify_fd);
   r.Set("syncFd", s.sync_fd);
   r.Set("consoleFd", s.console_fd);
+  r.Set("startTime", s.start_time);
   SysError e;
   int fd = int(syscall(SYS_pidfd_open, s.pid, 0));  // our child, not reaped yet: the pid is still its own
   if (fd < 0) ocirun::fail(e, "pidfd_open", "container process");

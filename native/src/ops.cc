@@ -19,25 +19,31 @@ int lock_exclusive(int fd, SysError& e) {
   return 0;
 }
 
+int process_start_time(pid_t pid, char* out, size_t size) {
+  char path[32], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  const char* p = strrchr(buf, ')');  // the comm may hold spaces and parentheses
+  for (int i = 2; p && i < 22; i++) p = strchr(p + 1, ' ');
+  if (!p) return -1;
+  size_t len = strcspn(p + 1, " ");
+  if (len == 0 || len >= size) return -1;
+  memcpy(out, p + 1, len);
+  out[len] = 0;
+  return 0;
+}
+
 int open_pidfd(pid_t pid, const char* start_time, int* fd, SysError& e) {
   *fd = int(syscall(SYS_pidfd_open, pid, 0));
   if (*fd < 0) return errno == ESRCH ? 0 : fail(e, "pidfd_open", "");
   if (!*start_time) return 0;
   // The pidfd names one process for good; checking the start time now tells whether it is the one meant.
-  char path[32], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
-  int sfd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = sfd < 0 ? -1 : read(sfd, buf, sizeof buf - 1);
-  if (sfd >= 0) close(sfd);
-  const char* field = nullptr;
-  if (n > 0) {
-    buf[n] = 0;
-    const char* p = strrchr(buf, ')');  // the comm may hold spaces and parentheses
-    for (int i = 2; p && i < 22; i++) p = strchr(p + 1, ' ');
-    field = p ? p + 1 : nullptr;
-  }
-  size_t len = strlen(start_time);
-  if (!field || strncmp(field, start_time, len) != 0 || (field[len] != ' ' && field[len] != 0)) {
+  char now[32];
+  if (process_start_time(pid, now, sizeof now) < 0 || strcmp(now, start_time) != 0) {
     close(*fd);
     *fd = -1;
   }

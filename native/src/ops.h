@@ -12,6 +12,10 @@ namespace ocirun {
 // flock(LOCK_EX), retried on EINTR.
 int lock_exclusive(int fd, SysError& e);
 
+// The start time of a process (clock ticks since boot, the 22nd field of /proc/PID/stat), as text in `out`; -1
+// when there is no such process. Plain syscalls, no allocation.
+int process_start_time(pid_t pid, char* out, size_t size);
+
 // A pidfd for `pid`, if it is still the process that started at `start_time` (clock ticks since boot, the
 // 22nd field of /proc/PID/stat; "" takes any): *fd is -1 when it is gone, or when the pid is another's now.
 int open_pidfd(pid_t pid, const char* start_time, int* fd, SysError& e);

@@ -505,6 +505,8 @@ Spawned spawn_finish(SpawnState& st, SysError& e) {
   set_step(e, kStepSpawn);
   bool ok = !st.wait_cgroups || place_in_cgroups(st.child, plan, st.placed, st.sock, e) == 0;
   if (!ok) set_step(e, kStepCgroups);
+  // Read while the init goes on with its steps, off the caller's path.
+  if (ok && st.init > 0) process_start_time(st.init, out.start_time, sizeof out.start_time);
   while (ok) {
     SyncMsg m;
     int fd = -1;
@@ -535,6 +537,7 @@ Spawned spawn_finish(SpawnState& st, SysError& e) {
       if (send_hook_state(st.sock, plan.hookStateTemplate, st.init ? st.init : st.child, e) < 0) break;
     } else if (m.type == kSyncChildPid) {
       st.init = m.pid;
+      process_start_time(st.init, out.start_time, sizeof out.start_time);
       while (waitpid(st.child, nullptr, 0) < 0 && errno == EINTR) {
       }
       st.child = 0;
@@ -545,6 +548,7 @@ Spawned spawn_finish(SpawnState& st, SysError& e) {
         break;
       }
       out.pid = st.init;
+      if (!out.start_time[0]) process_start_time(st.init, out.start_time, sizeof out.start_time);
       out.notify_fd = fd;
       out.sync_fd = fcntl(st.sock, F_DUPFD_CLOEXEC, 0);  // outlives the state, which closes its own end
       if (out.sync_fd >= 0) {

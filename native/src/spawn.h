@@ -19,6 +19,9 @@ struct Spawned {
   int notify_fd = -1;   // the seccomp notify fd the init sent with kSyncReady, when its filter has a listener
   int sync_fd = -1;     // our end of the sync socket: commit_container() on it once the pid is recorded
   int console_fd = -1;  // the pty master, when process.terminal and no console socket: the caller proxies it
+  // The init's start time (/proc/PID/stat's 22nd field), read while it was still setting up: with the pid it
+  // names the process for good in the record.
+  char start_time[32] = {};
 };
 
 // Makes this process's sealed copy of the init stub (the spawn's first slow step: a copy of a static binary)
