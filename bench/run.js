@@ -118,13 +118,16 @@ function waitGone(pid) {
 
 /**
  * Each lifecycle step alone, for every runtime, alternating runtimes per cycle; and, with `daemonBundle`, the
- * create of a config with a daemon's seccomp profile (then deleted, untimed).
+ * create of a config with a daemon's seccomp profile (then deleted, untimed). `node -e 0` runs in every cycle
+ * too, so that "over node" compares times taken in the same minutes.
  */
-function lifecycleSteps(runtimes, bundle, nodeMs, daemonBundle) {
+function lifecycleSteps(runtimes, bundle, daemonBundle) {
   const steps = ['create', 'start', 'state', 'kill', 'delete', ...(daemonBundle ? ['create, seccomp'] : [])];
   const samples = Object.fromEntries(runtimes.map(([name]) => [name, Object.fromEntries(steps.map((s) => [s, []]))]));
+  const nodeSamples = [];
   for (let i = 0; i < runs; i++)
     for (const [name, bin, root] of runtimes) {
+      nodeSamples.push(time([process.execPath, '-e', '0']));
       const id = `step-${i}`;
       const cmd = (...a) => [bin, '--root', root, ...a];
       if (daemonBundle) {
@@ -139,7 +142,8 @@ function lifecycleSteps(runtimes, bundle, nodeMs, daemonBundle) {
       waitGone(pid);
       samples[name].delete.push(time(cmd('delete', id)));
     }
-  console.log(`\nEach step alone (${runs} cycles; median ms; in brackets: over node -e 0; ratio to runc)` +
+  const nodeMs = median(nodeSamples);
+  console.log(`\nEach step alone (${runs} cycles; median ms; in brackets: over node -e 0, ${nodeMs.toFixed(1)} ms in these cycles; ratio to runc)` +
     (daemonBundle ? '; "create, seccomp": a config with podman\'s default seccomp profile' : ''));
   console.log(`  ${'step'.padEnd(16)}${runtimes.map(([n]) => n.padStart(24)).join('')}`);
   for (const s of steps) {
@@ -259,7 +263,7 @@ async function main() {
 
     time([ocirunBin, '--root', roots.ocirun, 'create', '--bundle', sleepBundle, 'idle']);
     const st = () => [ocirunBin, '--root', roots.ocirun, 'state', 'idle'];
-    const cli = compare('One CLI command', [
+    compare('One CLI command', [
       node,
       ['ocirun --version', () => [ocirunBin, '--version']],
       ['ocirun state', st],
@@ -269,7 +273,7 @@ async function main() {
     ]);
     spawnSync(ocirunBin, ['--root', roots.ocirun, 'delete', '--force', 'idle'], { env: cleanEnv });
 
-    lifecycleSteps([['ocirun', ocirunBin, roots.ocirun], ...peers], sleepBundle, cli['node -e 0'], daemonBundle);
+    lifecycleSteps([['ocirun', ocirunBin, roots.ocirun], ...peers], sleepBundle, daemonBundle);
 
     const grace = gracePeriod();
     if (grace !== undefined) {

@@ -133,6 +133,33 @@ t.test('startContainer hooks run inside the container, after start, before the p
   t.equal(fs.readFileSync(path.join(rootfs, 'tmp', 'seen-by-process'), 'utf8'), lines.join('\n') + '\n', 'the hooks ran before the process');
 });
 
+t.test('run: the init goes on at its commit, with no exec.fifo; every hook in its place', async (t) => {
+  const root = testRoot(t);
+  const { hook, entries } = hookDir(t);
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sh', '-c', 'cat /tmp/hook.log > /tmp/seen-by-process; exec sleep 100'];
+    c.hooks = {
+      prestart: [hook('prestart')],
+      createRuntime: [hook('createRuntime')],
+      startContainer: [{ path: '/hook.sh', args: ['hook.sh', 'startContainer'] }],
+      poststart: [hook('poststart')],
+      poststop: [hook('poststop')],
+    };
+  });
+  const rootfs = path.join(bundle, 'rootfs');
+  fs.writeFileSync(path.join(rootfs, 'hook.sh'), '#!/bin/sh\necho "$1" >> /tmp/hook.log\n');
+  fs.chmodSync(path.join(rootfs, 'hook.sh'), 0o755);
+  ok(root, ['run', '-d', '--bundle', bundle, 'r']);
+  t.same(entries().map((e) => [e.kind, e.state.status]), [['prestart', 'creating'], ['createRuntime', 'creating'], ['poststart', 'running']],
+    'the runtime\'s hooks in order, poststart once the container runs');
+  t.equal(state(root, 'r').status, 'running');
+  t.same(fs.readdirSync(path.join(root, 'r')), ['state.json'], 'the record alone in its directory: no exec.fifo made, none left');
+  await waitFor(() => fs.existsSync(path.join(rootfs, 'tmp', 'seen-by-process')));
+  t.equal(fs.readFileSync(path.join(rootfs, 'tmp', 'seen-by-process'), 'utf8'), 'startContainer\n', 'the startContainer hook ran in the container, before the process');
+  ok(root, ['delete', '--force', 'r']);
+  t.same(entries().slice(3).map((e) => e.kind), ['poststop']);
+});
+
 t.test('a failing or hanging startContainer hook stops the container before its process', async (t) => {
   for (const [hook, message, big] of [
     [{ path: '/bin/false' }, /error running startContainer hook #0: exit status 1/],

@@ -107,8 +107,16 @@ t.test('--debug says what each step does', async (t) => {
   const r = ocirun(root, ['--debug', 'run', '--bundle', bundle, 'dbg']);
   t.equal(r.status, 0, r.stderr);
   const lines = [...r.stderr.matchAll(/level=debug msg="([^"]*)"/g)].map((m) => m[1]);
-  for (const step of [/^config: .*config\.json validated; plan: \d+ mounts/, /^state: .* in place and locked/, /^cgroups \(\w+\): /, /^spawn: init \d+ is ready/, /^commit: init \d+ recorded/, /^start: wrote exec\.fifo/, /^delete: processes gone/])
+  for (const step of [/^config: .*config\.json validated; plan: \d+ mounts/, /^state: .* in place and locked/, /^cgroups \(\w+\): /, /^spawn: init \d+ is ready/, /^commit: init \d+ recorded/, /^start: at the commit \(run\)/, /^delete: processes gone/])
     t.ok(lines.some((l) => step.test(l)), `a line for ${step}`);
+  // create and start apart: the init waits on exec.fifo until start writes it.
+  const debugLines = (res) => [...res.stderr.matchAll(/level=debug msg="([^"]*)"/g)].map((m) => m[1]);
+  const c = ocirun(root, ['--debug', 'create', '--bundle', bundle, 'apart']);
+  t.equal(c.status, 0, c.stderr);
+  t.ok(debugLines(c).some((l) => /^commit: .* it now waits on exec\.fifo for start/.test(l)), 'create: the init waits on exec.fifo');
+  const s = ocirun(root, ['--debug', 'start', 'apart']);
+  t.equal(s.status, 0, s.stderr);
+  t.ok(debugLines(s).some((l) => /^start: wrote exec\.fifo/.test(l)), 'start: writes exec.fifo');
   const quiet = ocirun(root, ['run', '--bundle', bundle, 'q']);
   t.notMatch(quiet.stderr, /level=debug/, 'nothing without --debug');
 });

@@ -43,6 +43,8 @@ export interface PlanOptions {
    * cgroup namespace binds them.
    */
   cgroups?: CgroupRecord;
+  /** run: no exec.fifo; the init goes on to the user program once the runtime commits it. */
+  startAtCommit?: boolean;
 }
 
 /** process.terminal and consoleSize, for create and exec alike. */
@@ -231,11 +233,11 @@ export function buildExecPlan(
   };
 }
 
-/** create's control message: the process, the startContainer hooks, and the fifo `start` writes to. */
+/** create's control message: the process, the startContainer hooks, and the fifo `start` writes to (not run's). */
 function createControl(spec: Spec, preserveFds: number, opts: PlanOptions, host: HostFacts): Buffer {
   const m = initControl(spec, preserveFds, host, opts.warn);
   writeStartHooks(spec, opts.hookState ?? {}, m);
-  return m.flag(Ctl.Fifo).toBuffer();
+  return (opts.startAtCommit ? m : m.flag(Ctl.Fifo)).toBuffer();
 }
 
 /** The whole translation. It reads nothing itself: what it needs of the machine comes in `host`. */
@@ -257,7 +259,7 @@ export function buildPlan(bundle: Bundle, opts: PlanOptions, host: HostFacts = l
   if (!ownMounts && opts.noPivot) throw new ConfigError('/linux/namespaces', 'unable to use no-pivot without a private MNT namespace');
   return {
     initPath: initStubPath,
-    fifoPath: path.join(opts.stateDir, 'exec.fifo'),
+    fifoPath: opts.startAtCommit ? '' : path.join(opts.stateDir, 'exec.fifo'),
     cloneFlags,
     joins,
     cgroupNamespace: ns.fresh.has('cgroup'),

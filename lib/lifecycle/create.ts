@@ -64,7 +64,7 @@ function socketActivation(): { fds: number; env: string[] } {
  * protocol, this side's steps included, is written down in one place: native/src/sync.h.
  */
 export async function create(id: string, opts: CreateOptions): Promise<ContainerState> {
-  return (await createContainer(id, opts, false)).state;
+  return (await createContainer(id, opts)).state;
 }
 
 export interface Created {
@@ -73,29 +73,42 @@ export interface Created {
   init: Spawned;
   /** With `keepLocked`: the container as recorded, its directory still locked (the caller releases it). */
   held?: Held;
+  /** With `startAtCommit`, when it applied: the init went on to the user program at the commit (no exec.fifo). */
+  started: boolean;
+}
+
+/** How run and the shim use create; a plain create passes none of these. */
+export interface CreateMode {
+  /** A terminal without a console socket is allowed; its pty master is returned for the caller to proxy. */
+  foregroundTerminal?: boolean;
+  /** Nobody else may act on the container until the caller releases it (run's start follows at once). */
+  keepLocked?: boolean;
+  /**
+   * run: the init does not wait on exec.fifo for a start but goes on to its startContainer hooks and the user
+   * program as soon as the runtime commits it (as crun's run does); the caller runs what start would after
+   * that (poststart). Not when a terminal is to be proxied: its proxy is in place before the program runs.
+   */
+  startAtCommit?: boolean;
 }
 
 /**
- * create, for `run` too: with `foregroundTerminal`, a terminal without a console socket is allowed and its
- * pty master is returned for the caller to proxy; with `keepLocked`, nobody else may act on the container
- * until the caller releases it (run's start follows at once, without reading back what this create wrote).
+ * create, for `run` and the shim too (`mode`); with `keepLocked`, run's start follows without reading back
+ * what this create wrote.
  */
-export async function createContainer(id: string, opts: CreateOptions, foregroundTerminal: boolean, keepLocked: true): Promise<Created & { held: Held }>;
-export async function createContainer(id: string, opts: CreateOptions, foregroundTerminal: boolean, keepLocked?: false): Promise<Created>;
-export async function createContainer(
-  id: string,
-  opts: CreateOptions,
-  foregroundTerminal: boolean,
-  keepLocked = false,
-): Promise<Created> {
+export async function createContainer(id: string, opts: CreateOptions, mode: CreateMode & { keepLocked: true }): Promise<Created & { held: Held }>;
+export async function createContainer(id: string, opts: CreateOptions, mode?: CreateMode): Promise<Created>;
+export async function createContainer(id: string, opts: CreateOptions, mode: CreateMode = {}): Promise<Created> {
+  const { foregroundTerminal = false, keepLocked = false } = mode;
   await turn();
   const root = rootOf(opts);
   checkId(id);
   checkPidFileDir(opts.pidFile);
   prepareSpawn(); // on an addon thread while the config is read
   const bundle = loadBundle(opts.bundle);
-  if (bundle.spec.process.terminal && !opts.consoleSocket && !foregroundTerminal)
+  const proxiedTerminal = bundle.spec.process.terminal === true && !opts.consoleSocket;
+  if (proxiedTerminal && !foregroundTerminal)
     throw new OcirunError('/process/terminal: a terminal needs --console-socket when the runtime does not stay in the foreground');
+  const startAtCommit = mode.startAtCommit === true && !proxiedTerminal;
   const activation = socketActivation();
   const preserveFds = (opts.preserveFds ?? 0) + activation.fds;
   const linux = bundle.spec.linux;
@@ -136,6 +149,7 @@ export async function createContainer(
     consoleSocket: opts.consoleSocket,
     hookState: publicState(rec, 'creating'),
     cgroups: cgroups?.record,
+    startAtCommit,
   });
   const debug = opts.onDebug ?? (() => {});
   debug(`config: ${bundle.dir}/config.json validated; plan: ${plan.mounts.length} mounts, ${plan.devices.length} devices, ` +
@@ -186,7 +200,7 @@ export async function createContainer(
     unlockPath = undefined;
     if (cgroups?.record.systemd) dir.write(rec); // the unit is started: delete stops it from now on
     pid = spawned.pid;
-    debug(`spawn: init ${pid} is ready (it waits for the runtime's commit, then for start)`);
+    debug(`spawn: init ${pid} is ready (it waits for the runtime's commit${startAtCommit ? '' : ', then for start'})`);
     syncFd = spawned.syncFd;
     consoleFd = spawned.consoleFd;
     if (spawned.notifyFd >= 0) handOverNotifyFd(bundle.spec, publicState({ ...rec, pid }, 'creating'), spawned.notifyFd);
@@ -201,7 +215,7 @@ export async function createContainer(
     await runHooks(bundle.spec, 'createRuntime', publicState(committed, 'creating'));
     syncFd = -1;
     await commit(spawned.syncFd); // only now may the init outlive us
-    debug(`commit: init ${pid} recorded; it now waits on exec.fifo for start`);
+    debug(`commit: init ${pid} recorded; ${startAtCommit ? 'it goes on to its startContainer hooks and the user program (run)' : 'it now waits on exec.fifo for start'}`);
     if (opts.pidFile) writePidFile(opts.pidFile, pid);
     if (opts.pidfdSocket) sendPidfd(opts.pidfdSocket, pid, committed.startTime);
   } catch (err) {
@@ -217,7 +231,13 @@ export async function createContainer(
   }
   if (!keepLocked) dir.release();
   // The state as this create left it (its record is on disk, its init waits on exec.fifo): not read back.
-  return { state: publicState(committed!, 'created'), consoleFd, init: spawned!, ...(keepLocked ? { held: { rec: committed!, dir } } : {}) };
+  return {
+    state: publicState(committed!, startAtCommit ? 'running' : 'created'),
+    consoleFd,
+    init: spawned!,
+    started: startAtCommit,
+    ...(keepLocked ? { held: { rec: committed!, dir } } : {}),
+  };
 }
 
 /** Lowering it below our own needs CAP_SYS_RESOURCE: the error names the file and the errno. */

@@ -2,7 +2,7 @@ import { waitForeground } from './processes';
 import { createContainer, type CreateOptions } from './create';
 import { proxyConsole, type ConsoleProxy } from './console';
 import { destroy } from './delete';
-import { startLocked } from './start';
+import { afterStart, startLocked } from './start';
 
 export interface RunOptions extends CreateOptions {
   /** Return once the container has started instead of waiting for it. */
@@ -20,12 +20,16 @@ export interface RunOptions extends CreateOptions {
 export async function run(id: string, opts: RunOptions): Promise<number> {
   // Created and started under one hold of its lock, as one command: nobody else's start, kill or delete comes
   // in between, and start acts on the record create just wrote instead of reading it back.
-  const { consoleFd, init, held } = await createContainer(id, opts, !opts.detach, true);
+  // The init goes on to the user program at its commit, without exec.fifo, unless a terminal is proxied here.
+  const { consoleFd, init, held, started } = await createContainer(id, opts, { foregroundTerminal: !opts.detach, keepLocked: true, startAtCommit: true });
   let proxy: ConsoleProxy | undefined;
   try {
     try {
       if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
-      await startLocked(held, opts);
+      if (started) {
+        opts.onDebug?.(`start: at the commit (run); init ${held.rec.pid} runs its startContainer hooks, then execs ${held.rec.spec.process.args[0]}`);
+        await afterStart(held, opts);
+      } else await startLocked(held, opts);
     } finally {
       held.dir.release();
     }

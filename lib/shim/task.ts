@@ -159,7 +159,7 @@ export class TaskService {
         this.mountRootfs(c, req.rootfs);
         init.io = new ProcessIO(paths, req.terminal, { id: req.id, namespace: this.namespace });
         await init.io.ready;
-        const made = await createContainer(req.id, { bundle: req.bundle, root: this.root, stdio: init.io.fds, onWarning: this.log }, req.terminal);
+        const made = await createContainer(req.id, { bundle: req.bundle, root: this.root, stdio: init.io.fds, onWarning: this.log }, { foregroundTerminal: req.terminal });
         init.io.spawned();
         init.pid = made.state.pid;
         if (made.consoleFd >= 0) {

@@ -37,6 +37,8 @@
 //   (the runtime may exit only after that answer: before it, its exit would still kill the init)
 //   `start` writes exec.fifo ------------------------------------------------->  startContainer hooks,
 //                                                                                  execve of the process
+//   (run, unless it proxies a terminal, plans no exec.fifo: the init goes on at the commit's answer, as
+//   exec's does; run then runs only what follows a start, the poststart hooks)
 //   Any side may send kSyncError (carrying a SysError) instead; EOF before kSyncReady means init died, EOF
 //   before kSyncCommit means the runtime died: the init exits rather than wait for a `start` that cannot
 //   find it. exec runs the same protocol without the rootfs part, joining the container instead.
