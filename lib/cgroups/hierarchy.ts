@@ -72,10 +72,14 @@ export function innerPath(cgroupsPath: string | undefined, id: string): { relati
   return { relative: !p.startsWith('/'), inner: clean };
 }
 
-/** The container's directory in one hierarchy ('' = cgroup2); `own` is ownCgroups(), read once by the caller. */
-export function cgroupDir(h: Hierarchies, own: Map<string, string>, controller: string, cgroupsPath: string | undefined, id: string): string {
+/**
+ * The container's directory in one hierarchy ('' = cgroup2), and the directory it is made under, which exists:
+ * the hierarchy's root, or our own cgroup in it for a relative path. `own` is ownCgroups(), read once by the
+ * caller.
+ */
+export function cgroupDir(h: Hierarchies, own: Map<string, string>, controller: string, cgroupsPath: string | undefined, id: string): { dir: string; base: string } {
   const mount = controller === '' ? h.unified! : h.v1.get(controller)!;
   const { relative, inner } = innerPath(cgroupsPath, id);
-  const base = relative ? own.get(controller) ?? '/' : '/';
-  return path.join(mount, base, inner);
+  const base = path.join(mount, relative ? own.get(controller) ?? '/' : '/');
+  return { dir: path.join(base, inner), base };
 }

@@ -36,6 +36,8 @@ export interface CgroupPlan {
   deviceProgram?: Buffer;
   /** systemd: the scope's unit properties (resources, devices, annotations); PIDs and the rest come at start. */
   properties?: Property[];
+  /** Directories the record's are made under that exist (a hierarchy's root, our own cgroup): see dirsToMake. */
+  existing?: string[];
 }
 
 export interface CgroupOptions {
@@ -63,17 +65,23 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
     return scope.planScope(h, r, rules, cgroupsPath, id, opts.annotations, opts.userManager);
   }
   const own = ownCgroups();
-  if (h.unified) record.unified = cgroupDir(h, own, '', cgroupsPath, id);
-  if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = cgroupDir(h, own, c, cgroupsPath, id);
+  const existing: string[] = [];
+  const place = (controller: string) => {
+    const { dir, base } = cgroupDir(h, own, controller, cgroupsPath, id);
+    existing.push(base);
+    return dir;
+  };
+  if (h.unified) record.unified = place('');
+  if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = place(c);
   if (h.mode === 'unified') {
-    return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)) };
+    return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)), existing };
   }
   const writes = v1Writes(r);
   if (h.v1.has('devices')) writes.push(...v1DeviceWrites(devicePolicy(rules)));
   for (const w of writes)
     if (!h.v1.has(w.controller))
       throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
-  return { record, writes };
+  return { record, writes, existing };
 }
 
 /** A rootless caller's systemd --user, for --systemd-cgroup (loads the D-Bus client, as the driver does). */
@@ -110,10 +118,10 @@ export function makeDirs(dir: string, created: string[], cpuset: boolean, planne
   }
   adoptPlanned(dir, created, planned);
   created.push(dir);
+  // A new v1 cpuset starts empty (or, under cgroup.clone_children, with these same values): no process can
+  // join it before it has cpus and mems.
   if (cpuset)
-    for (const f of ['cpuset.cpus', 'cpuset.mems'])
-      if (!fs.readFileSync(path.join(dir, f), 'utf8').trim())
-        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(path.dirname(dir), f)));
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(path.dirname(dir), f)));
 }
 
 /** The planned directories above `dir` that a concurrent create made first: ours too, before `dir` in the list. */
@@ -237,13 +245,15 @@ function populated(dir: string): boolean {
 
 /**
  * The directories createCgroups is about to make, parents first: recorded before they exist, so that a
- * create killed halfway leaves a record from which `delete --force` removes them.
+ * create killed halfway leaves a record from which `delete --force` removes them. The walk up stops at
+ * `existing` (CgroupPlan.existing) without looking: in the usual case one access(2) per hierarchy. (Were one
+ * gone after all, mkdir -p would make it, list it in `created`, and create would record that again.)
  */
-export function dirsToMake(rec: CgroupRecord): string[] {
+export function dirsToMake(rec: CgroupRecord, existing: readonly string[] = []): string[] {
   const out: string[] = [];
   for (const dir of new Set([rec.unified, ...Object.values(rec.v1)])) {
     const missing: string[] = [];
-    for (let d = dir; d && d !== '/' && !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
+    for (let d = dir; d && d !== '/' && !existing.includes(d) && !fs.existsSync(d); d = path.dirname(d)) missing.unshift(d);
     out.push(...missing.filter((d) => !out.includes(d)));
   }
   return out;

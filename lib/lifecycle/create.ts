@@ -154,7 +154,7 @@ export async function createContainer(id: string, opts: CreateOptions, mode: Cre
   const debug = opts.onDebug ?? (() => {});
   debug(`config: ${bundle.dir}/config.json validated; plan: ${plan.mounts.length} mounts, ${plan.devices.length} devices, ` +
     `new namespaces ${nsNames(plan.cloneFlags) || 'none'}${plan.cgroupNamespace ? ' +cgroup' : ''}, joined ${plan.joins.map((j) => j.path).join(' ') || 'none'}`);
-  if (cgroups) cgroups.record.created = dirsToMake(cgroups.record);
+  if (cgroups) cgroups.record.created = dirsToMake(cgroups.record, cgroups.existing);
   // The first record names the cgroups before they exist: a create killed from here on leaves no orphan.
   const dir = ContainerDir.create(root, id, rec);
   let recordedDirs = cgroups?.record.created.join('\n');
@@ -174,7 +174,7 @@ export async function createContainer(id: string, opts: CreateOptions, mode: Cre
       // Looked at again under that lock: what a create that held it made meanwhile is not ours. (Without a
       // cgroupsPath the cgroup is named by the id, which this create now holds under this root.)
       unlockPath = await lockCgroupPath(root, cgroups.record);
-      const toMake = dirsToMake(cgroups.record);
+      const toMake = dirsToMake(cgroups.record, cgroups.existing);
       if (toMake.join('\n') !== recordedDirs) {
         cgroups.record.created = toMake;
         dir.write(rec);
