@@ -127,6 +127,7 @@ interface Addon {
   sendFd(socketPath: string, payload: string, fd: number): void;
   lock(fd: number): Promise<unknown>;
   tryLock(fd: number): boolean;
+  unlock(fd: number): void;
   watchExit(pid: number, startTime: string): Promise<void>;
   watchOom(memoryDir: string, onSignal: () => void): () => void;
   attachDeviceFilter(dir: string, program: Buffer, replace: boolean): void;
@@ -313,6 +314,11 @@ export function sendFd(socketPath: string, payload: string, fd: number): void {
 /** flock(LOCK_EX | LOCK_NB) on an open fd: false when another holds it. */
 export function tryLock(fd: number): boolean {
   return call((a) => a.tryLock(fd));
+}
+
+/** flock(LOCK_UN): the fd stays open for a later lock(). */
+export function unlock(fd: number): void {
+  call((a) => a.unlock(fd));
 }
 
 /** flock(LOCK_EX) on an open fd; released when the fd is closed. */

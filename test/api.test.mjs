@@ -3,6 +3,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { makeBundle, repo, waitFor } from './helpers.mjs';
 
 const ocirun = await import(path.join(repo, 'dist', 'index.js'));
@@ -77,6 +78,20 @@ t.test('run returns the exit status; containers per second from one process', as
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   t.comment(`library: ${(n / secs).toFixed(1)} containers/s (create+start+wait+delete, sequential)`);
   t.same(await ocirun.list({ root }), [], 'run deleted each of them');
+});
+
+t.test('run deletes the container it made, not one made under its id while it ran', async (t) => {
+  const root = apiRoot(t);
+  const sleeper = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
+  const running = ocirun.run('same', { root, bundle: sleeper });
+  await waitFor(async () => (await ocirun.state('same', { root }).catch(() => undefined))?.status === 'running');
+  // Another process deletes it and makes a new container of the same id, while this one's event loop waits
+  // (spawnSync): run learns of its container's end only after both.
+  const cli = (...args) => spawnSync(path.join(repo, 'bin', 'ocirun'), ['--root', root, ...args], { stdio: 'ignore', timeout: 30_000 }).status;
+  t.equal(cli('delete', '--force', 'same'), 0);
+  t.equal(cli('create', '--bundle', sleeper, 'same'), 0);
+  t.equal(await running, 128 + 9, 'run reports its container killed');
+  t.equal((await ocirun.state('same', { root })).status, 'created', 'the new container is left as it was');
 });
 
 t.test('the process waiting for start is small', async (t) => {

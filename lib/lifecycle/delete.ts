@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { OcirunError, notFound } from '../errors';
 import { ContainerDir, DamagedState, checkId } from '../state/store';
 import { check } from '../state/status';
-import { withContainer } from './with-container';
+import { withContainer, type Held } from './with-container';
 import { containerPids, waitGone } from './processes';
 import { signalListed } from '../signals';
 import { rootOf, type CommonOptions } from './options';
@@ -13,6 +13,7 @@ import { dropCgroupPathLock, killAll, planCgroups, removeCgroups } from '../cgro
 import { cgroupDriver } from '../cgroups/driver';
 import { thawTree } from '../cgroups/freezer';
 import { moveNetDevicesOut } from './net-devices';
+import { turn } from '../turn';
 
 export interface DeleteOptions extends CommonOptions {
   /** Kill a container that is not stopped, then delete it. */
@@ -72,15 +73,35 @@ async function deleteRecorded(id: string, opts?: DeleteOptions): Promise<void> {
       if (rec.cgroup) await thawTree(rec.cgroup);
       if (!(await waitGone(rec))) throw new OcirunError(`container ${id} did not stop after SIGKILL`);
     }
-    if (rec.spec.linux?.netDevices) moveNetDevicesOut(rec.spec, opts?.onWarning ?? (() => {}));
-    // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
-    if (rec.cgroup) await (await cgroupDriver(rec.cgroup)).remove(rec.cgroup);
-    if (rec.cgroup && !rec.cgroup.systemd && rec.spec.linux?.cgroupsPath) dropCgroupPathLock(rootOf(opts), rec.cgroup);
-    dir.remove();
-    opts?.onDebug?.(`delete: processes gone, ${rec.cgroup ? 'cgroups removed, ' : ''}state removed`);
-    if (rec.spec.hooks?.poststop?.length)
-      await runHooksWarning(rec.spec, 'poststop', publicState(rec, 'stopped'), opts?.onWarning);
+    await removeStopped({ rec, dir }, opts);
   });
+}
+
+/** What is left of a container whose init is gone: its net devices back, its cgroups, its directory; poststop. */
+async function removeStopped({ rec, dir }: Held, opts?: DeleteOptions): Promise<void> {
+  if (rec.spec.linux?.netDevices) moveNetDevicesOut(rec.spec, opts?.onWarning ?? (() => {}));
+  // Whatever is left in the cgroups (a stopped init's orphans, with a shared pid namespace) goes too.
+  if (rec.cgroup) await (await cgroupDriver(rec.cgroup)).remove(rec.cgroup);
+  if (rec.cgroup && !rec.cgroup.systemd && rec.spec.linux?.cgroupsPath) dropCgroupPathLock(rootOf(opts), rec.cgroup);
+  dir.remove();
+  opts?.onDebug?.(`delete: processes gone, ${rec.cgroup ? 'cgroups removed, ' : ''}state removed`);
+  if (rec.spec.hooks?.poststop?.length)
+    await runHooksWarning(rec.spec, 'poststop', publicState(rec, 'stopped'), opts?.onWarning);
+}
+
+/**
+ * run's delete of the container it made, once it has reaped its init: under the lock again, on the directory
+ * its create made and kept open (deleted meanwhile, or made anew by another create: nothing left to do here),
+ * with the record run holds, not read back. What delete needs of a record (pid, cgroups, hooks, net devices)
+ * is fixed at create; update changes only resources.
+ */
+export async function deleteReaped(held: Held, opts?: DeleteOptions): Promise<void> {
+  await turn();
+  try {
+    if (await held.dir.relock()) await removeStopped(held, opts);
+  } finally {
+    held.dir.release();
+  }
 }
 
 export { destroy as delete };

@@ -1,7 +1,7 @@
 import { waitForeground } from './processes';
 import { createContainer, type CreateOptions } from './create';
 import { proxyConsole, type ConsoleProxy } from './console';
-import { destroy } from './delete';
+import { deleteReaped, destroy } from './delete';
 import { afterStart, startLocked } from './start';
 
 export interface RunOptions extends CreateOptions {
@@ -31,17 +31,30 @@ export async function run(id: string, opts: RunOptions): Promise<number> {
         await afterStart(held, opts);
       } else await startLocked(held, opts);
     } finally {
-      held.dir.release();
+      // The directory stays open, unlocked, for run's own delete (deleteReaped) once the container exits.
+      if (opts.detach || opts.keep) held.dir.release();
+      else held.dir.unlock();
     }
   } catch (err) {
+    held.dir.release();
     proxy?.close();
     await destroy(id, { ...opts, force: true }).catch(() => {});
     throw err;
   }
   if (opts.detach) return 0;
+  let reaped = false;
   try {
-    return await waitForeground(init, proxy, opts.forwardSignals);
+    const status = await waitForeground(init, proxy, opts.forwardSignals);
+    reaped = true;
+    return status;
   } finally {
-    if (!opts.keep) await destroy(id, { ...opts, force: true }).catch(() => {});
+    if (opts.keep) {
+      // kept: its directory was released at its start
+    } else if (reaped) {
+      await deleteReaped(held, opts).catch(() => {});
+    } else {
+      held.dir.release();
+      await destroy(id, { ...opts, force: true }).catch(() => {});
+    }
   }
 }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { OcirunError, SystemError, notFound } from '../errors';
-import { lock, makeStateDir, replaceFileAt } from '../native';
+import { lock, makeStateDir, replaceFileAt, unlock as unlockFd } from '../native';
 import type { Spec } from '../config/spec';
 import type { CgroupRecord } from '../cgroups/manager';
 import { inUserNamespace } from '../userns';
@@ -56,8 +56,9 @@ export function stillAt(fd: number, file: string): boolean | undefined {
   return now.ino === held.ino && now.dev === held.dev;
 }
 
-/** One container's directory, locked for the lifetime of this handle. */
+/** One container's directory, locked for the lifetime of this handle (unless unlocked, for run). */
 export class ContainerDir {
+  private locked = true;
   private constructor(readonly root: string, readonly id: string, private fd: number) {}
 
   get dir(): string {
@@ -129,7 +130,7 @@ export class ContainerDir {
    * clears (runc and crun do not sync theirs either).
    */
   write(rec: ContainerRecord): void {
-    if (this.fd < 0) throw new Error(`container "${this.id}": its record is written only while its lock is held`);
+    if (this.fd < 0 || !this.locked) throw new Error(`container "${this.id}": its record is written only while its lock is held`);
     try {
       replaceFileAt(this.fd, 'state.json', JSON.stringify(rec), 0o600, this.dir);
     } catch (err) {
@@ -150,6 +151,29 @@ export class ContainerDir {
     }
     removeTree(gone);
     this.release();
+  }
+
+  /**
+   * Lets other operations act on the container while this handle keeps its directory open (run, while its
+   * container runs); relock() takes the lock again, on this same directory.
+   */
+  unlock(): void {
+    if (this.fd < 0 || !this.locked) return;
+    unlockFd(this.fd);
+    this.locked = false;
+  }
+
+  /**
+   * The lock again after unlock(): false, and the handle released, when the directory is no longer at its path
+   * (deleted meanwhile, and maybe made anew by another create: not ours).
+   */
+  async relock(): Promise<boolean> {
+    if (this.fd < 0) return false;
+    await lock(this.fd);
+    this.locked = true;
+    if (stillAt(this.fd, this.dir)) return true;
+    this.release();
+    return false;
   }
 
   release(): void {

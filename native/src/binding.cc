@@ -775,6 +775,13 @@ Napi::Value TryLock(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), locked);
 }
 
+// unlock(fd): flock(LOCK_UN), the fd kept open.
+Napi::Value Unlock(const Napi::CallbackInfo& info) {
+  SysError e;
+  if (ocirun::unlock(info[0].As<Napi::Number>().Int32Value(), e) < 0) throw to_js_error(info.Env(), e);
+  return info.Env().Undefined();
+}
+
 // exitNow(code): the process ends here, through _exit(2), without Node's teardown (its platform's worker
 // threads joined, V8 disposed: ~1 ms of every command). Only the CLI calls it, once all it wrote is out.
 Napi::Value ExitNow(const Napi::CallbackInfo& info) { _exit(info[0].As<Napi::Number>().Int32Value()); }
@@ -783,7 +790,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
   static const std::pair<const char*, Fn> kFunctions[] = {
       {"prepareSpawn", PrepareSpawn}, {"spawn", Spawn}, {"spawnFinish", SpawnFinish}, {"spawnAbort", SpawnAbort}, {"commit", Commit},
-      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"watchOom", WatchOom}, {"whenWritable", WhenWritable}, {"lock", Lock}, {"tryLock", TryLock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
+      {"holdChild", HoldChild}, {"setReaping", SetReaping}, {"becomeSubreaper", BecomeSubreaper}, {"watchExit", WatchExit}, {"watchOom", WatchOom}, {"whenWritable", WhenWritable}, {"lock", Lock}, {"tryLock", TryLock}, {"unlock", Unlock}, {"pidfdOpen", PidfdOpen}, {"pidfdSignal", PidfdSignal},
       {"makeStateDir", MakeStateDir}, {"replaceFileAt", ReplaceFileAt}, {"writeProcFile", WriteProcFile}, {"sendFd", SendFd},
       {"setWinsize", SetWinsize}, {"attachDeviceFilter", AttachDeviceFilter},
       {"moveNetDevice", MoveNetDevice}, {"mountFs", MountFs}, {"unmountDetach", UnmountDetach},

@@ -65,6 +65,12 @@ int try_lock_exclusive(int fd, bool* locked, SysError& e) {
   return 0;
 }
 
+int unlock(int fd, SysError& e) {
+  while (flock(fd, LOCK_UN) < 0)
+    if (errno != EINTR) return fail(e, "flock", "");
+  return 0;
+}
+
 int mount_fs(const char* type, const char* source, const char* target, unsigned long flags, const char* data, SysError& e) {
   if (flags & MS_BIND) {
     if (mount(source, target, nullptr, flags & (MS_BIND | MS_REC), nullptr) < 0) return fail(e, "mount", target);

@@ -26,6 +26,9 @@ int pidfd_signal(int fd, int sig, bool* delivered, SysError& e);
 // flock(LOCK_EX|LOCK_NB): *locked says whether the lock was free (and is now ours).
 int try_lock_exclusive(int fd, bool* locked, SysError& e);
 
+// flock(LOCK_UN): the fd stays open, on the same file, for a later lock.
+int unlock(int fd, SysError& e);
+
 // mount(2) on the host, for a container's rootfs that its manager (containerd) hands over as mounts. A bind
 // is made first and then remounted with `flags`, as the kernel wants for a bind's flags.
 int mount_fs(const char* type, const char* source, const char* target, unsigned long flags, const char* data, SysError& e);
