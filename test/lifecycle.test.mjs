@@ -250,10 +250,17 @@ t.test('kill and exec never reach a process that took the init\'s pid', async (t
   const bundle = makeBundle(t, (c) => (c.process.args = ['sleep', '100']));
   ok(root, ['create', '--bundle', bundle, 'r']);
   const { spawn } = await import('node:child_process');
-  const other = spawn('sleep', ['100'], { stdio: 'ignore' });
-  t.teardown(() => other.kill('SIGKILL'));
   const file = path.join(root, 'r', 'state.json');
   const rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  // A start time counts clock ticks (10 ms): a process started in the init's tick would pass for it, which is
+  // not the case this test is about (pid reuse takes far longer). Until the tick has moved on, another one.
+  const startOf = (pid) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+  let other = spawn('sleep', ['100'], { stdio: 'ignore' });
+  while (startOf(other.pid) === rec.startTime) {
+    other.kill('SIGKILL');
+    other = spawn('sleep', ['100'], { stdio: 'ignore' });
+  }
+  t.teardown(() => other.kill('SIGKILL'));
   fs.writeFileSync(file, JSON.stringify({ ...rec, pid: other.pid }));
   t.match(ocirun(root, ['kill', 'r', 'KILL']).stderr, /container not running/);
   t.equal(ocirun(root, ['exec', 'r', 'true']).status, 255, 'exec refused');
