@@ -25,26 +25,30 @@ interface Loaded {
 const loaded: Map<string, Loaded> = ((globalThis as { __ocirunParts?: Map<string, Loaded> }).__ocirunParts ??= new Map());
 const exportsOf = new Map<string, unknown>();
 
-/** The module's exports: in a bundle, its part compiled with its code cache (or from source when V8 rejects it). */
+/**
+ * The module's exports, loaded once: in a bundle, its part compiled with its code cache (or from source when V8
+ * rejects it); in dist/ as a library, the module (a library's every create used to pay require()'s lookup).
+ */
 export function part<T>(name: PartName): T {
-  if (typeof __OCIRUN_BUNDLED__ === 'undefined') return MODULES[name]() as T;
   let mod = exportsOf.get(name);
-  if (mod === undefined) {
-    // In a bundle __dirname is dist/ (dist/cli/start.js runs it so).
-    const file = path.join(__dirname, 'parts', `${name}.js`);
-    const cacheFile = path.join(__dirname, '..', 'build', 'Release', `${name}.cache`);
-    let cachedData: Buffer | undefined;
-    try {
-      cachedData = fs.readFileSync(cacheFile);
-    } catch {
-      /* not prepared: compiled from source */
-    }
-    // Written as one function of (module, exports, require) (scripts/bundle.js): compiled as read.
-    const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData });
-    const m = { exports: {} as unknown };
-    script.runInThisContext()(m, m.exports, require);
-    loaded.set(name, { script, cacheFile });
-    exportsOf.set(name, (mod = m.exports));
-  }
+  if (mod === undefined) exportsOf.set(name, (mod = typeof __OCIRUN_BUNDLED__ === 'undefined' ? MODULES[name]() : loadPart(name)));
   return mod as T;
+}
+
+function loadPart(name: PartName): unknown {
+  // In a bundle __dirname is dist/ (dist/cli/start.js runs it so).
+  const file = path.join(__dirname, 'parts', `${name}.js`);
+  const cacheFile = path.join(__dirname, '..', 'build', 'Release', `${name}.cache`);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
+  } catch {
+    /* not prepared: compiled from source */
+  }
+  // Written as one function of (module, exports, require) (scripts/bundle.js): compiled as read.
+  const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData });
+  const m = { exports: {} as unknown };
+  script.runInThisContext()(m, m.exports, require);
+  loaded.set(name, { script, cacheFile });
+  return m.exports;
 }
