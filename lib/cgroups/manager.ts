@@ -11,7 +11,7 @@ import { v1Writes, v2Writes } from './resources';
 import { isFrozen, thawTree } from './freezer';
 import { signalListed } from '../signals';
 import { waitUntil } from '../wait';
-import type { CgroupWrite, Resources } from './types';
+import type { CgroupWrite, DeviceRule, Resources } from './types';
 import { SYSTEMD_V1_HIERARCHIES } from './systemd/unit';
 import { stillAt } from '../state/store';
 import type { Property } from './systemd/properties';
@@ -74,7 +74,7 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
   if (h.unified) record.unified = place('');
   if (h.mode !== 'unified') for (const c of h.v1.keys()) record.v1[c] = place(c);
   if (h.mode === 'unified') {
-    return { record, writes: v2Writes(r), deviceProgram: deviceProgram(devicePolicy(rules)), existing };
+    return { record, writes: v2Writes(r), deviceProgram: programFor(r.devices, rules), existing };
   }
   const writes = v1Writes(r);
   if (h.v1.has('devices')) writes.push(...v1DeviceWrites(devicePolicy(rules)));
@@ -82,6 +82,18 @@ export function planCgroups(resources: Resources | undefined, cgroupsPath: strin
     if (!h.v1.has(w.controller))
       throw new ConfigError(w.field, `the ${w.controller} cgroup controller is not mounted on this host`);
   return { record, writes, existing };
+}
+
+/**
+ * The BPF program of the last device rules asked for, made again only when the config's rules differ (a
+ * daemon's containers mostly share theirs; folding and assembling them was ~2% of a container in the guest).
+ * Never changed after it is made: plans share it.
+ */
+let lastProgram: { key: string; program: Buffer } | undefined;
+function programFor(configRules: DeviceRule[] | undefined, rules: DeviceRule[]): Buffer {
+  const key = JSON.stringify(configRules ?? []);
+  if (lastProgram?.key !== key) lastProgram = { key, program: deviceProgram(devicePolicy(rules)) };
+  return lastProgram.program;
 }
 
 /** A rootless caller's systemd --user, for --systemd-cgroup (loads the D-Bus client, as the driver does). */
