@@ -80,7 +80,9 @@ export class ControlMessage {
   /** u32 resource, u64 soft, u64 hard. */
   rlimit(resource: number, soft: number, hard: number): this {
     const at = this.record(Ctl.Rlimit, 20);
-    this.buf.writeBigUInt64LE(u64(hard), this.buf.writeBigUInt64LE(u64(soft), this.buf.writeUInt32LE(resource, at)));
+    this.buf.writeUInt32LE(resource, at);
+    this.buf.writeBigUInt64LE(u64(soft), at + 4);
+    this.buf.writeBigUInt64LE(u64(hard), at + 12);
     return this;
   }
 

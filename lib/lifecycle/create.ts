@@ -230,7 +230,8 @@ export async function createContainer(id: string, opts: CreateOptions, mode: Cre
     throw err;
   }
   if (!keepLocked) dir.release();
-  // The state as this create left it (its record is on disk, its init waits on exec.fifo): not read back.
+  // The state as this create left it (its record is on disk; its init waits on exec.fifo, or with startAtCommit
+  // has gone on): not read back.
   return {
     state: publicState(committed!, startAtCommit ? 'running' : 'created'),
     consoleFd,
