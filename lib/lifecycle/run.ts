@@ -26,10 +26,8 @@ export async function run(id: string, opts: RunOptions): Promise<number> {
   try {
     try {
       if (consoleFd >= 0) proxy = proxyConsole(consoleFd);
-      if (started) {
-        opts.onDebug?.(`start: at the commit (run); init ${held.rec.pid} runs its startContainer hooks, then execs ${held.rec.spec.process.args[0]}`);
-        await afterStart(held, opts);
-      } else await startLocked(held, opts);
+      if (started) await afterStart(held, 'at the commit (run)', opts);
+      else await startLocked(held, opts);
     } finally {
       // The directory stays open, unlocked, for run's own delete (deleteReaped) once the container exits.
       if (opts.detach || opts.keep) held.dir.release();

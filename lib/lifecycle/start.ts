@@ -32,15 +32,15 @@ export async function startLocked({ rec, dir }: Held, opts?: CommonOptions): Pro
     fs.closeSync(fd);
   }
   fs.unlinkSync(dir.fifoPath);
-  opts?.onDebug?.(`start: wrote exec.fifo; init ${rec.pid} runs its startContainer hooks, then execs ${rec.spec.process.args[0]}`);
-  await afterStart({ rec, dir }, opts);
+  await afterStart({ rec, dir }, 'wrote exec.fifo', opts);
 }
 
 /**
- * What follows the start of the user program: the poststart hooks. run calls it alone when its create let the
- * init go on at the commit (createContainer's startAtCommit).
+ * What follows the start of the user program (`how` it was let go, for the debug line): the poststart hooks.
+ * run calls it alone when its create let the init go on at the commit (createContainer's startAtCommit).
  */
-export async function afterStart({ rec, dir }: Held, opts?: CommonOptions): Promise<void> {
+export async function afterStart({ rec, dir }: Held, how: string, opts?: CommonOptions): Promise<void> {
+  opts?.onDebug?.(`start: ${how}; init ${rec.pid} runs its startContainer hooks, then execs ${rec.spec.process.args[0]}`);
   if (!rec.spec.hooks?.poststart?.length) return;
   // runtime-spec 1.3: a failing poststart hook is an error; the container is stopped (the rest of its hooks
   // not run) and its lifecycle goes on at its destruction: the caller's delete, which runs poststop.
