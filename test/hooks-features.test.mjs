@@ -244,6 +244,24 @@ t.test('createContainer hooks run in the container\'s namespaces before pivot_ro
   }
 });
 
+t.test('a createContainer hook gets its strings byte for byte: escapes, control characters, non-ASCII', async (t) => {
+  // The plan crosses to the addon as JSON (lib/native.ts): every escape JSON.stringify writes must come back
+  // as the same bytes. A lone surrogate has no UTF-8 form: it arrives as U+FFFD, as N-API converts it.
+  const root = testRoot(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ocirun-hook-strings-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'out');
+  const arg = 'é😀 "q" back\\slash\nnew line\ttab \u0001\u001f end';
+  const env = 'Ünïcödé \u2028 \ud800 /';
+  const bundle = makeBundle(t, (c) => {
+    c.process.args = ['sleep', '100'];
+    c.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `printf '%s|%s' "$1" "$X" > ${out}`, 'sh', arg], env: [`X=${env}`] }] };
+  });
+  ok(root, ['create', '--bundle', bundle, 'str']);
+  t.equal(fs.readFileSync(out, 'utf8'), `${arg}|${env.replace('\ud800', '\ufffd')}`);
+  ok(root, ['delete', '--force', 'str']);
+});
+
 t.test('features: valid against spec/features.schema.json, and true to this build', async (t) => {
   const r = ocirun('/x', ['features']);
   t.equal(r.status, 0);

@@ -123,4 +123,20 @@ t.test('the native boundary refuses a plan that is not NativePlan\'s shape, nami
   const devices = [{ ...valid.devices[0], majr: 1 }];
   t.throws(() => spawn({ ...valid, devices }), /spawn: plan\.devices\[0\]\.majr: unknown field/);
   t.equal(cwd, '/');
+  t.throws(() => spawn({ ...valid, initControl: 'x' }), /spawn: plan\.initControl: must be a Buffer/);
+  // The text itself (native/src/json.cc), as only a caller of the addon other than lib/native.ts could send it.
+  const addon = require(path.join(repo, 'build/Release/ocirun.node'));
+  const { initControl, ...rest } = valid;
+  const text = JSON.stringify(rest);
+  for (const [bad, message] of [
+    [text.slice(0, -1), /spawn: plan: not JSON: at byte \d+: expected ',' or '\}'/],
+    [`${text} x`, /not JSON: at byte \d+: unexpected text after the value/],
+    [text.replace('"cwd":"/"', '"cwd":"/\\x"'), /not JSON: at byte \d+: bad escape/],
+    [text.replace('"cwd":"/"', '"cwd":"/\n"'), /not JSON: at byte \d+: control character in a string/],
+    [text.replace('"preserveFds":0', '"preserveFds":01'), /not JSON: at byte \d+: leading zero/],
+    [text.replace('"cwd":"/"', '"cwd":"/","cwd":"/"'), /spawn: plan\.cwd: given twice/],
+    [`${'['.repeat(70)}${']'.repeat(70)}`, /not JSON: at byte 64: nested too deeply/],
+    ['[]', /spawn: plan: must be an object/],
+  ])
+    t.throws(() => addon.spawn(bad, initControl), message, message.source);
 });

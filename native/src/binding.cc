@@ -3,7 +3,6 @@
 // No isolation logic lives here.
 #include <napi.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -19,6 +18,7 @@
 #include "off_thread.h"
 #include "oom_watch.h"
 #include "ops.h"
+#include "plan_reader.h"
 #include "procfs.h"
 #include "spawn.h"
 #include "state_dir.h"
@@ -58,226 +58,18 @@ Napi::Error to_js_error(Napi::Env env, const SysError& e) {
   return err;
 }
 
-// The plan's shape is checked at the boundary: every field the native side reads is read through this, which
-// rejects a missing required field, a field of the wrong type, and (in finish) any field it did not read, with
-// the field's name (`plan.mounts[2].flags: must be a number`). lib/native.ts's NativePlan and plan.h can then
-// not drift apart silently: a field renamed on one side fails the first container made.
-class Fields {
- public:
-  Fields(Napi::Object o, std::string where) : o_(o), where_(std::move(where)) {}
-
-  std::string str(const char* key, bool required = true) {
-    Napi::Value v = get(key, required);
-    if (v.IsUndefined()) return std::string();
-    if (!v.IsString()) bad(key, "must be a string");
-    return v.As<Napi::String>().Utf8Value();
-  }
-  double num(const char* key, bool required = true) {
-    Napi::Value v = get(key, required);
-    if (v.IsUndefined()) return 0;
-    if (!v.IsNumber()) bad(key, "must be a number");
-    return v.As<Napi::Number>().DoubleValue();
-  }
-  bool flag(const char* key, bool required = true) {
-    Napi::Value v = get(key, required);
-    if (v.IsUndefined()) return false;
-    if (!v.IsBoolean()) bad(key, "must be a boolean");
-    return v.As<Napi::Boolean>().Value();
-  }
-  bool present(const char* key) { return !get(key, false).IsUndefined(); }
-  std::string bytes(const char* key) {
-    Napi::Value v = get(key, true);
-    if (!v.IsBuffer()) bad(key, "must be a Buffer");
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
-  }
-  // A list whose items `convert(Fields&)` reads (objects) or `convert(Napi::Value, where)` (strings).
-  template <typename T, typename F>
-  std::vector<T> objects(const char* key, bool required, F convert) {
-    std::vector<T> out;
-    Napi::Value v = get(key, required);
-    if (v.IsUndefined()) return out;
-    if (!v.IsArray()) bad(key, "must be an array");
-    Napi::Array a = v.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      std::string at = where_ + "." + key + "[" + std::to_string(i) + "]";
-      Napi::Value item = a.Get(i);
-      if (!item.IsObject()) throw Napi::TypeError::New(o_.Env(), "spawn: " + at + ": must be an object");
-      Fields f(item.As<Napi::Object>(), at);
-      out.push_back(convert(f));
-      f.finish();
-    }
-    return out;
-  }
-  std::vector<std::string> strings(const char* key, bool required = true) {
-    std::vector<std::string> out;
-    Napi::Value v = get(key, required);
-    if (v.IsUndefined()) return out;
-    if (!v.IsArray()) bad(key, "must be an array of strings");
-    Napi::Array a = v.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value item = a.Get(i);
-      if (!item.IsString()) bad(key, "must be an array of strings");
-      out.push_back(item.As<Napi::String>().Utf8Value());
-    }
-    return out;
-  }
-  std::vector<int> ints(const char* key) {
-    std::vector<int> out;
-    Napi::Value v = get(key, true);
-    if (!v.IsArray()) bad(key, "must be an array of integers");
-    Napi::Array a = v.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value item = a.Get(i);
-      if (!item.IsNumber()) bad(key, "must be an array of integers");
-      out.push_back(item.As<Napi::Number>().Int32Value());
-    }
-    return out;
-  }
-  [[noreturn]] void reject(const char* key, const char* what) { bad(key, what); }
-  Fields object(const char* key) {
-    Napi::Value v = get(key, true);
-    if (!v.IsObject()) bad(key, "must be an object");
-    return Fields(v.As<Napi::Object>(), where_ + "." + key);
-  }
-  // Every field that was not read is one the native side does not know. When the object has exactly as many
-  // keys as fields were read with a value, none can be unknown; only otherwise (a field present but undefined,
-  // or an unknown one) are its keys compared by name.
-  void finish() {
-    Napi::Array keys = o_.GetPropertyNames();
-    if (keys.Length() == defined_) return;
-    for (uint32_t i = 0; i < keys.Length(); i++) {
-      std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
-      bool known = false;
-      for (const char* r : read_) known |= k == r;
-      if (!known && !o_.Get(k).IsUndefined()) bad(k.c_str(), "unknown field");
-    }
-  }
-
- private:
-  Napi::Value get(const char* key, bool required) {
-    bool again = false;
-    for (const char* r : read_) again |= !strcmp(r, key);
-    if (!again) read_.push_back(key);  // the names are the literals of this file
-    Napi::Value v = o_.Get(key);
-    if (required && v.IsUndefined()) bad(key, "missing");
-    if (!again && !v.IsUndefined()) defined_++;
-    return v;
-  }
-  [[noreturn]] void bad(const char* key, const char* why) {
-    throw Napi::TypeError::New(o_.Env(), "spawn: " + where_ + "." + key + ": " + why);
-  }
-  Napi::Object o_;
-  std::string where_;
-  std::vector<const char*> read_;
-  uint32_t defined_ = 0;  // distinct fields read that have a value
-};
-
-ocirun::MountPlan to_mount(Fields& m) {
-  ocirun::MountPlan mp;
-  mp.kind = ocirun::MountPlan::Kind(int(m.num("kind")));
-  mp.source = m.str("source");
-  mp.destination = m.str("destination");
-  mp.type = m.str("type");
-  mp.data = m.str("data");
-  mp.flags = (unsigned long)m.num("flags");
-  mp.clearedFlags = m.present("clearedFlags") ? (unsigned long)m.num("clearedFlags") : 0;
-  if (m.present("idmap")) {
-    Fields id = m.object("idmap");
-    mp.idmap = true;
-    mp.idmapUid = id.str("uidMap");
-    mp.idmapGid = id.str("gidMap");
-    mp.idmapRecursive = id.flag("recursive");
-    id.finish();
-  }
-  mp.propagation = (unsigned long)m.num("propagation");
-  mp.recursiveReadonly = m.flag("recursiveReadonly");
-  mp.copyUp = m.flag("copyUp", false);
-  mp.sourceIsFile = m.flag("sourceIsFile");
-  mp.cgroupNames = m.strings("cgroupNames", false);
-  mp.cgroupOptions = m.strings("cgroupOptions", false);
-  mp.cgroupSources = m.strings("cgroupSources", false);
-  return mp;
-}
-
-ocirun::DevicePlan to_device(Fields& d) {
-  ocirun::DevicePlan dp;
-  dp.path = d.str("path");
-  dp.mode = mode_t(d.num("mode"));
-  dp.dev = makedev(unsigned(d.num("major")), unsigned(d.num("minor")));
-  dp.uid = uid_t(d.num("uid"));
-  dp.gid = gid_t(d.num("gid"));
-  dp.bindFromHost = d.flag("bindFromHost");
-  return dp;
-}
-
-ContainerPlan to_plan(const Napi::Object& o) {
-  Fields f(o, "plan");
+// spawn's arguments: the plan as JSON text (lib/native.ts) and its initControl Buffer. A plan of the wrong
+// shape is a TypeError naming the field (plan_reader.h).
+ContainerPlan to_plan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "spawn: plan must be a JSON string");
+  if (!info[1].IsBuffer()) throw Napi::TypeError::New(env, "spawn: plan.initControl: must be a Buffer");
   ContainerPlan p;
-  p.initPath = f.str("initPath");
-  p.fifoPath = f.str("fifoPath");
-  p.joinExisting = f.flag("joinExisting", false);
-  p.cloneFlags = (unsigned long)f.num("cloneFlags");
-  p.joins = f.objects<ocirun::NamespaceJoin>("joins", true, [](Fields& j) {
-    int type = int(j.num("type"));
-    return ocirun::NamespaceJoin{type, j.str("path")};
-  });
-  p.joinPidfd = f.present("joinPidfd") ? int(f.num("joinPidfd")) : -1;
-  p.uidMap = f.str("uidMap");
-  p.gidMap = f.str("gidMap");
-  p.timeOffsets = f.str("timeOffsets");
-  p.preserveFds = int(f.num("preserveFds"));
-  if (f.present("stdio")) {
-    auto fds = f.ints("stdio");
-    if (fds.size() != 3) f.reject("stdio", "must be three fds (stdin, stdout, stderr)");
-    for (int i = 0; i < 3; i++) p.stdioFds[i] = fds[i];
-  }
-  p.cgroupPath = f.str("cgroupPath", false);
-  p.cgroupTasks = f.strings("cgroupTasks", false);
-  p.cgroupNamespace = f.flag("cgroupNamespace", false);
-  p.cgroupDeferred = f.flag("cgroupDeferred", false);
-  p.rootfs = f.str("rootfs");
-  p.rootReadonly = f.flag("rootReadonly");
-  p.noPivot = f.flag("noPivot");
-  if (f.present("hostProcSys")) p.hostProcSys = f.strings("hostProcSys");
-  p.ownMounts = !f.flag("sharesRuntimeMounts", false);
-  p.rootPropagation = (unsigned long)f.num("rootPropagation");
-  p.mounts = f.objects<ocirun::MountPlan>("mounts", true, to_mount);
-  p.devices = f.objects<ocirun::DevicePlan>("devices", true, to_device);
-  p.symlinks = f.objects<ocirun::SymlinkPlan>("symlinks", true, [](Fields& s) {
-    std::string target = s.str("target");
-    return ocirun::SymlinkPlan{target, s.str("linkpath")};
-  });
-  p.createContainerHooks = f.objects<ocirun::HookPlan>("createContainerHooks", false, [](Fields& h) {
-    ocirun::HookPlan hp;
-    hp.path = h.str("path");
-    hp.args = h.strings("args");
-    hp.env = h.strings("env");
-    hp.timeout = unsigned(h.num("timeout"));
-    return hp;
-  });
-  p.hookStateTemplate = f.str("hookStateTemplate", false);
-  p.sysctls = f.objects<ocirun::SysctlPlan>("sysctls", true, [](Fields& s) {
-    std::string path = s.str("path");
-    return ocirun::SysctlPlan{path, s.str("value")};
-  });
-  p.readonlyPaths = f.strings("readonlyPaths");
-  p.maskedPaths = f.strings("maskedPaths");
-  p.setHostname = f.present("hostname");
-  p.hostname = f.str("hostname", false);
-  p.setDomainname = f.present("domainname");
-  p.domainname = f.str("domainname", false);
-  p.cwd = f.str("cwd");
-  p.sessionKeyring = f.str("sessionKeyring", false);
-  p.terminal = f.flag("terminal", false);
-  p.consoleUid = uid_t(f.num("consoleUid", false));
-  p.consoleGid = gid_t(f.num("consoleGid", false));
-  p.consoleSocket = f.str("consoleSocket", false);
-  p.consoleRows = (unsigned short)f.num("consoleRows", false);
-  p.consoleCols = (unsigned short)f.num("consoleCols", false);
-  p.initControl = f.bytes("initControl");
-  p.env = f.strings("env");
-  f.finish();
+  std::string error;
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  if (!ocirun::read_plan(text.data(), text.size(), p, error)) throw Napi::TypeError::New(env, "spawn: " + error);
+  auto control = info[1].As<Napi::Buffer<char>>();
+  p.initControl.assign(control.Data(), control.Length());
   return p;
 }
 
@@ -443,14 +235,13 @@ class SpawnJob : public PromiseJob {
   ocirun::Spawned out_;
 };
 
-// spawn(plan) -> Promise<{pid, notifyFd, syncFd, consoleFd, exited}>: the container's init, waiting to be
+// spawn(planJson, initControl) -> Promise<{pid, notifyFd, syncFd, consoleFd, exited}>: the container's init, waiting to be
 // committed. With plan.cgroupDeferred it settles at the clone instead: {pid, pending}, the child waiting to be
 // placed in its cgroup; spawnFinish(pending) goes on from there, spawnAbort(pending) takes it down.
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "spawn: plan must be an object");
   auto st = std::make_shared<ocirun::SpawnState>();
-  st->plan = to_plan(info[0].As<Napi::Object>());
+  st->plan = to_plan(info);
   return (new SpawnJob(env, std::move(st), SpawnJob::Part::Begin))->queue(env);
 }
 
