@@ -19,6 +19,7 @@ struct Pool {
   std::condition_variable wake;
   std::deque<std::function<void()>> queue;
   int idle = 0;
+  int threads = 0;
 };
 Pool& pool = *new Pool;
 int in_flight = 0;  // the loop thread's
@@ -44,8 +45,14 @@ void add_worker() {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  std::thread(worker).detach();
+  try {
+    std::thread(worker).detach();
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw;
+  }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pool.threads++;
 }
 
 // Queues `work`, with a thread for it if none is idle: every queued job gets one, so a long wait holds up no other.
@@ -68,6 +75,15 @@ bool run_on_worker(std::function<void()> work) {
     return false;
   }
   return true;
+}
+
+void have_workers(int n) {
+  std::lock_guard<std::mutex> l(pool.mu);
+  try {
+    while (pool.threads < n) add_worker();
+  } catch (const std::system_error&) {
+    /* made on demand later, or the job that needs one fails then */
+  }
 }
 
 void run_job(LoopJob* job) {

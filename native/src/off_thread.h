@@ -16,6 +16,10 @@ namespace ocirun {
 // which holds its thread until the child has exec'd). False, with nothing queued, if no thread could be had.
 bool run_on_worker(std::function<void()> work);
 
+// Makes threads until the addon has `n` (idle ones wait for work): a spawn needs two at once (its job, and the
+// clone that holds its thread until the child has exec'd), and making them ahead keeps that off its path.
+void have_workers(int n);
+
 // How many jobs were started and have not completed yet (the loop thread's count).
 int jobs_in_flight();
 

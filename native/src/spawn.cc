@@ -331,6 +331,7 @@ void SpawnState::end() {
 
 bool prepare_spawn(const std::string& init_path) {
   return run_on_worker([init_path] {
+    have_workers(2);  // the spawn's job and its clone, made here rather than on the JS thread or the spawn's path
     SysError e;
     int fd = sealed_init(init_path, e);
     if (fd >= 0) close(fd);
