@@ -4,6 +4,7 @@
 // only; the closing note of issue 4 lists where each runs.
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { afterContainers, bin, fs, os, path, makeBundle, ocirun, ok, repo, spawn, state, testRoot, waitFor } from './helpers.mjs';
 
 const v2 = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => / \/sys\/fs\/cgroup .* - cgroup2 /.test(l));
@@ -107,6 +108,33 @@ t.test('a cgroup that existed before is joined and left in place', async (t) => 
   const r = ocirun(root, ['run', '--bundle', bundle, 'x']);
   t.equal(r.status, 0, r.stderr);
   for (const d of dirs) t.ok(fs.existsSync(path.join(d, cg.top)), `${d}/${cg.top} is still there`);
+});
+
+t.test('the cgroups a create is to make are found by looking at each once, never at the ones they go under', async (t) => {
+  // What the record names before anything is made (lib/cgroups/manager.ts dirsToMake): the bases the planner
+  // knows exist (a hierarchy's root, our own cgroup) are not looked at; on a hybrid host that is ten access(2)
+  // calls a create.
+  const require = createRequire(import.meta.url);
+  const nodeFs = require('node:fs');
+  const { planCgroups, dirsToMake } = require(path.join(repo, 'dist/cgroups/manager.js'));
+  const absent = `ocirun-absent-${process.pid}`;
+  for (const cgroupsPath of [undefined, `/${absent}/c`, `${absent}/c`]) {
+    const { record, existing } = planCgroups(undefined, cgroupsPath, absent, {});
+    const dirs = [...new Set([record.unified, ...Object.values(record.v1)].filter(Boolean))];
+    const looked = [];
+    const real = nodeFs.existsSync;
+    nodeFs.existsSync = (p) => (looked.push(p), real(p));
+    let toMake;
+    try {
+      toMake = dirsToMake(record, existing);
+    } finally {
+      nodeFs.existsSync = real;
+    }
+    const bases = existing.map((d) => path.resolve(d));
+    t.same(looked.filter((d) => bases.includes(path.resolve(d))), [], `${cgroupsPath ?? 'the id'}: no base looked at`);
+    t.ok(dirs.every((d) => toMake.includes(d)), 'each container directory is to be made');
+    t.equal(looked.length, toMake.length, 'one look at each directory to make, no more');
+  }
 });
 
 t.test('memory: a hog is OOM-killed at the limit', async (t) => {

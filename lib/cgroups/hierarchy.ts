@@ -80,6 +80,7 @@ export function innerPath(cgroupsPath: string | undefined, id: string): { relati
 export function cgroupDir(h: Hierarchies, own: Map<string, string>, controller: string, cgroupsPath: string | undefined, id: string): { dir: string; base: string } {
   const mount = controller === '' ? h.unified! : h.v1.get(controller)!;
   const { relative, inner } = innerPath(cgroupsPath, id);
-  const base = path.join(mount, relative ? own.get(controller) ?? '/' : '/');
+  // Named as path.dirname names a directory's parent (no trailing slash), which is how dirsToMake meets it.
+  const base = path.join(mount, relative ? own.get(controller) ?? '' : '').replace(/(.)\/+$/, '$1');
   return { dir: path.join(base, inner), base };
 }
