@@ -1,5 +1,5 @@
-// The N-API layer: converts the validated JS plan into a plain ContainerPlan, calls the core, and turns a
-// SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
+// The N-API layer: hands the plan's JSON text to plan_reader.h for a plain ContainerPlan, calls the core, and
+// turns a SysError into a JS Error shaped like Node's own system errors (code, errno, syscall, path) plus `step`.
 // No isolation logic lives here.
 #include <napi.h>
 #include <sys/syscall.h>
