@@ -137,6 +137,9 @@ t.test('the native boundary refuses a plan that is not NativePlan\'s shape, nami
     [text.replace('"cwd":"/"', '"cwd":"/","cwd":"/"'), /spawn: plan\.cwd: given twice/],
     [`${'['.repeat(70)}${']'.repeat(70)}`, /not JSON: at byte 64: nested too deeply/],
     ['[]', /spawn: plan: must be an object/],
+    // Escapes decode as JS strings do (an unknown key's name is echoed back): a pair is one character, a lone
+    // surrogate U+FFFD, \u00e9 é, \/ a slash.
+    [text.replace('{', '{"\\ud83d\\ude00 \\u00e9\\/\\udc00":1,'), /spawn: plan\.😀 é\/\ufffd: unknown field/u],
   ])
     t.throws(() => addon.spawn(bad, initControl), message, message.source);
 });

@@ -29,8 +29,9 @@ class Parser {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) p_++;
   }
   bool take(char c) {
-    if (p_ < end_ && *p_ == c) return ++p_, true;
-    return false;
+    if (p_ == end_ || *p_ != c) return false;
+    p_++;
+    return true;
   }
   bool word(const char* w) {
     size_t n = strlen(w);
@@ -127,7 +128,10 @@ class Parser {
       const char* back = p_;
       p_ += 2;
       int low = hex4();
-      if (low >= 0xDC00 && low < 0xE000) return utf8(out, 0x10000 + ((unsigned(cp) - 0xD800) << 10) + (unsigned(low) - 0xDC00)), true;
+      if (low >= 0xDC00 && low < 0xE000) {
+        utf8(out, 0x10000 + ((unsigned(cp) - 0xD800) << 10) + (unsigned(low) - 0xDC00));
+        return true;
+      }
       p_ = back;  // not a pair: the next escape stands alone
     }
     utf8(out, cp >= 0xD800 && cp < 0xE000 ? 0xFFFD : unsigned(cp));
