@@ -17,11 +17,11 @@ class Parser {
     space();
     if (!value(out, 0)) return false;
     space();
-    return p_ == end_ || fail("unexpected text after the value");
+    return p_ == end_ || bad("unexpected text after the value");
   }
 
  private:
-  bool fail(const char* what) {
+  bool bad(const char* what) {
     error_ = "at byte " + std::to_string(p_ - begin_) + ": " + what;
     return false;
   }
@@ -35,13 +35,13 @@ class Parser {
   }
   bool word(const char* w) {
     size_t n = strlen(w);
-    if (size_t(end_ - p_) < n || memcmp(p_, w, n) != 0) return fail("not a JSON value");
+    if (size_t(end_ - p_) < n || memcmp(p_, w, n) != 0) return bad("not a JSON value");
     p_ += n;
     return true;
   }
 
   bool value(Value& v, int depth) {
-    if (p_ == end_) return fail("unexpected end");
+    if (p_ == end_) return bad("unexpected end");
     switch (*p_) {
       case '{': return object(v, depth + 1);
       case '[': return array(v, depth + 1);
@@ -54,7 +54,7 @@ class Parser {
   }
 
   bool object(Value& v, int depth) {
-    if (depth > kMaxDepth) return fail("nested too deeply");
+    if (depth > kMaxDepth) return bad("nested too deeply");
     v.kind = Value::Object;
     p_++;
     space();
@@ -62,20 +62,20 @@ class Parser {
     do {
       space();
       v.keys.emplace_back();
-      if (p_ == end_ || *p_ != '"') return fail("expected a key");
+      if (p_ == end_ || *p_ != '"') return bad("expected a key");
       if (!string(v.keys.back())) return false;
       space();
-      if (!take(':')) return fail("expected ':'");
+      if (!take(':')) return bad("expected ':'");
       space();
       v.items.emplace_back();
       if (!value(v.items.back(), depth)) return false;
       space();
     } while (take(','));
-    return take('}') || fail("expected ',' or '}'");
+    return take('}') || bad("expected ',' or '}'");
   }
 
   bool array(Value& v, int depth) {
-    if (depth > kMaxDepth) return fail("nested too deeply");
+    if (depth > kMaxDepth) return bad("nested too deeply");
     v.kind = Value::Array;
     p_++;
     space();
@@ -86,7 +86,7 @@ class Parser {
       if (!value(v.items.back(), depth)) return false;
       space();
     } while (take(','));
-    return take(']') || fail("expected ',' or ']'");
+    return take(']') || bad("expected ',' or ']'");
   }
 
   int hex4() {
@@ -123,7 +123,7 @@ class Parser {
   // as an escape) becomes U+FFFD, as N-API's UTF-8 conversion of the same JS string makes it.
   bool escapedCodePoint(std::string& out) {
     int cp = hex4();
-    if (cp < 0) return fail("bad \\u escape");
+    if (cp < 0) return bad("bad \\u escape");
     if (cp >= 0xD800 && cp < 0xDC00 && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
       const char* back = p_;
       p_ += 2;
@@ -144,14 +144,14 @@ class Parser {
       const char* run = p_;
       while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20) p_++;
       out.append(run, size_t(p_ - run));
-      if (p_ == end_) return fail("unterminated string");
+      if (p_ == end_) return bad("unterminated string");
       char c = *p_++;
       if (c == '"') return true;
       if (c != '\\') {
         p_--;
-        return fail("control character in a string");
+        return bad("control character in a string");
       }
-      if (p_ == end_) return fail("unterminated string");
+      if (p_ == end_) return bad("unterminated string");
       char e = *p_++;
       switch (e) {
         case '"': case '\\': case '/': out += e; break;
@@ -165,7 +165,7 @@ class Parser {
           break;
         default:
           p_--;
-          return fail("bad escape");
+          return bad("bad escape");
       }
     }
   }
@@ -180,15 +180,15 @@ class Parser {
     const char* start = p_;
     take('-');
     if (take('0')) {
-      if (p_ < end_ && *p_ >= '0' && *p_ <= '9') return fail("leading zero");
+      if (p_ < end_ && *p_ >= '0' && *p_ <= '9') return bad("leading zero");
     } else if (!digits()) {
-      return fail("not a JSON value");
+      return bad("not a JSON value");
     }
-    if (take('.') && !digits()) return fail("expected digits after '.'");
+    if (take('.') && !digits()) return bad("expected digits after '.'");
     if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
       p_++;
       if (!take('+')) take('-');
-      if (!digits()) return fail("expected digits in the exponent");
+      if (!digits()) return bad("expected digits in the exponent");
     }
     // strtod reads exactly the span checked above, from a NUL-terminated copy of it.
     std::string span(start, size_t(p_ - start));
