@@ -43,8 +43,8 @@ class Parser {
   bool value(Value& v, int depth) {
     if (p_ == end_) return bad("unexpected end");
     switch (*p_) {
-      case '{': return object(v, depth + 1);
-      case '[': return array(v, depth + 1);
+      case '{':
+      case '[': return container(v, depth + 1);
       case '"': v.kind = Value::String; return string(v.text);
       case 't': v.kind = Value::Bool; v.boolean = true; return word("true");
       case 'f': v.kind = Value::Bool; return word("false");
@@ -53,40 +53,30 @@ class Parser {
     }
   }
 
-  bool object(Value& v, int depth) {
+  // An object or an array, at its opening bracket: members (a key, ':', a value) or items, comma-separated.
+  bool container(Value& v, int depth) {
     if (depth > kMaxDepth) return bad("nested too deeply");
-    v.kind = Value::Object;
+    bool object = *p_ == '{';
+    v.kind = object ? Value::Object : Value::Array;
+    char close = object ? '}' : ']';
     p_++;
     space();
-    if (take('}')) return true;
+    if (take(close)) return true;
     do {
       space();
-      v.keys.emplace_back();
-      if (p_ == end_ || *p_ != '"') return bad("expected a key");
-      if (!string(v.keys.back())) return false;
-      space();
-      if (!take(':')) return bad("expected ':'");
-      space();
+      if (object) {
+        v.keys.emplace_back();
+        if (p_ == end_ || *p_ != '"') return bad("expected a key");
+        if (!string(v.keys.back())) return false;
+        space();
+        if (!take(':')) return bad("expected ':'");
+        space();
+      }
       v.items.emplace_back();
       if (!value(v.items.back(), depth)) return false;
       space();
     } while (take(','));
-    return take('}') || bad("expected ',' or '}'");
-  }
-
-  bool array(Value& v, int depth) {
-    if (depth > kMaxDepth) return bad("nested too deeply");
-    v.kind = Value::Array;
-    p_++;
-    space();
-    if (take(']')) return true;
-    do {
-      space();
-      v.items.emplace_back();
-      if (!value(v.items.back(), depth)) return false;
-      space();
-    } while (take(','));
-    return take(']') || bad("expected ',' or ']'");
+    return take(close) || bad(object ? "expected ',' or '}'" : "expected ',' or ']'");
   }
 
   int hex4() {
